@@ -1,0 +1,160 @@
+/**
+ * The typed events of wsscope: the contract between the decoder, the proxy and every
+ * view (text log, NDJSON, TUI, capture writer). Field names follow ../shared/DESIGN.md
+ * ("NDJSON events"); an NDJSON line is `JSON.stringify(event)`.
+ *
+ * Byte strings are lowercase hex without separators. `ts` is milliseconds since the
+ * epoch (fractional).
+ */
+
+/** The sender of the bytes. */
+export type Direction = 'client' | 'server';
+
+/** A rule broken by the bytes on the wire; `rule` is a stable id (see constants.ts). */
+export interface Violation {
+  rule: string;
+  message: string;
+  /** The RFC section the rule comes from, e.g. "RFC 6455 §5.5". Added to DESIGN.md's shape. */
+  section?: string;
+}
+
+export interface ListeningEvent {
+  event: 'listening';
+  ts: number;
+  proxy: string;
+  backend?: string;
+  target?: string;
+}
+
+export interface OpenEvent {
+  event: 'open';
+  ts: number;
+  conn: number;
+  client: string;
+  target: string;
+}
+
+export interface HttpRequestHead {
+  method: string;
+  target: string;
+  version: string;
+  headers: [string, string][];
+}
+
+export interface HttpResponseHead {
+  version?: string;
+  status: number;
+  reason: string;
+  headers: [string, string][];
+}
+
+export interface PerMessageDeflateParams {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  /** 8..15, or null when not given (meaning 15). */
+  serverMaxWindowBits: number | null;
+  /** 8..15, true when given without a value, or null when not given. */
+  clientMaxWindowBits: number | true | null;
+}
+
+export interface HandshakeEvent {
+  event: 'handshake';
+  ts: number;
+  conn: number;
+  request: HttpRequestHead;
+  response: HttpResponseHead;
+  key: string | null;
+  accept: string | null;
+  expectedAccept: string | null;
+  acceptValid: boolean;
+  protocol: string | null;
+  /** The Sec-WebSocket-Extensions the server accepted, as sent. */
+  extensions: string | null;
+  /** Parsed permessage-deflate parameters when the server accepted it (RFC 7692). */
+  permessageDeflate?: PerMessageDeflateParams | null;
+  violations: Violation[];
+}
+
+/** A non-upgrade HTTP exchange seen on a connection (HTTP pass-through). Added to DESIGN.md. */
+export interface HttpEvent {
+  event: 'http';
+  ts: number;
+  conn: number;
+  request: HttpRequestHead;
+  response: HttpResponseHead | null;
+}
+
+export interface FrameEvent {
+  event: 'frame';
+  ts: number;
+  conn: number;
+  dir: Direction;
+  /** Counts frames per connection and direction from 0. */
+  index: number;
+  /** Byte offset of the frame's first byte in this direction's stream after the handshake. */
+  offset: number;
+  /** All header bytes: the 2 fixed bytes, the extended length, the masking key. */
+  header: string;
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  opcodeName: string;
+  masked: boolean;
+  maskKey: string | null;
+  /** The full payload length as the header states it (a number: exact up to 2^53). */
+  payloadLength: number;
+  lengthForm: 7 | 16 | 64;
+  /** Unmasked payload, at most maxPayload bytes. */
+  payload: string;
+  payloadTruncated: boolean;
+  closeCode?: number;
+  closeReason?: string;
+  violations: Violation[];
+}
+
+export interface MessageEvent {
+  event: 'message';
+  ts: number;
+  conn: number;
+  dir: Direction;
+  opcode: number;
+  opcodeName: string;
+  /** How many frames the message was made of. */
+  frames: number;
+  /** The full length of the (inflated) message. */
+  length: number;
+  compressed: boolean;
+  /** Set for text messages: the text (capped at maxPayload bytes). */
+  text?: string;
+  /** Set for binary messages: the bytes as hex (capped at maxPayload bytes). */
+  data?: string;
+  truncated?: boolean;
+  violations: Violation[];
+}
+
+export interface EndEvent {
+  event: 'end';
+  ts: number;
+  conn: number;
+  reason: string;
+  bytes: { client: number; server: number };
+}
+
+export interface ErrorEvent {
+  event: 'error';
+  ts: number;
+  conn?: number;
+  message: string;
+}
+
+export type WsEvent =
+  | ListeningEvent
+  | OpenEvent
+  | HandshakeEvent
+  | HttpEvent
+  | FrameEvent
+  | MessageEvent
+  | EndEvent
+  | ErrorEvent;
