@@ -1,0 +1,265 @@
+/**
+ * `wsscope demo`: a scripted client that sends one of each kind of frame, announcing
+ * each step, and shows (decoded) what the server sent back. Frames are built byte by byte
+ * with buildFrame and written on a raw socket: a library client could not put a ping
+ * between two fragments of a message (RFC 6455 §5.4 allows it) or choose the masking key.
+ */
+import * as crypto from 'crypto';
+import * as zlib from 'zlib';
+import { buildFrame } from '../decoder/build';
+import type { FrameEvent, MessageEvent, WsEvent } from '../decoder/events';
+import { ClientError, openWebSocket, type RawConnection, type WsUrl } from './client';
+import { eventLines, handshakeLines } from './format';
+
+export interface DemoOptions {
+  url: WsUrl;
+  /** Called before each step; resolves when the step may run (e.g. Enter was pressed). */
+  beforeStep?: (index: number, total: number) => Promise<void>;
+  /** Offer permessage-deflate on the main connection too, so steps 1-7 are compressed. */
+  deflate?: boolean;
+  /** A fixed 4-byte masking key (RFC 6455 §5.7 uses 37fa213d); default: a random one per frame (§5.3). */
+  mask?: Buffer;
+  /** How long to wait for an expected answer. */
+  timeoutMs?: number;
+  /** How long the server must stay silent when no answer is expected. */
+  quietMs?: number;
+  verbose?: boolean;
+  maxPayload?: number;
+}
+
+/** Opcodes of RFC 6455 §5.2. */
+const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const;
+
+/** The offer of step 8: no parameters, so the server may not shrink our window (RFC 7692 §7.1.2.2). */
+const DEFLATE_OFFER = 'permessage-deflate';
+
+/** What the step waits for from the server before the next one. */
+interface Expect {
+  messages?: number;
+  pongs?: number;
+  close?: boolean;
+}
+
+interface Step {
+  title: string;
+  run: () => Promise<void>;
+}
+
+/** Compresses one message as RFC 7692 §7.2.1 says: deflate, sync flush, drop the final 00 00 ff ff. */
+export function deflateMessage(payload: Buffer): Buffer {
+  const out = zlib.deflateRawSync(payload, { flush: zlib.constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4);
+}
+
+/** A connection of the demo: masks and (when negotiated) compresses what it sends. */
+class DemoConnection {
+  readonly compressed: boolean;
+  private seen: WsEvent[] = [];
+
+  constructor(
+    readonly conn: RawConnection,
+    private readonly out: (line: string) => void,
+    private readonly options: DemoOptions,
+  ) {
+    this.compressed = /(^|,)\s*permessage-deflate\b/i.test(conn.handshake.extensions ?? '');
+    conn.onEvent((event) => {
+      this.seen.push(event);
+      for (const line of eventLines(event, { verbose: options.verbose })) out(line);
+    });
+    conn.start();
+  }
+
+  private mask(): Buffer {
+    return this.options.mask ?? crypto.randomBytes(4);
+  }
+
+  /** Client frames are always masked (RFC 6455 §5.3). */
+  frame(opcode: number, payload: Buffer, fin = true, rsv1 = false): Buffer {
+    return buildFrame({ opcode, payload, fin, rsv1, mask: this.mask() });
+  }
+
+  /**
+   * A data message in `fragments` frames (§5.4), compressed first when permessage-deflate
+   * was negotiated (RSV1 on the first frame only, RFC 7692 §6.1). `between` goes after
+   * the first fragment and after each following one but the last.
+   */
+  message(opcode: number, payload: Buffer, fragments = 1, between?: () => Buffer): Buffer[] {
+    const body = this.compressed ? deflateMessage(payload) : payload;
+    const size = Math.ceil(body.length / fragments);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < fragments; i++) {
+      const part = body.subarray(i * size, Math.min(body.length, (i + 1) * size));
+      const last = i === fragments - 1;
+      frames.push(this.frame(i === 0 ? opcode : OP.continuation, part, last, i === 0 && this.compressed));
+      if (!last && between) frames.push(between());
+    }
+    return frames;
+  }
+
+  /** Writes the frames one by one (each one write, so the proxy sees them apart). */
+  async send(frames: Buffer[]): Promise<void> {
+    for (const frame of frames) await this.conn.send(frame);
+  }
+
+  /** Waits until the server has sent what `expect` says (counted from `since`), or times out. */
+  async expect(expect: Expect, since: number): Promise<void> {
+    const timeoutMs = this.options.timeoutMs ?? 5000;
+    const met = () => {
+      const events = this.seen.slice(since);
+      const server = (e: WsEvent): e is FrameEvent | MessageEvent => 'dir' in e && e.dir === 'server';
+      const messages = events.filter((e) => e.event === 'message' && server(e)).length;
+      const pongs = events.filter((e) => e.event === 'frame' && server(e) && e.opcode === OP.pong).length;
+      const close = events.some((e) => e.event === 'frame' && server(e) && e.opcode === OP.close);
+      return messages >= (expect.messages ?? 0) && pongs >= (expect.pongs ?? 0) && (!expect.close || close);
+    };
+    if (met()) return;
+    const ok = await this.conn.waitFor(() => met(), timeoutMs);
+    if (!ok && !met()) {
+      this.out(this.conn.isClosed ? '  (the server closed the connection)' : `  (no answer within ${timeoutMs} ms)`);
+    }
+  }
+
+  get mark(): number {
+    return this.seen.length;
+  }
+
+  /** Sends a close frame and waits for the server's close and for it to end TCP (§7.1.1). */
+  async close(code: number, reason: string): Promise<void> {
+    if (this.conn.isClosed) {
+      this.out('  (the connection is already closed)');
+      return;
+    }
+    const payload = Buffer.alloc(2 + Buffer.byteLength(reason));
+    payload.writeUInt16BE(code, 0);
+    payload.write(reason, 2, 'utf8');
+    const since = this.mark;
+    await this.send([this.frame(OP.close, payload)]);
+    await this.expect({ close: true }, since);
+    // §7.1.1: the server should close the TCP connection first; a client waits a little,
+    // then closes it itself.
+    const timer = setTimeout(() => this.conn.destroy(), this.options.timeoutMs ?? 5000);
+    await this.conn.closed;
+    clearTimeout(timer);
+    await this.conn.end('closed');
+    this.out('  the TCP connection is closed');
+  }
+}
+
+export const STEP_COUNT = 9;
+
+/**
+ * Runs the nine steps against `options.url`, writing each announcement and every decoded
+ * frame to `out`. Throws ClientError when the first connection cannot be made.
+ */
+export async function runDemo(options: DemoOptions, out: (line: string) => void): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const quietMs = options.quietMs ?? 300;
+  const connect = async (conn: number, extensions?: string) => {
+    const raw = await openWebSocket({ url: options.url, extensions, timeoutMs }, conn, options.maxPayload);
+    out(`connection ${conn} to ${options.url.href}`);
+    for (const line of handshakeLines(raw.handshake, options.verbose)) out(line);
+    return new DemoConnection(raw, out, options);
+  };
+
+  const main = await connect(1, options.deflate ? DEFLATE_OFFER : undefined);
+  const text = (s: string) => Buffer.from(s, 'utf8');
+  const fill = (n: number) => Buffer.alloc(n, 'a');
+
+  const steps: Step[] = [
+    {
+      title: 'a text message "Hello" — expect a User JSON answer',
+      run: async () => {
+        const since = main.mark;
+        await main.send(main.message(OP.text, text('Hello')));
+        await main.expect({ messages: 1 }, since);
+      },
+    },
+    {
+      title: 'a binary message of 4 bytes (de ad be ef) — expect no answer: the backend ignores binary messages',
+      run: async () => {
+        await main.send(main.message(OP.binary, Buffer.from('deadbeef', 'hex')));
+        await main.conn.waitQuiet(quietMs);
+      },
+    },
+    {
+      title: "a ping with payload 'hello' — expect a pong with the same payload",
+      run: async () => {
+        const since = main.mark;
+        await main.send([main.frame(OP.ping, text('hello'))]);
+        await main.expect({ pongs: 1 }, since);
+      },
+    },
+    {
+      title: 'a text in three fragments with a ping between them — expect two pongs, then one answer',
+      run: async () => {
+        const since = main.mark;
+        let pings = 0;
+        const ping = () => main.frame(OP.ping, text(`between ${++pings}`));
+        await main.send(main.message(OP.text, text('Hello, fragments'), 3, ping));
+        await main.expect({ pongs: 2, messages: 1 }, since);
+      },
+    },
+    {
+      title: 'a message of 125 bytes: the longest in the 7-bit length form — expect an answer',
+      run: async () => {
+        const since = main.mark;
+        await main.send(main.message(OP.text, fill(125)));
+        await main.expect({ messages: 1 }, since);
+      },
+    },
+    {
+      title: 'a message of 126 bytes: the 16-bit length form (126, then 2 bytes of length) — expect an answer',
+      run: async () => {
+        const since = main.mark;
+        await main.send(main.message(OP.text, fill(126)));
+        await main.expect({ messages: 1 }, since);
+      },
+    },
+    {
+      title: 'a message of 65,536 bytes: the 64-bit length form (127, then 8 bytes of length) — expect an answer',
+      run: async () => {
+        const since = main.mark;
+        await main.send(main.message(OP.text, fill(65536)));
+        await main.expect({ messages: 1 }, since);
+      },
+    },
+    {
+      title: 'a second connection offering permessage-deflate, and a compressed text message — expect a compressed answer',
+      run: async () => {
+        const second = await connect(2, DEFLATE_OFFER);
+        if (!second.compressed) {
+          out('  the server declined permessage-deflate (no Sec-WebSocket-Extensions in its answer): no compressed message to show');
+        } else {
+          const since = second.mark;
+          await second.send(second.message(OP.text, text('Hello, compression! Hello, compression!')));
+          await second.expect({ messages: 1 }, since);
+        }
+        out('  closing connection 2 with code 1000');
+        await second.close(1000, '');
+      },
+    },
+    {
+      title: 'a close with code 1000 and reason "bye" — expect the server to answer with a close',
+      run: async () => {
+        await main.close(1000, 'bye');
+      },
+    },
+  ];
+
+  try {
+    for (const [i, step] of steps.entries()) {
+      await options.beforeStep?.(i + 1, steps.length);
+      out('');
+      out(`Step ${i + 1}/${steps.length}: ${step.title}`);
+      try {
+        await step.run();
+      } catch (err) {
+        // The server closed on us (or refused the second connection): say so, go on.
+        if (!(err instanceof ClientError)) throw err;
+        out(`  (${err.message})`);
+      }
+    }
+  } finally {
+    main.conn.destroy();
+  }
+}
