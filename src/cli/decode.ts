@@ -1,0 +1,260 @@
+/**
+ * `wsscope decode FILE|-` and `wsscope decode --hex "81 05 48 65 6c 6c 6f"`: decodes raw
+ * frame bytes (binary or hex text), a stream that starts with the HTTP upgrade, or a
+ * capture file, and explains every event (src/explain) or prints it as NDJSON.
+ */
+import * as fs from 'fs';
+import { Readable } from 'stream';
+import { parseArgs } from 'util';
+import { ConnectionDecoder } from '../decoder';
+import { parseHex } from '../decoder/build';
+import type { Direction, WsEvent } from '../decoder/events';
+import { CaptureFormatError, CaptureReplayer, readCapture } from '../capture';
+import { TextRenderer } from '../explain';
+import { CliError } from './errors';
+
+const HELP = `usage: wsscope decode FILE|-  [OPTIONS]
+       wsscope decode --hex "81 05 48 65 6c 6c 6f"  [OPTIONS]
+
+Decodes WebSocket bytes offline and explains every frame field by field. The input is
+recognised by its first bytes:
+  - a capture file (first line {"format":"wsscope-capture",...}, see wsscope proxy --save):
+    every connection is replayed from its handshake on;
+  - an HTTP upgrade ("GET ..." and/or "HTTP/1.1 101 ..."): decoded from the handshake on;
+  - hex text (pairs of hex digits, any separators, # comments): raw frames;
+  - anything else: raw frame bytes.
+
+  --hex HEX             the bytes as hex instead of a FILE
+  --from client|server  who sent the raw frames, i.e. which masking rule applies
+                        (RFC 6455 §5.1: clients mask, servers do not); default: guessed
+                        from the MASK bit of the first frame (set: client, clear: server)
+  --extensions VALUE    raw frames: assume this Sec-WebSocket-Extensions was negotiated,
+                        e.g. "permessage-deflate" (RSV1 then means compressed)
+  --ui text|json        the explanation (default) or the NDJSON events of docs/design.md
+  --max-payload N       keep at most N payload bytes per frame/message (default 65536)
+`;
+
+export type DecodeInputKind = 'capture' | 'http' | 'hex' | 'binary';
+
+/** Recognises the input from its first bytes (see HELP). */
+export function classifyInput(bytes: Buffer): DecodeInputKind {
+  const head = bytes.subarray(0, 256).toString('latin1');
+  if (/^\s*\{\s*"format"\s*:\s*"wsscope-capture"/.test(head)) return 'capture';
+  if (/^(GET|HEAD|POST|PUT|OPTIONS|DELETE|PATCH|CONNECT) \S+ HTTP\/\d/.test(head) || /^HTTP\/\d(\.\d)? \d{3}/.test(head)) return 'http';
+  if (hexTextToBytes(bytes) !== null) return 'hex';
+  return 'binary';
+}
+
+/**
+ * Hex text to bytes, or null when the content is not hex text. Accepts any separators
+ * parseHex accepts, and `#` comments to the end of a line (handy in sample files).
+ */
+export function hexTextToBytes(content: Buffer | string): Buffer | null {
+  const text = (typeof content === 'string' ? content : content.toString('latin1')).replace(/#[^\n]*/g, '');
+  if (text.trim() === '' || !/^[\s0-9a-fA-Fx,:\-]*$/.test(text)) return null;
+  return parseHex(text);
+}
+
+export interface DecodeOptions {
+  ui: 'text' | 'json';
+  from?: Direction;
+  extensions?: string;
+  maxPayload: number;
+}
+
+/** Writes the events of a decoding, rendered as the --ui asks. */
+export class EventPrinter {
+  private readonly renderer: TextRenderer;
+  private first = true;
+
+  constructor(
+    private readonly ui: 'text' | 'json',
+    private readonly write: (text: string) => void,
+    assumeDeflate = false,
+  ) {
+    this.renderer = new TextRenderer({ assumeDeflate });
+  }
+
+  readonly print = (event: WsEvent): void => {
+    if (this.ui === 'json') {
+      this.write(JSON.stringify(event) + '\n');
+      return;
+    }
+    // A blank line between explanations; one-line events (open, end) too, for a steady rhythm.
+    this.write((this.first ? '' : '\n') + this.renderer.render(event) + '\n');
+    this.first = false;
+    if (event.event === 'end') this.renderer.forget(event.conn);
+  };
+}
+
+/** Where an HTTP head ends (after its blank line), or -1. */
+function headEnd(bytes: Buffer, from: number): number {
+  const crlf = bytes.indexOf('\r\n\r\n', from, 'latin1');
+  const lf = bytes.indexOf('\n\n', from, 'latin1');
+  const ends = [crlf >= 0 ? crlf + 4 : -1, lf >= 0 ? lf + 2 : -1].filter((e) => e >= 0);
+  return ends.length ? Math.min(...ends) : -1;
+}
+
+/** RFC 6455 §5.1: clients mask every frame and servers none, so the MASK bit tells. */
+function guessSender(frames: Buffer): Direction {
+  return frames.length >= 2 && frames[1] & 0x80 ? 'client' : 'server';
+}
+
+/**
+ * Decodes raw frames, or a stream starting with an HTTP upgrade, as connection 1 with ts 0
+ * (raw bytes carry no time; a fixed ts keeps the output reproducible).
+ */
+export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
+  const ts = 0;
+  if (kind === 'raw') {
+    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions: options.extensions, onEvent: emit });
+    decoder.push(options.from ?? guessSender(bytes), bytes, ts);
+    decoder.finish(ts);
+    return;
+  }
+  const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'handshake', onEvent: emit });
+  // A request head, then perhaps the response head (a transcript of both sides), then frames.
+  let rest = bytes;
+  let sender: Direction;
+  if (/^HTTP\//.test(bytes.subarray(0, 5).toString('latin1'))) {
+    sender = 'server';
+  } else {
+    const end = headEnd(bytes, 0);
+    const requestEnd = end < 0 ? bytes.length : end;
+    decoder.push('client', bytes.subarray(0, requestEnd), ts);
+    rest = bytes.subarray(requestEnd);
+    sender = 'client';
+    if (/^HTTP\//.test(rest.subarray(0, 5).toString('latin1'))) {
+      const responseEnd = headEnd(rest, 0);
+      decoder.push('server', rest.subarray(0, responseEnd < 0 ? rest.length : responseEnd), ts);
+      rest = responseEnd < 0 ? Buffer.alloc(0) : rest.subarray(responseEnd);
+      sender = options.from ?? guessSender(rest);
+    }
+  }
+  if (rest.length) decoder.push(options.from ?? sender, rest, ts);
+  decoder.finish(ts);
+}
+
+/** Replays a capture (a file path, or its content) into `emit`. */
+export async function decodeCapture(input: string | Buffer, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
+  const replayer = new CaptureReplayer(emit, { maxPayload: options.maxPayload });
+  const stream = typeof input === 'string' ? input : Readable.from([input]);
+  try {
+    for await (const record of readCapture(stream, source)) replayer.feed(record);
+  } catch (err) {
+    if (err instanceof CaptureFormatError) throw new CliError(err.message);
+    throw err;
+  }
+  replayer.finish();
+}
+
+/** Decodes any input (see classifyInput) into `emit`. */
+export async function decodeInput(content: Buffer, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'input'): Promise<void> {
+  if (content.length === 0) throw new CliError(`nothing to decode: ${source} is empty`);
+  const kind = classifyInput(content);
+  if (kind === 'capture') return decodeCapture(content, options, emit, source);
+  if (kind === 'http') return decodeBytes(content, 'http', options, emit);
+  const bytes = kind === 'hex' ? (hexTextToBytes(content) as Buffer) : content;
+  decodeBytes(bytes, 'raw', options, emit);
+}
+
+function readFileOrFail(path: string): Buffer {
+  try {
+    const stat = fs.statSync(path);
+    if (stat.isDirectory()) throw new CliError(`cannot read ${path}: it is a directory`);
+    return fs.readFileSync(path);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new CliError(`cannot read ${path}: ${why}`);
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of process.stdin) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Parses a --max-payload value. */
+export function parseMaxPayload(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new CliError(`bad --max-payload "${text}": expected a number of bytes (0 or more)`);
+  return n;
+}
+
+export function parseFrom(text: string | undefined): Direction | undefined {
+  if (text === undefined || text === 'client' || text === 'server') return text;
+  throw new CliError(`bad --from "${text}": expected client or server`);
+}
+
+export function parseUi<T extends string>(text: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new CliError(`bad --ui "${text}": expected ${allowed.join(' or ')}`);
+}
+
+/** `run` with the output going to `write` (for tests). */
+export async function decodeMain(argv: string[], write: (text: string) => void, stdin: () => Promise<Buffer> = readStdin): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      hex: { type: 'string' },
+      from: { type: 'string' },
+      extensions: { type: 'string' },
+      ui: { type: 'string', default: 'text' },
+      'max-payload': { type: 'string', default: '65536' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    write(HELP);
+    return 0;
+  }
+  const options: DecodeOptions = {
+    ui: parseUi(values.ui as string, ['text', 'json'] as const),
+    from: parseFrom(values.from),
+    extensions: values.extensions,
+    maxPayload: parseMaxPayload(values['max-payload'] as string),
+  };
+  if (positionals.length > 1) throw new CliError(`decode takes one FILE, got ${positionals.length} (${positionals.join(' ')})`);
+  if (values.hex !== undefined && positionals.length) throw new CliError('give either --hex or a FILE, not both');
+  if (values.hex === undefined && !positionals.length) throw new CliError('decode needs a FILE, - (stdin) or --hex "81 05 48 65 6c 6c 6f" (see wsscope decode --help)');
+  const printer = new EventPrinter(options.ui, write, /permessage-deflate/i.test(options.extensions ?? ''));
+  if (values.hex !== undefined) {
+    const bytes = hexTextToBytes(values.hex);
+    if (bytes === null) throw new CliError(`bad --hex: expected pairs of hex digits like "81 05 48 65", got "${values.hex.slice(0, 40)}"`);
+    decodeBytes(bytes, 'raw', options, printer.print);
+    return 0;
+  }
+  const file = positionals[0];
+  if (file === '-') {
+    await decodeInput(await stdin(), options, printer.print, 'stdin');
+    return 0;
+  }
+  // Captures are streamed line by line (memory bounded); other inputs are read whole.
+  if (isCaptureFile(file)) await decodeCapture(file, options, printer.print, file);
+  else await decodeInput(readFileOrFail(file), options, printer.print, file);
+  return 0;
+}
+
+/** Whether a file starts like a capture (read errors are reported by readFileOrFail). */
+function isCaptureFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const head = Buffer.alloc(64);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return classifyInput(head.subarray(0, n)) === 'capture';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return decodeMain(argv, (text) => process.stdout.write(text));
+}
+

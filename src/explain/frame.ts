@@ -1,0 +1,212 @@
+/**
+ * A frame explained field by field, as a teacher would on a projector (RFC 6455 §5.2):
+ * the bits of the first two bytes under their names, the length form and why it was
+ * chosen, the masking key and the unmasking of the first bytes, the payload, the close
+ * code, the violations. Pure functions of a FrameEvent: plain text lines, no colours, no
+ * I/O. The pieces are exported separately so that other views can reuse them.
+ */
+import type { FrameEvent, Violation } from '../decoder/events';
+import { headerFields, type HeaderField } from '../decoder/fields';
+import { escapeForTerminal, quoteForTerminal } from './escape';
+import { closeCodeName, opcodeMeaning } from './names';
+import { showPayload, spacedHex } from './payload';
+
+export interface ExplainOptions {
+  /** How many payload bytes the unmasking walk-through shows (default 8). */
+  unmaskBytes?: number;
+  /** Hex dumps show at most this many bytes (default 256). */
+  maxDumpBytes?: number;
+  /** Text payloads show at most this many characters (default 2000). */
+  maxTextChars?: number;
+  /**
+   * The opcode of the message a continuation frame belongs to (1 text, 2 binary), when the
+   * caller knows it; a text message's fragments are then shown as text.
+   */
+  messageOpcode?: number;
+  /** The frame's payload is compressed (permessage-deflate, RFC 7692). */
+  compressed?: boolean;
+}
+
+/** Width of the label column of every explanation line. */
+const LABEL = 15;
+const label = (name: string) => `  ${name.padEnd(LABEL)}`;
+
+/** What a field's value means, one short phrase per field of the first two bytes. */
+function fieldMeaning(field: HeaderField): string {
+  const v = field.value as number;
+  switch (field.key) {
+    case 'fin':
+      return v ? 'final frame of its message' : 'more fragments of this message follow';
+    case 'rsv1':
+      return v ? 'set: "compressed" under permessage-deflate (RFC 7692 §6), else must be 0' : 'no extension meaning';
+    case 'rsv2':
+    case 'rsv3':
+      return v ? 'set: only an extension may use it, else must be 0 (RFC 6455 §5.2)' : 'no extension meaning';
+    case 'opcode':
+      return opcodeMeaning(v);
+    case 'mask':
+      return v ? 'payload masked with the masking key' : 'payload not masked';
+    case 'payloadLen':
+      if (v === 126) return 'the length follows in 16 bits';
+      if (v === 127) return 'the length follows in 64 bits';
+      return 'the payload length itself';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The first two bytes bit by bit: a row with all 16 bits, then one row per field with
+ * its bits in place (dots elsewhere), its value and its meaning. `header` holds at least
+ * the 2 fixed bytes.
+ */
+export function headerBitRows(header: Buffer): string[] {
+  if (header.length < 2) return [];
+  const byteBits = (b: number) => b.toString(2).padStart(8, '0');
+  const rows = [
+    `${label('')}byte 0    byte 1`,
+    `${label('')}${byteBits(header[0])}  ${byteBits(header[1])}`,
+  ];
+  for (const field of headerFields(header)) {
+    if (field.bitOffset >= 16) continue;
+    let diagram = '';
+    for (let bit = 0; bit < 16; bit++) {
+      if (bit === 8) diagram += '  ';
+      const inField = bit >= field.bitOffset && bit < field.bitOffset + field.bitLength;
+      diagram += inField ? field.bits[bit - field.bitOffset] : '.';
+    }
+    const value = String(field.value).padEnd(4);
+    rows.push(`${label(field.name)}${diagram}  ${value} ${fieldMeaning(field)}`.trimEnd());
+  }
+  return rows;
+}
+
+/** The extended payload length bytes, if any, with their value. */
+export function extendedLengthRows(header: Buffer): string[] {
+  const rows: string[] = [];
+  for (const field of headerFields(header)) {
+    if (field.key !== 'extendedLength16' && field.key !== 'extendedLength64') continue;
+    const bytes = header.subarray(2, 2 + field.bitLength / 8);
+    rows.push(`${label('Extended len')}${spacedHex(bytes)} = ${field.value} (${field.bitLength}-bit unsigned, network byte order)`);
+  }
+  return rows;
+}
+
+/** The smallest length form that can carry `length` (RFC 6455 §5.2). */
+export function minimalLengthForm(length: number): 7 | 16 | 64 {
+  return length < 126 ? 7 : length <= 0xffff ? 16 : 64;
+}
+
+/**
+ * Which length form carried the length and why; a second line flags a non-minimal
+ * encoding (RFC 6455 §5.2: "the minimal number of bytes MUST be used").
+ */
+export function lengthExplanation(payloadLength: number, lengthForm: 7 | 16 | 64): string[] {
+  const bytes = `${payloadLength} byte${payloadLength === 1 ? '' : 's'}`;
+  let why: string;
+  if (lengthForm === 7) why = '7-bit form: lengths 0-125 are written in Payload len itself';
+  else if (lengthForm === 16) why = '16-bit form: Payload len 126, then the length in 2 bytes (for 126-65535 bytes)';
+  else why = '64-bit form: Payload len 127, then the length in 8 bytes (for 65536 bytes and more; top bit 0)';
+  const rows = [`${label('length')}${bytes}, ${why} (RFC 6455 §5.2)`];
+  const minimal = minimalLengthForm(payloadLength);
+  if (minimal !== lengthForm) {
+    rows.push(`${label('')}NOT minimal: ${payloadLength} fits the ${minimal}-bit form, and the minimal number of bytes MUST be used`);
+  }
+  return rows;
+}
+
+/**
+ * The masking key and the unmasking of the first `count` payload bytes, one XOR per
+ * line: masked ^ key[i % 4] = clear (RFC 6455 §5.3). `clear` is the unmasked payload (the
+ * masked bytes are recomputed from it: XOR is its own inverse).
+ */
+export function maskingRows(maskKey: string | null, clear: Buffer, count = 8): string[] {
+  if (maskKey === null) {
+    return [`${label('Masking-key')}none: the payload travels as is (servers never mask; clients always must, RFC 6455 §5.1)`];
+  }
+  const key = Buffer.from(maskKey, 'hex');
+  const rows = [
+    `${label('Masking-key')}${spacedHex(key)}`,
+    `${label('unmasking')}clear[i] = masked[i] XOR key[i mod 4] (RFC 6455 §5.3)`,
+  ];
+  if (clear.length === 0) {
+    rows.push('    (empty payload: nothing to unmask)');
+    return rows;
+  }
+  const n = Math.min(count, clear.length);
+  const hex = (b: number) => b.toString(16).padStart(2, '0');
+  const width = String(n - 1).length + 2;
+  for (let i = 0; i < n; i++) {
+    const k = key[i % 4];
+    const plain = clear[i];
+    const printable = plain >= 0x20 && plain < 0x7f ? `  '${String.fromCharCode(plain)}'` : '';
+    rows.push(`    ${`[${i}]`.padEnd(width)} ${hex(plain ^ k)} ^ ${hex(k)} = ${hex(plain)}${printable}`);
+  }
+  if (clear.length > n) rows.push(`    ... ${clear.length - n} more bytes unmasked the same way`);
+  return rows;
+}
+
+/** The payload: close code and reason, text, indented JSON or a hex dump. */
+export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): string[] {
+  const payload = Buffer.from(frame.payload, 'hex');
+  const shown =
+    frame.payloadTruncated || payload.length < frame.payloadLength
+      ? ` (first ${payload.length} of ${frame.payloadLength} bytes kept)`
+      : '';
+  if (frame.opcode === 0x8) {
+    if (frame.payloadLength === 0) return [`${label('close body')}empty: no status code (allowed, RFC 6455 §5.5.1)`];
+    if (frame.closeCode !== undefined) {
+      const rows = [`${label('close code')}${frame.closeCode} ${closeCodeName(frame.closeCode)} (bytes ${spacedHex(payload.subarray(0, 2))}, RFC 6455 §7.4)`];
+      const reason = frame.closeReason ?? '';
+      rows.push(`${label('close reason')}${reason === '' ? '(none)' : quoteForTerminal(reason)}`);
+      return rows;
+    }
+    return [`${label('close body')}${frame.payloadLength} bytes${shown}, not a valid code + reason:`, ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines];
+  }
+  if (frame.payloadLength === 0) return [`${label('payload')}empty`];
+  if (options.compressed) {
+    return [
+      `${label('payload')}${frame.payloadLength} bytes compressed with permessage-deflate (RFC 7692)${shown}; the message shows it inflated`,
+      ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines,
+    ];
+  }
+  const messageOpcode = frame.opcode === 0 ? options.messageOpcode : frame.opcode;
+  // Text messages are shown as text; ping and pong bodies too when they happen to be text.
+  const asText = messageOpcode === 0x1 || frame.opcode === 0x9 || frame.opcode === 0xa;
+  const view = showPayload(payload, { asText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' });
+  const kind = view.kind === 'json' ? 'JSON' : view.kind === 'text' ? 'text' : asText ? 'bytes (not valid UTF-8)' : 'bytes';
+  return [`${label('payload')}${kind}, ${frame.payloadLength} byte${frame.payloadLength === 1 ? '' : 's'}${shown}`, ...view.lines];
+}
+
+/** One line per violation: rule id, RFC section, message. */
+export function violationRows(violations: Violation[]): string[] {
+  if (violations.length === 0) return [];
+  return [
+    `${label('violations')}${violations.length}`,
+    ...violations.map((v) => `    ! ${v.rule}${v.section ? ` (${v.section})` : ''}: ${escapeForTerminal(v.message)}`),
+  ];
+}
+
+/** The title line of a frame: who sent it, where it is, how big it is. */
+export function frameTitle(frame: FrameEvent): string {
+  const to = frame.dir === 'client' ? 'server' : 'client';
+  const headerLength = frame.header.length / 2;
+  return `frame #${frame.index}  ${frame.dir} -> ${to}  conn ${frame.conn}  offset ${frame.offset}  ${headerLength}-byte header + ${frame.payloadLength}-byte payload`;
+}
+
+/** The whole explanation of one frame, lines joined with "\n" (no trailing newline). */
+export function explainFrame(frame: FrameEvent, options: ExplainOptions = {}): string {
+  const header = Buffer.from(frame.header, 'hex');
+  const payload = Buffer.from(frame.payload, 'hex');
+  const lines = [
+    frameTitle(frame),
+    `${label('header bytes')}${spacedHex(header)}`,
+    ...headerBitRows(header),
+    ...extendedLengthRows(header),
+    ...lengthExplanation(frame.payloadLength, frame.lengthForm),
+    ...maskingRows(frame.maskKey, payload, options.unmaskBytes ?? 8),
+    ...payloadRows(frame, options),
+    ...violationRows(frame.violations),
+  ];
+  return lines.join('\n');
+}

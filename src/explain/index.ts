@@ -1,0 +1,23 @@
+/**
+ * The explainer: pure text rendering of decoder events (no colours, no I/O), as a teacher
+ * would explain them. Views reuse the pieces: bit rows, length form, unmasking, payload.
+ */
+export { escapeForTerminal, quoteForTerminal, type EscapeOptions } from './escape';
+export { closeCodeName, opcodeMeaning, opcodeShortName } from './names';
+export { hexDump, prettyJson, showPayload, spacedHex, utf8OrNull, type PayloadView } from './payload';
+export {
+  explainFrame,
+  extendedLengthRows,
+  frameTitle,
+  headerBitRows,
+  lengthExplanation,
+  maskingRows,
+  minimalLengthForm,
+  payloadRows,
+  violationRows,
+  type ExplainOptions,
+} from './frame';
+export { explainHandshake, explainHttp, requestRows, responseRows, WEBSOCKET_GUID } from './handshake';
+export { explainMessage } from './message';
+export { summarizeEvent, summarizeFrame, summarizeHandshake, summarizeMessage } from './summary';
+export { TextRenderer, type TextRendererOptions } from './render';

@@ -1,0 +1,127 @@
+/**
+ * Showing payload bytes: as text when they are valid UTF-8, as indented JSON when they
+ * are a JSON object or array, otherwise as a hex dump. All output is terminal-safe.
+ */
+import { escapeForTerminal } from './escape';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes as a string if they are valid UTF-8 (RFC 3629), otherwise null. */
+export function utf8OrNull(bytes: Buffer): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Lowercase hex bytes separated by spaces: "81 05 48". */
+export function spacedHex(bytes: Buffer): string {
+  return bytes.toString('hex').replace(/(..)(?!$)/g, '$1 ');
+}
+
+/**
+ * A classic hex dump, 16 bytes a row: offset, hex, printable ASCII ('.' for the rest).
+ * At most `maxBytes` bytes are shown; a last line says how many were left out.
+ */
+export function hexDump(bytes: Buffer, maxBytes = 256, indent = ''): string[] {
+  const shown = bytes.subarray(0, maxBytes);
+  const lines: string[] = [];
+  for (let row = 0; row < shown.length; row += 16) {
+    const chunk = shown.subarray(row, row + 16);
+    const hex = spacedHex(chunk).padEnd(47, ' ');
+    let ascii = '';
+    for (const b of chunk) ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    lines.push(`${indent}${row.toString(16).padStart(4, '0')}  ${hex}  ${ascii}`);
+  }
+  if (bytes.length > shown.length) lines.push(`${indent}... ${bytes.length - shown.length} more bytes`);
+  return lines;
+}
+
+/**
+ * Indents a JSON text that JSON.parse accepts, without re-serializing its values: numbers
+ * such as 12345678901234567890 and escapes inside strings stay exactly as sent (a
+ * parse/stringify round trip would round the number and rewrite the escapes).
+ * Returns null when `text` is not a JSON object or array.
+ */
+export function prettyJson(text: string, indent = '  '): string | null {
+  const trimmed = text.trim();
+  if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) return null;
+  try {
+    JSON.parse(trimmed);
+  } catch {
+    return null;
+  }
+  let out = '';
+  let depth = 0;
+  let i = 0;
+  const newline = () => '\n' + indent.repeat(depth);
+  const nextSignificant = (from: number) => {
+    let j = from;
+    while (j < trimmed.length && /\s/.test(trimmed[j])) j++;
+    return trimmed[j];
+  };
+  while (i < trimmed.length) {
+    const ch = trimmed[i];
+    if (ch === '"') {
+      // Copy the string token verbatim, escapes included.
+      let j = i + 1;
+      while (trimmed[j] !== '"') j += trimmed[j] === '\\' ? 2 : 1;
+      out += trimmed.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    if (ch === '{' || ch === '[') {
+      const close = ch === '{' ? '}' : ']';
+      if (nextSignificant(i + 1) === close) {
+        out += ch + close;
+        i = trimmed.indexOf(close, i + 1) + 1;
+        continue;
+      }
+      depth++;
+      out += ch + newline();
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+      out += newline() + ch;
+    } else if (ch === ',') {
+      out += ',' + newline();
+    } else if (ch === ':') {
+      out += ': ';
+    } else {
+      out += ch;
+    }
+    i++;
+  }
+  return out;
+}
+
+export interface PayloadView {
+  /** 'text' (valid UTF-8), 'json' (a JSON object or array) or 'hex'. */
+  kind: 'text' | 'json' | 'hex';
+  lines: string[];
+}
+
+/**
+ * The payload shown the best way: JSON (indented) or text when `asText` and the bytes are
+ * valid UTF-8, else a hex dump. Text longer than `maxTextChars` is cut with a note.
+ */
+export function showPayload(bytes: Buffer, options: { asText: boolean; maxTextChars?: number; maxDumpBytes?: number; indent?: string }): PayloadView {
+  const indent = options.indent ?? '';
+  const text = options.asText ? utf8OrNull(bytes) : null;
+  if (text !== null) {
+    const json = prettyJson(text);
+    if (json !== null) {
+      return { kind: 'json', lines: json.split('\n').map((line) => indent + escapeForTerminal(line, { escapeBackslash: false })) };
+    }
+    const max = options.maxTextChars ?? 2000;
+    const cut = text.length > max ? text.slice(0, max) : text;
+    const lines = [`${indent}"${escapeForTerminal(cut).replace(/"/g, '\\"')}"`];
+    if (cut.length < text.length) lines.push(`${indent}... ${text.length - cut.length} more characters`);
+    return { kind: 'text', lines };
+  }
+  return { kind: 'hex', lines: hexDump(bytes, options.maxDumpBytes ?? 256, indent) };
+}

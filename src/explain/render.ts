@@ -1,0 +1,67 @@
+/**
+ * Explains a stream of events, in order. Pure apart from the little state it needs to
+ * explain a frame in context: which message a continuation frame belongs to (text or
+ * binary) and whether that message is compressed (RSV1 on its first frame when
+ * permessage-deflate was negotiated, RFC 7692 §6.1).
+ */
+import type { Direction, WsEvent } from '../decoder/events';
+import { escapeForTerminal } from './escape';
+import { explainFrame, type ExplainOptions } from './frame';
+import { explainHandshake, explainHttp } from './handshake';
+import { explainMessage } from './message';
+
+export interface TextRendererOptions extends Omit<ExplainOptions, 'messageOpcode' | 'compressed'> {
+  /** Treat permessage-deflate as negotiated on every connection (raw frames with no handshake). */
+  assumeDeflate?: boolean;
+}
+
+interface OpenMessage {
+  opcode: number;
+  compressed: boolean;
+}
+
+export class TextRenderer {
+  private readonly deflate = new Map<number, boolean>();
+  private readonly open = new Map<string, OpenMessage>();
+
+  constructor(private readonly options: TextRendererOptions = {}) {}
+
+  /** The explanation of one event: lines joined with "\n", no trailing newline. */
+  render(event: WsEvent): string {
+    switch (event.event) {
+      case 'listening':
+        return `listening  proxy ${event.proxy}${event.backend ? `  backend ${event.backend}` : ''}${event.target ? `  target ${escapeForTerminal(event.target)}` : ''}`;
+      case 'open':
+        return `open  conn ${event.conn}  client ${escapeForTerminal(event.client)} -> ${escapeForTerminal(event.target)}`;
+      case 'handshake':
+        this.deflate.set(event.conn, Boolean(event.permessageDeflate) || /(^|,)\s*permessage-deflate\b/i.test(event.extensions ?? ''));
+        return explainHandshake(event);
+      case 'http':
+        return explainHttp(event);
+      case 'frame': {
+        const key = `${event.conn}/${event.dir}`;
+        let current = this.open.get(key);
+        if (event.opcode === 0x1 || event.opcode === 0x2) {
+          const deflate = this.options.assumeDeflate || this.deflate.get(event.conn) === true;
+          current = { opcode: event.opcode, compressed: deflate && event.rsv1 };
+          this.open.set(key, current);
+        }
+        const text = explainFrame(event, { ...this.options, messageOpcode: current?.opcode, compressed: event.opcode < 0x8 && current?.compressed });
+        if (event.fin && event.opcode < 0x8) this.open.delete(key);
+        return text;
+      }
+      case 'message':
+        return explainMessage(event, this.options);
+      case 'end':
+        return `end  conn ${event.conn}  ${escapeForTerminal(event.reason)}  (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`;
+      case 'error':
+        return `error${event.conn !== undefined ? `  conn ${event.conn}` : ''}  ${escapeForTerminal(event.message)}`;
+    }
+  }
+
+  /** Forgets a connection's state (call when it ends, to keep memory bounded). */
+  forget(conn: number): void {
+    this.deflate.delete(conn);
+    for (const dir of ['client', 'server'] as Direction[]) this.open.delete(`${conn}/${dir}`);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * One-line summaries of events, for logs and lists: who, what, how big, a taste of the
+ * payload, and the rules broken. Terminal-safe.
+ */
+import type { FrameEvent, HandshakeEvent, MessageEvent, Violation, WsEvent } from '../decoder/events';
+import { escapeForTerminal, quoteForTerminal } from './escape';
+import { closeCodeName } from './names';
+import { utf8OrNull } from './payload';
+
+/** At most this many characters of payload text in a summary. */
+const TASTE = 40;
+
+function taste(bytes: Buffer, asText: boolean): string {
+  if (bytes.length === 0) return '';
+  const text = asText ? utf8OrNull(bytes) : null;
+  if (text !== null) return ' ' + quoteForTerminal(text.length > TASTE ? text.slice(0, TASTE) + '...' : text);
+  const hex = bytes.subarray(0, 16).toString('hex');
+  return ` ${hex}${bytes.length > 16 ? '...' : ''}`;
+}
+
+function broken(violations: Violation[]): string {
+  return violations.length === 0 ? '' : ` ! ${violations.map((v) => v.rule).join(', ')}`;
+}
+
+export function summarizeFrame(frame: FrameEvent): string {
+  const flags = [frame.fin ? 'FIN' : 'no-FIN'];
+  if (frame.rsv1) flags.push('RSV1');
+  if (frame.rsv2) flags.push('RSV2');
+  if (frame.rsv3) flags.push('RSV3');
+  flags.push(frame.masked ? `masked ${frame.maskKey}` : 'unmasked');
+  const payload = Buffer.from(frame.payload, 'hex');
+  let body: string;
+  if (frame.opcode === 0x8 && frame.closeCode !== undefined) {
+    body = ` ${frame.closeCode} ${closeCodeName(frame.closeCode)}${frame.closeReason ? ' ' + quoteForTerminal(frame.closeReason) : ''}`;
+  } else {
+    body = taste(payload, frame.opcode === 0x1 || frame.opcode === 0x9 || frame.opcode === 0xa);
+  }
+  return `${frame.dir} frame #${frame.index} ${frame.opcodeName} ${flags.join(' ')} len=${frame.payloadLength}/${frame.lengthForm}-bit${body}${broken(frame.violations)}`;
+}
+
+export function summarizeMessage(message: MessageEvent): string {
+  const bytes = message.text !== undefined ? Buffer.from(message.text, 'utf8') : Buffer.from(message.data ?? '', 'hex');
+  const how = `${message.frames} frame${message.frames === 1 ? '' : 's'}${message.compressed ? ', deflated' : ''}`;
+  return `${message.dir} message ${message.opcodeName} (${how}) ${message.length} bytes${taste(bytes, message.text !== undefined)}${broken(message.violations)}`;
+}
+
+export function summarizeHandshake(hs: HandshakeEvent): string {
+  const accept = hs.acceptValid ? 'accept ok' : 'accept BAD';
+  const ext = hs.extensions ? ` ext ${escapeForTerminal(hs.extensions)}` : '';
+  const proto = hs.protocol ? ` protocol ${escapeForTerminal(hs.protocol)}` : '';
+  return `handshake ${escapeForTerminal(hs.request.method)} ${escapeForTerminal(hs.request.target)} -> ${hs.response.status} ${escapeForTerminal(hs.response.reason)}, ${accept}${proto}${ext}${broken(hs.violations)}`;
+}
+
+/** A one-line summary of any event, prefixed with its connection number when it has one. */
+export function summarizeEvent(event: WsEvent): string {
+  const conn = 'conn' in event && event.conn !== undefined ? `[${event.conn}] ` : '';
+  switch (event.event) {
+    case 'listening':
+      return `listening proxy ${event.proxy}${event.backend ? ` backend ${event.backend}` : ''}${event.target ? ` target ${event.target}` : ''}`;
+    case 'open':
+      return `${conn}open ${escapeForTerminal(event.client)} -> ${escapeForTerminal(event.target)}`;
+    case 'handshake':
+      return conn + summarizeHandshake(event);
+    case 'http':
+      return `${conn}http ${escapeForTerminal(event.request.method)} ${escapeForTerminal(event.request.target)} -> ${event.response ? `${event.response.status} ${escapeForTerminal(event.response.reason)}` : 'no response'}`;
+    case 'frame':
+      return conn + summarizeFrame(event);
+    case 'message':
+      return conn + summarizeMessage(event);
+    case 'end':
+      return `${conn}end ${escapeForTerminal(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`;
+    case 'error':
+      return `${conn}error ${escapeForTerminal(event.message)}`;
+  }
+}
