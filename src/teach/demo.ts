@@ -9,7 +9,7 @@ import * as zlib from 'zlib';
 import { buildFrame } from '../decoder/build';
 import type { FrameEvent, MessageEvent, WsEvent } from '../decoder/events';
 import { ClientError, openWebSocket, type RawConnection, type WsUrl } from './client';
-import { eventLines, handshakeLines } from './format';
+import { EventPrinter, handshakeLines } from './format';
 
 export interface DemoOptions {
   url: WsUrl;
@@ -62,9 +62,10 @@ class DemoConnection {
     private readonly options: DemoOptions,
   ) {
     this.compressed = /(^|,)\s*permessage-deflate\b/i.test(conn.handshake.extensions ?? '');
+    const printer = new EventPrinter(out, { verbose: options.verbose });
     conn.onEvent((event) => {
       this.seen.push(event);
-      for (const line of eventLines(event, { verbose: options.verbose })) out(line);
+      printer.print(event);
     });
     conn.start();
   }

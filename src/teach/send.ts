@@ -7,7 +7,7 @@
  */
 import type { WsEvent } from '../decoder/events';
 import { handshakeEvent, openWebSocket, type WsUrl } from './client';
-import { eventLines, handshakeLines } from './format';
+import { EventPrinter, handshakeLines } from './format';
 
 export interface SendOptions {
   url: WsUrl;
@@ -39,10 +39,11 @@ export async function runSend(options: SendOptions, out: (line: string) => void)
   );
   const events: WsEvent[] = [];
   const json = options.ui === 'json';
+  const printer = new EventPrinter(out, { verbose: options.verbose });
   const emit = (event: WsEvent) => {
     events.push(event);
     if (json) out(JSON.stringify(event));
-    else for (const line of eventLines(event, { verbose: options.verbose })) out(line);
+    else printer.print(event);
   };
   if (json) {
     emit({ event: 'open', ts: Date.now(), conn: 1, client: 'wsscope send', target: url.href });
