@@ -1,0 +1,74 @@
+/**
+ * `wsscope backend --listen H:P [--deflate] [--max-message-size BYTES]`: the built-in
+ * User-JSON echo backend alone, until SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'util';
+import { DEFAULT_MAX_MESSAGE_SIZE, startBackend } from '../backend';
+import { CliError, parseHostPort } from './errors';
+
+const HELP = `usage: wsscope backend [--listen HOST:PORT] [--deflate] [--max-message-size BYTES]
+
+The built-in echo backend, a port of the Go server (gin + gorilla/websocket) in
+seed/websocket-in-go.txt: ws://HOST:PORT/json answers every text message with the
+User JSON the Go server sends, byte for byte; http://HOST:PORT/ is a demo page.
+
+  --listen HOST:PORT        where to listen (default 127.0.0.1:8080; port 0 picks a free one)
+  --deflate                 accept permessage-deflate (off by default, as in the original)
+  --max-message-size BYTES  largest message read (default ${DEFAULT_MAX_MESSAGE_SIZE}); bigger: close 1009
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string', default: '127.0.0.1:8080' },
+      deflate: { type: 'boolean', default: false },
+      'max-message-size': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { host, port } = parseHostPort(values.listen ?? '127.0.0.1:8080');
+  let maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+  if (values['max-message-size'] !== undefined) {
+    const text = values['max-message-size'];
+    maxMessageSize = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxMessageSize) || maxMessageSize < 1) {
+      throw new CliError(`bad --max-message-size "${text}": expected a positive number of bytes`);
+    }
+  }
+
+  let backend;
+  try {
+    backend = await startBackend({
+      host,
+      port,
+      deflate: values.deflate,
+      maxMessageSize,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message, 1);
+  }
+  const a = backend.address;
+  process.stdout.write(
+    `backend listening on ${a} (ws://${a}/json, demo page http://${a}/)${values.deflate ? ', permessage-deflate on' : ''}\n`,
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await backend.close();
+  return 0;
+}
