@@ -1,0 +1,259 @@
+/**
+ * `wsscope proxy`: the man-in-the-middle proxy with its outputs (terminal UI, text log,
+ * NDJSON, capture file, pcap file), and optionally the built-in backend. `wsscope` with no
+ * command (start.ts) runs the same thing with the defaults of DESIGN.md.
+ */
+import { parseArgs } from 'util';
+import { CaptureWriter } from '../capture';
+import type { FrameEvent } from '../decoder/events';
+import { describeError, parseTarget, startProxy, type ProxyHandle } from '../proxy';
+import { Session } from '../session';
+import { OutputGate } from '../views/gate';
+import { attachJsonView } from '../views/json';
+import { PcapWriter } from '../views/pcap';
+import { attachTextView } from '../views/text';
+import { CliError, parseHostPort } from './errors';
+
+export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
+       wsscope proxy --backend [options]
+
+Forwards every byte between WebSocket clients and the target, unchanged, and shows the
+HTTP upgrade and every frame, decoded field by field.
+
+Options:
+  --listen H:P           where the proxy listens (default 127.0.0.1:9000; port 0: a free port)
+  --target URL           the upstream server, ws://HOST:PORT[/path] or wss://...
+  --backend              also start the built-in backend and target its /json
+  --backend-listen H:P   where the built-in backend listens (default 127.0.0.1:0)
+  --ui tui|text|json     terminal UI (default on a terminal), text log, or NDJSON on stdout
+  --save FILE            write a capture file (wsscope replay FILE reads it back)
+  --pcap FILE            write the traffic as a pcap file for Wireshark/tshark
+  --max-payload N        payload bytes shown per frame/message (default 65536)
+  --insecure             accept a wss:// upstream whose certificate does not verify
+  --upstream-timeout MS  502 when the target has not answered within MS (default 10000)
+  -v, --verbose          text log: the field breakdown of every frame
+`;
+
+export interface LiveOptions {
+  listen: { host: string; port: number };
+  target?: string;
+  backend: boolean;
+  backendListen: { host: string; port: number };
+  ui: 'tui' | 'text' | 'json';
+  save?: string;
+  pcap?: string;
+  maxPayload?: number;
+  insecure: boolean;
+  upstreamTimeout?: number;
+  verbose: boolean;
+  /** Print the demo page URL (start.ts). */
+  announceDemo?: boolean;
+}
+
+type Ui = LiveOptions['ui'];
+
+function parseUi(value: string | undefined): Ui | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'tui' && value !== 'text' && value !== 'json') throw new CliError(`bad --ui "${value}": expected tui, text or json`);
+  return value;
+}
+
+function parseCount(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new CliError(`bad ${name} "${value}": expected an integer >= ${min}`);
+  return n;
+}
+
+/** The options shared by `wsscope proxy` and `wsscope` (start). */
+export const LIVE_ARG_OPTIONS = {
+  listen: { type: 'string' },
+  target: { type: 'string' },
+  backend: { type: 'boolean' },
+  'backend-listen': { type: 'string' },
+  ui: { type: 'string' },
+  save: { type: 'string' },
+  pcap: { type: 'string' },
+  'max-payload': { type: 'string' },
+  insecure: { type: 'boolean' },
+  'upstream-timeout': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface LiveDefaults {
+  /** `wsscope` (start): always the built-in backend, on 127.0.0.1:8080, no --target. */
+  start: boolean;
+}
+
+export function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'help' {
+  const { values, positionals } = parseArgs({ args: argv, options: LIVE_ARG_OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return 'help';
+  if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}" (try --help)`);
+  if (defaults.start && values.target !== undefined) throw new CliError('wsscope with no command runs the built-in backend; use `wsscope proxy --target URL` for another server');
+  const backend = defaults.start || (values.backend ?? false);
+  if (values.target === undefined && !backend) throw new CliError('--target ws://HOST:PORT[/path] is required (or --backend for the built-in one)');
+  if (values.target !== undefined && values.backend) throw new CliError('give either --target or --backend, not both');
+  if (values.target !== undefined) {
+    try {
+      parseTarget(values.target);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  const ui = parseUi(values.ui) ?? (process.stdout.isTTY ? 'tui' : 'text');
+  return {
+    listen: parseHostPort(values.listen ?? '127.0.0.1:9000'),
+    target: values.target,
+    backend,
+    backendListen: parseHostPort(values['backend-listen'] ?? (defaults.start ? '127.0.0.1:8080' : '127.0.0.1:0')),
+    ui,
+    save: values.save,
+    pcap: values.pcap,
+    maxPayload: parseCount('--max-payload', values['max-payload'], 0),
+    insecure: values.insecure ?? false,
+    upstreamTimeout: parseCount('--upstream-timeout', values['upstream-timeout'], 1),
+    verbose: values.verbose ?? false,
+    announceDemo: backend,
+  };
+}
+
+interface BackendHandle {
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function loadBackend(): (o: { host?: string; port?: number; deflate?: boolean }) => Promise<BackendHandle> {
+  try {
+    return require('../backend').startBackend;
+  } catch (err) {
+    throw new CliError(`the built-in backend is not available: ${describeError(err)}`, 1);
+  }
+}
+
+/** Loads src/explain for -v when it is there (it is optional for the text log). */
+function loadExplain(): ((frame: FrameEvent) => string[]) | undefined {
+  try {
+    const explainFrame = require('../explain').explainFrame as (f: FrameEvent) => string;
+    // Its first line repeats the frame line; the rest is already escaped for the terminal.
+    return (frame) => explainFrame(frame).split('\n').slice(1);
+  } catch {
+    return undefined;
+  }
+}
+
+function openOutput<T>(what: string, path: string, open: (p: string) => T): T {
+  try {
+    return open(path);
+  } catch (err) {
+    throw new CliError(`cannot write ${what} "${path}": ${describeError(err)}`, 1);
+  }
+}
+
+/** Resolves on SIGINT/SIGTERM (or when `also` resolves). */
+function untilStopped(also?: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+    also?.then(done, done);
+  });
+}
+
+/** Runs backend (optional) + proxy + outputs until SIGINT/SIGTERM or the TUI quits. */
+export async function runLive(options: LiveOptions): Promise<number> {
+  const session = new Session();
+  const gate = new OutputGate();
+  const stops: (() => Promise<void>)[] = [];
+  const say = (line: string) => process.stderr.write(`wsscope: ${line}\n`);
+  let stdoutBroken: () => void = () => undefined;
+  const stdoutGone = new Promise<void>((resolve) => (stdoutBroken = resolve));
+  // `wsscope proxy | head` closes stdout: stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', () => stdoutBroken());
+
+  try {
+    const capture = options.save ? openOutput('capture file', options.save, (p) => new CaptureWriter(p)) : undefined;
+    const pcap = options.pcap ? openOutput('pcap file', options.pcap, (p) => new PcapWriter(p)) : undefined;
+    if (capture) {
+      capture.attach(session);
+      gate.add(capture.stream);
+      stops.push(() => capture.close());
+    }
+    if (pcap) {
+      pcap.attach(session);
+      gate.add(pcap.stream);
+      stops.push(() => pcap.close());
+    }
+
+    let ui = options.ui;
+    let tui: { TUI_AVAILABLE: boolean; runTui: (s: Session, o: object) => Promise<void> } | undefined;
+    if (ui === 'tui') {
+      tui = require('../tui');
+      if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
+    }
+    if (ui === 'json') attachJsonView(session, process.stdout);
+    if (ui === 'text') attachTextView(session, process.stdout, { verbose: options.verbose, explain: options.verbose ? loadExplain() : undefined });
+    gate.add(process.stdout);
+
+    let target = options.target;
+    if (options.backend) {
+      const startBackend = loadBackend();
+      let backend: BackendHandle;
+      try {
+        backend = await startBackend({ host: options.backendListen.host, port: options.backendListen.port });
+      } catch (err) {
+        throw new CliError(`cannot start the built-in backend: ${describeError(err)}`, 1);
+      }
+      stops.unshift(() => backend.close());
+      session.info.backend = backend.address;
+      target = `ws://${backend.address}/json`;
+    }
+
+    let proxy: ProxyHandle;
+    try {
+      proxy = await startProxy({
+        listen: options.listen,
+        target: target!,
+        session,
+        maxPayload: options.maxPayload,
+        insecure: options.insecure,
+        upstreamTimeout: options.upstreamTimeout,
+        gate,
+      });
+    } catch (err) {
+      throw new CliError(describeError(err), 1);
+    }
+    stops.unshift(() => proxy.close());
+    const proxyAddress = session.info.proxy!;
+    if (ui !== 'text') say(`proxy listening on ${proxyAddress}, forwarding to ${session.info.target}`);
+    if (options.announceDemo) say(`open the demo page through the proxy: http://${proxyAddress}/`);
+
+    let tuiDone: Promise<void> | undefined;
+    if (ui === 'tui' && tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload });
+    await untilStopped(tuiDone ? Promise.race([tuiDone, stdoutGone]) : stdoutGone);
+    return 0;
+  } finally {
+    // Listeners first (each connection gets its end event), then backend, then files.
+    for (const stop of stops) {
+      try {
+        await stop();
+      } catch (err) {
+        say(`while stopping: ${describeError(err)}`);
+      }
+    }
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const options = parseLiveArgs(argv, { start: false });
+  if (options === 'help') {
+    process.stdout.write(PROXY_USAGE);
+    return 0;
+  }
+  return runLive(options);
+}

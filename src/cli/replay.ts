@@ -1,0 +1,90 @@
+/**
+ * `wsscope replay FILE [--ui tui|text|json]`: opens a capture file (`wsscope proxy --save`)
+ * as if live. The raw bytes are re-decoded by the same ConnectionDecoder with the captured
+ * timestamps, so the events are the ones the live session produced.
+ */
+import * as fs from 'fs';
+import { parseArgs } from 'util';
+import { CaptureFormatError, CaptureReplayer, readCapture } from '../capture';
+import type { FrameEvent } from '../decoder/events';
+import { describeError } from '../proxy';
+import { Session } from '../session';
+import { attachJsonView } from '../views/json';
+import { attachTextView } from '../views/text';
+import { CliError } from './errors';
+
+export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [-v]
+
+Re-decodes a capture file written by \`wsscope proxy --save FILE\` and shows it as the live
+session did: terminal UI (default on a terminal), text log, or NDJSON on stdout.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ui: { type: 'string' },
+      'max-payload': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(REPLAY_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliError('give one capture file: wsscope replay FILE');
+  const file = positionals[0];
+  const uiValue = values.ui ?? (process.stdout.isTTY ? 'tui' : 'text');
+  if (uiValue !== 'tui' && uiValue !== 'text' && uiValue !== 'json') throw new CliError(`bad --ui "${uiValue}": expected tui, text or json`);
+  let maxPayload: number | undefined;
+  if (values['max-payload'] !== undefined) {
+    maxPayload = Number(values['max-payload']);
+    if (!/^\d+$/.test(values['max-payload']) || !Number.isSafeInteger(maxPayload)) {
+      throw new CliError(`bad --max-payload "${values['max-payload']}": expected an integer >= 0`);
+    }
+  }
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (err) {
+    throw new CliError(`cannot read capture "${file}": ${describeError(err)}`, 1);
+  }
+
+  const session = new Session();
+  session.info.replay = file;
+  let ui: string = uiValue;
+  let tui: { TUI_AVAILABLE: boolean; runTui: (s: Session, o: object) => Promise<void> } | undefined;
+  if (ui === 'tui') {
+    tui = require('../tui');
+    if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
+  }
+  if (ui === 'json') attachJsonView(session, process.stdout);
+  if (ui === 'text') {
+    let explain: ((f: FrameEvent) => string[]) | undefined;
+    if (values.verbose) {
+      try {
+        const explainFrame = require('../explain').explainFrame as (f: FrameEvent) => string;
+        explain = (f) => explainFrame(f).split('\n').slice(1);
+      } catch {
+        explain = undefined;
+      }
+    }
+    attachTextView(session, process.stdout, { verbose: values.verbose, explain });
+  }
+  process.stdout.on('error', () => undefined); // `| head`: stop writing, never crash
+
+  // The TUI subscribes first, then the capture streams in, as if live.
+  const tuiDone = ui === 'tui' && tui ? tui.runTui(session, { maxPayload }) : undefined;
+  const replayer = new CaptureReplayer((event) => session.publish(event), { maxPayload });
+  try {
+    for await (const record of readCapture(file)) replayer.feed(record);
+    replayer.finish();
+  } catch (err) {
+    if (err instanceof CaptureFormatError) throw new CliError(err.message, 1);
+    throw new CliError(`cannot read capture "${file}": ${describeError(err)}`, 1);
+  }
+  if (tuiDone) await tuiDone;
+  return 0;
+}

@@ -1,0 +1,137 @@
+/**
+ * The first request head of a proxied connection: finding its end (bounded), telling HTTP
+ * from anything else early, and the one rewrite the proxy makes before forwarding it.
+ *
+ * What is rewritten (documented in README.md, "The proxy"): only the first request head of
+ * each connection, and in it only
+ *   - `Host`: set to the target's host[:port] (RFC 9110 §7.2), added if missing;
+ *   - for a WebSocket upgrade whose request-target is exactly `/` while the --target URL
+ *     has a path (e.g. `/json`): the request-target becomes that path (and query), so that
+ *     `ws://proxy/` reaches the target's endpoint; any other request-target is kept;
+ *   - for a request that is not an upgrade: `Connection: close` (replacing any Connection
+ *     header), so that each pass-through HTTP connection carries exactly one request:
+ *     later requests on a kept-alive connection would reach the target with the old Host.
+ * Everything after the head, both ways, is forwarded unchanged.
+ */
+import type { HttpRequestHead } from '../decoder/events';
+
+/** The largest request head the proxy reads before answering 431 (RFC 6585 §5). */
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** A request-line (RFC 9112 §3): method SP request-target SP HTTP-version. */
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/;
+/** A prefix of a request-line: token chars, then after a space no control characters. */
+const REQUEST_PREFIX = /^[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: [\x21-\x7e\x80-\xff]*(?: [\x21-\x7e]*)?)?$/;
+
+export type HeadScan =
+  | { kind: 'more' }
+  | { kind: 'complete'; length: number }
+  | { kind: 'not-http'; reason: string }
+  | { kind: 'too-large' };
+
+/** Looks at the bytes received so far on a new connection. */
+export function scanHead(buf: Buffer): HeadScan {
+  const end = buf.indexOf(CRLFCRLF);
+  if (end >= 0 && end + 4 > MAX_HEAD_BYTES) return { kind: 'too-large' };
+  const lineEnd = buf.indexOf('\r\n');
+  const firstLine = buf.subarray(0, lineEnd >= 0 ? lineEnd : Math.min(buf.length, MAX_HEAD_BYTES)).toString('latin1');
+  if (lineEnd >= 0) {
+    if (!REQUEST_LINE.test(firstLine)) return { kind: 'not-http', reason: 'the first line is not an HTTP request-line' };
+  } else if (!REQUEST_PREFIX.test(firstLine.replace(/\r$/, ''))) {
+    return { kind: 'not-http', reason: 'the bytes do not start an HTTP request-line' };
+  }
+  if (end >= 0) return { kind: 'complete', length: end + 4 };
+  if (buf.length >= MAX_HEAD_BYTES) return { kind: 'too-large' };
+  return { kind: 'more' };
+}
+
+export interface ParsedHead extends HttpRequestHead {
+  /** The raw lines, without CRLF: the request-line first, no final empty line. */
+  lines: string[];
+}
+
+/** Parses a complete head (as `scanHead` delimited it); null when a header line is malformed. */
+export function parseHead(head: Buffer): ParsedHead | null {
+  const lines = head.toString('latin1').slice(0, -4).split('\r\n');
+  const m = REQUEST_LINE.exec(lines[0]);
+  if (!m) return null;
+  const headers: [string, string][] = [];
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(line.slice(0, colon))) return null;
+    headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
+  }
+  return { method: m[1], target: m[2], version: m[3], headers, lines };
+}
+
+export function headerValue(head: HttpRequestHead, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return head.headers.find(([n]) => n.toLowerCase() === lower)?.[1];
+}
+
+/** An upgrade to WebSocket (RFC 6455 §4.1): `Upgrade` lists `websocket`. */
+export function isWebSocketUpgrade(head: HttpRequestHead): boolean {
+  return (headerValue(head, 'upgrade') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'websocket');
+}
+
+export interface UpstreamTarget {
+  /** The URL as normalized by WHATWG URL, e.g. "ws://127.0.0.1:8080/json". */
+  href: string;
+  tls: boolean;
+  hostname: string;
+  port: number;
+  /** The Host header value: host, plus the port unless it is the scheme's default. */
+  hostHeader: string;
+  /** Path and query, "/" at least. */
+  path: string;
+}
+
+/** Parses --target; throws an Error with a one-line message when it is not ws[s]://host[:port][/path]. */
+export function parseTarget(text: string): UpstreamTarget {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`bad target URL "${text}": expected ws://HOST:PORT[/path] or wss://...`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new Error(`bad target URL "${text}": the scheme must be ws: or wss:, not ${url.protocol}`);
+  }
+  if (!url.hostname) throw new Error(`bad target URL "${text}": no host`);
+  const tls = url.protocol === 'wss:';
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return {
+    href: url.href,
+    tls,
+    hostname,
+    port: url.port ? Number(url.port) : tls ? 443 : 80,
+    hostHeader: url.host,
+    path: url.pathname + url.search,
+  };
+}
+
+/** The head to send upstream (see the rules at the top of this file). */
+export function rewriteHead(head: ParsedHead, target: UpstreamTarget): Buffer {
+  const upgrade = isWebSocketUpgrade(head);
+  const requestTarget = upgrade && head.target === '/' && target.path !== '/' ? target.path : head.target;
+  const out = [`${head.method} ${requestTarget} ${head.version}`];
+  let sawHost = false;
+  let sawConnection = false;
+  for (const line of head.lines.slice(1)) {
+    const name = line.slice(0, line.indexOf(':'));
+    const lower = name.toLowerCase();
+    if (lower === 'host') {
+      if (!sawHost) out.push(`${name}: ${target.hostHeader}`);
+      sawHost = true;
+    } else if (lower === 'connection' && !upgrade) {
+      if (!sawConnection) out.push(`${name}: close`);
+      sawConnection = true;
+    } else {
+      out.push(line);
+    }
+  }
+  if (!sawHost) out.push(`Host: ${target.hostHeader}`);
+  if (!upgrade && !sawConnection) out.push('Connection: close');
+  return Buffer.from(out.join('\r\n') + '\r\n\r\n', 'latin1');
+}

@@ -1,0 +1,218 @@
+/**
+ * The text log (`--ui text`): one readable line per frame, handshake, HTTP exchange, open
+ * and end; `-v` adds the field breakdown of every frame header (RFC 6455 §5.2) and the
+ * handshake headers. Pure functions of the events, so tests assert exact lines.
+ *
+ * Everything that came from the wire is escaped: control characters, escape sequences,
+ * bidi overrides and line separators are shown as visible escapes (\x1b, \u{202e}), never
+ * interpreted by the terminal.
+ */
+import type { Writable } from 'stream';
+import { closeCodeName } from '../decoder/constants';
+import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
+import { headerFields } from '../decoder/fields';
+import type { Session } from '../session';
+
+export interface TextOptions {
+  /** Adds the field breakdown of each frame and the handshake headers. */
+  verbose?: boolean;
+  /** Formats `ts` (default: local time HH:MM:SS.mmm). */
+  time?: (ts: number) => string;
+  /** Explains a frame in more words (src/explain), for -v; optional. */
+  explain?: (frame: FrameEvent) => string[];
+}
+
+/** Longest payload preview: characters of text, or bytes of hex. */
+export const PREVIEW_CHARS = 60;
+const PREVIEW_BYTES = 24;
+
+export function localTime(ts: number): string {
+  const d = new Date(ts);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * Makes text from the wire safe to print: `\` and `"` are escaped, C0/C1 controls and DEL
+ * become \n, \r, \t or \xNN, and invisible or reordering characters (bidi controls, line
+ * and paragraph separators, BOM, zero-width) become \u{XXXX}.
+ */
+export function escapeText(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (
+      (c >= 0x200b && c <= 0x200f) ||
+      (c >= 0x2028 && c <= 0x202e) ||
+      (c >= 0x2060 && c <= 0x2069) ||
+      c === 0xfeff ||
+      c === 0x061c ||
+      (c >= 0xfff9 && c <= 0xfffb)
+    )
+      out += `\\u{${c.toString(16)}}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** A quoted, escaped, capped string. */
+export function quote(text: string, cut = false): string {
+  const chars = [...text];
+  const more = cut || chars.length > PREVIEW_CHARS;
+  return `"${escapeText(chars.slice(0, PREVIEW_CHARS).join(''))}"${more ? '…' : ''}`;
+}
+
+function hexPreview(bytes: Buffer, cut: boolean): string {
+  const shown = bytes.subarray(0, PREVIEW_BYTES).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return `${shown}${cut || bytes.length > PREVIEW_BYTES ? ' …' : ''}`;
+}
+
+/** Text when it is valid UTF-8 (fatal decoding), else null. */
+function utf8(bytes: Buffer): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The payload preview of a frame: text frames as text, binary as hex, others by content. */
+export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'payload' | 'payloadTruncated' | 'payloadLength' | 'closeCode' | 'closeReason'>): string {
+  const bytes = Buffer.from(frame.payload, 'hex');
+  const cut = frame.payloadTruncated || bytes.length < frame.payloadLength;
+  if (frame.opcode === 0x8) {
+    if (frame.closeCode === undefined) return bytes.length ? hexPreview(bytes, cut) : '(no code)';
+    const reason = frame.closeReason ? ` ${quote(frame.closeReason)}` : '';
+    return `${frame.closeCode} (${closeCodeName(frame.closeCode)})${reason}`;
+  }
+  if (bytes.length === 0) return cut ? '…' : '(empty)';
+  if (frame.opcode === 0x2) return hexPreview(bytes, cut);
+  // A text frame cut at the preview cap may end inside a character: decode leniently.
+  const text = frame.opcode === 0x1 ? bytes.toString('utf8') : utf8(bytes);
+  return text === null ? hexPreview(bytes, cut) : quote(text, cut);
+}
+
+const ARROWS: Record<Direction, string> = { client: 'C→S', server: 'S→C' };
+
+function violationsSuffix(violations: Violation[]): string {
+  return violations.length ? `  !! ${violations.map((v) => v.rule).join(', ')}` : '';
+}
+
+function violationLines(violations: Violation[], indent: string): string[] {
+  return violations.map((v) => `${indent}!! ${v.rule}: ${escapeText(v.message)}${v.section ? ` (${v.section})` : ''}`);
+}
+
+function requestLine(r: HttpRequestHead): string {
+  return `${escapeText(r.method)} ${escapeText(r.target)}`;
+}
+
+function responseLine(r: HttpResponseHead | null): string {
+  return r ? `${r.status} ${escapeText(r.reason)}` : '(no response)';
+}
+
+function headerLines(prefix: string, headers: [string, string][], indent: string): string[] {
+  return headers.map(([n, v]) => `${indent}${prefix} ${escapeText(n)}: ${escapeText(v)}`);
+}
+
+/** The field breakdown of a frame header (RFC 6455 §5.2), one field a line. */
+export function frameFieldLines(frame: FrameEvent, indent = '    '): string[] {
+  const lines: string[] = [];
+  for (const f of headerFields(Buffer.from(frame.header, 'hex'))) {
+    const bits = f.bitLength === 1 ? `bit ${f.bitOffset}` : `bits ${f.bitOffset}-${f.bitOffset + f.bitLength - 1}`;
+    const shownBits = f.bits.length > 16 ? `${f.bits.slice(0, 16)}…` : f.bits;
+    let value = String(f.value);
+    if (f.key === 'opcode') value += ` (${frame.opcodeName})`;
+    lines.push(`${indent}${f.name.padEnd(30)}${bits.padEnd(13)}${shownBits.padEnd(18)}${value}`);
+  }
+  const bytes = Buffer.from(frame.payload, 'hex');
+  const cut = frame.payloadTruncated ? ` (first ${bytes.length} shown)` : '';
+  lines.push(`${indent}${'Payload data'.padEnd(30)}${frame.payloadLength} bytes${frame.masked ? ', unmasked' : ''}${cut}`);
+  return lines;
+}
+
+/** The text lines of one event (usually one line). */
+export function formatEvent(event: WsEvent, options: TextOptions = {}): string[] {
+  const time = options.time ?? localTime;
+  const t = time(event.ts);
+  const v = options.verbose === true;
+  switch (event.event) {
+    case 'listening': {
+      const backend = event.backend ? ` (built-in backend on ${event.backend})` : '';
+      return [`${t} proxy listening on ${event.proxy}, forwarding to ${event.target ?? '?'}${backend}`];
+    }
+    case 'open':
+      return [`${t} #${event.conn} open  ${escapeText(event.client)} → ${escapeText(event.target)}`];
+    case 'handshake': {
+      const accept = event.acceptValid ? 'accept ok' : event.accept === null ? 'no accept' : 'ACCEPT WRONG';
+      const extra = [event.protocol ? `protocol ${escapeText(event.protocol)}` : '', event.extensions ? `extensions ${escapeText(event.extensions)}` : '']
+        .filter(Boolean)
+        .join('  ');
+      const lines = [
+        `${t} #${event.conn} handshake  ${requestLine(event.request)} → ${responseLine(event.response)}  ${accept}${extra ? `  ${extra}` : ''}${violationsSuffix(event.violations)}`,
+      ];
+      if (v) {
+        lines.push(...headerLines('>', event.request.headers, '    '), ...headerLines('<', event.response.headers, '    '));
+        if (!event.acceptValid && event.expectedAccept) lines.push(`    expected Sec-WebSocket-Accept: ${event.expectedAccept}`);
+        lines.push(...violationLines(event.violations, '    '));
+      }
+      return lines;
+    }
+    case 'http': {
+      const lines = [`${t} #${event.conn} http  ${requestLine(event.request)} → ${responseLine(event.response)}`];
+      if (v) {
+        lines.push(...headerLines('>', event.request.headers, '    '));
+        if (event.response) lines.push(...headerLines('<', event.response.headers, '    '));
+      }
+      return lines;
+    }
+    case 'frame': {
+      const flags = [event.fin ? 'FIN' : '---', event.rsv1 ? 'RSV1' : '', event.rsv2 ? 'RSV2' : '', event.rsv3 ? 'RSV3' : '']
+        .filter(Boolean)
+        .join(' ');
+      const mask = event.masked ? `mask ${event.maskKey}` : 'unmasked';
+      const lines = [
+        `${t} #${event.conn} ${ARROWS[event.dir]} ${event.opcodeName.padEnd(12)} ${flags.padEnd(3)}  len ${String(event.payloadLength).padEnd(6)} ${mask.padEnd(13)} ${payloadPreview(event)}${violationsSuffix(event.violations)}`,
+      ];
+      if (v) {
+        lines.push(...frameFieldLines(event));
+        if (options.explain) lines.push(...options.explain(event).map((l) => `    ${escapeText(l)}`));
+        lines.push(...violationLines(event.violations, '    '));
+      }
+      return lines;
+    }
+    case 'message': {
+      // A one-frame, uncompressed message repeats its frame: shown only with -v.
+      if (!v && event.frames === 1 && !event.compressed && event.violations.length === 0) return [];
+      return [
+        `${t} #${event.conn} ${ARROWS[event.dir]} message ${event.opcodeName}  ${event.frames} frame${event.frames === 1 ? '' : 's'}  ${event.length} bytes${event.compressed ? '  deflated' : ''}  ${messagePreview(event)}${violationsSuffix(event.violations)}`,
+        ...(v ? violationLines(event.violations, '    ') : []),
+      ];
+    }
+    case 'end':
+      return [`${t} #${event.conn} end   ${escapeText(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`];
+    case 'error':
+      return [`${t} ${event.conn !== undefined ? `#${event.conn} ` : ''}error ${escapeText(event.message)}`];
+    default:
+      return [];
+  }
+}
+
+function messagePreview(m: MessageEvent): string {
+  if (m.text !== undefined) return quote(m.text, m.truncated);
+  if (m.data !== undefined) return m.data.length ? hexPreview(Buffer.from(m.data, 'hex'), m.truncated === true) : '(empty)';
+  return '';
+}
+
+/** Writes the text log of a session to `out`; returns the unsubscribe function. */
+export function attachTextView(session: Session, out: Writable, options: TextOptions = {}): () => void {
+  return session.onEvent((event) => {
+    const lines = formatEvent(event, options);
+    if (lines.length) out.write(lines.join('\n') + '\n');
+  });
+}
