@@ -82,6 +82,8 @@ export interface HttpEvent {
   conn: number;
   request: HttpRequestHead;
   response: HttpResponseHead | null;
+  /** Rules broken by the exchange (e.g. bad-status for a refused upgrade). Added to DESIGN.md. */
+  violations?: Violation[];
 }
 
 export interface FrameEvent {
@@ -110,6 +112,8 @@ export interface FrameEvent {
   payload: string;
   payloadTruncated: boolean;
   closeCode?: number;
+  /** The close code's name (RFC 6455 §7.4.1) or its range (§7.4.2). Added to DESIGN.md. */
+  closeCodeName?: string;
   closeReason?: string;
   violations: Violation[];
 }

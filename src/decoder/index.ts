@@ -1,17 +1,30 @@
 /**
  * The decoder's public face (sans-IO: Buffer chunks in, events out; no sockets, timers
- * or console). STUB: the decoder issue (#2) replaces the body; the signatures are the
- * contract the proxy, the views and the tests code against.
+ * or console). A ConnectionDecoder follows one TCP connection: the HTTP/1.1 exchange
+ * (RFC 6455 §4; keep-alive past non-upgrade requests), then after a 101 the frames of
+ * each direction (§5), their messages (§5.4, §8.1, RFC 7692) and every rule they break.
  */
-import type { Direction, WsEvent } from './events';
+import { FrameDecoder } from './frames';
+import { checkRequest, checkResponse, deflateParams, isUpgradeRequest, parseExtensions, parseRequestHead, parseResponseHead } from './handshake';
+import type { Direction, HttpRequestHead, HttpResponseHead, Violation, WsEvent } from './events';
+import { BodySkipper, requestBodyLength, responseBodyLength, type BodyLength } from './http';
+import { violation } from './constants';
 
 export * from './events';
+export { RULES, OPCODES, CLOSE_CODES, closeCodeName, opcodeName, isValidCloseCode, type RuleId } from './constants';
+export { computeAccept, parseExtensions } from './handshake';
+export { headerFields } from './fields';
 
 export interface ConnectionDecoderOptions {
   /** The connection number stamped on every event. */
   conn: number;
   /** Payload preview cap in bytes for frame and message events (DESIGN.md: default 65536). */
   maxPayload?: number;
+  /**
+   * Largest compressed or inflated permessage-deflate message handled (default 16 MiB);
+   * beyond it a message is reported (an `error` event) but not inflated.
+   */
+  maxInflate?: number;
   /**
    * 'handshake' (default): the client's bytes start with the HTTP upgrade request and the
    * server's with the response; frames follow. 'frames': both directions are raw frames
@@ -24,23 +37,288 @@ export interface ConnectionDecoderOptions {
   onEvent: (event: WsEvent) => void;
 }
 
+export const DEFAULT_MAX_PAYLOAD = 65536;
+export const DEFAULT_MAX_INFLATE = 16 * 1024 * 1024;
+/** An HTTP head larger than this is reported once and decoding that direction stops. */
+export const MAX_HEAD = 64 * 1024;
+/** Client bytes held while waiting for the server's answer to an upgrade request. */
+const MAX_WAIT = 1024 * 1024;
+
+type Mode = 'head' | 'body' | 'wait' | 'frames' | 'stopped';
+
+interface Side {
+  dir: Direction;
+  mode: Mode;
+  /** Bytes received but not yet consumed by the HTTP layer. */
+  pending: Buffer;
+  body: BodySkipper | null;
+  frames: FrameDecoder | null;
+  bytes: number;
+}
+
+interface PendingRequest {
+  head: HttpRequestHead;
+  violations: Violation[];
+  upgrade: boolean;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Decodes one connection: both directions, from the handshake on. Feeding the same bytes
  * in any chunking yields the same events (but for `ts`, the time of the chunk that
  * completed the event).
  */
 export class ConnectionDecoder {
-  constructor(readonly options: ConnectionDecoderOptions) {}
+  private readonly client: Side;
+  private readonly server: Side;
+  private readonly requests: PendingRequest[] = [];
+  private readonly maxPayload: number;
+  private readonly maxInflate: number;
+
+  constructor(readonly options: ConnectionDecoderOptions) {
+    this.maxPayload = Math.max(0, Math.floor(options.maxPayload ?? DEFAULT_MAX_PAYLOAD));
+    this.maxInflate = Math.max(1, Math.floor(options.maxInflate ?? DEFAULT_MAX_INFLATE));
+    const side = (dir: Direction): Side => ({ dir, mode: 'head', pending: EMPTY, body: null, frames: null, bytes: 0 });
+    this.client = side('client');
+    this.server = side('server');
+    if (options.start === 'frames') {
+      const exts = parseExtensions(options.extensions ?? '');
+      const pmd = exts.find((e) => e.name === 'permessage-deflate');
+      const params = pmd ? deflateParams(pmd.params, 'assumed', []) : null;
+      const unknown = exts.some((e) => e.name !== 'permessage-deflate');
+      this.startFrames(this.client, params ? { noContextTakeover: params.clientNoContextTakeover } : null, unknown);
+      this.startFrames(this.server, params ? { noContextTakeover: params.serverNoContextTakeover } : null, unknown);
+    }
+  }
+
+  /** Bytes received so far per direction. */
+  get bytes(): { client: number; server: number } {
+    return { client: this.client.bytes, server: this.server.bytes };
+  }
 
   /** Bytes that one side sent, as they arrived. Never throws. */
   push(dir: Direction, chunk: Buffer, ts: number): void {
-    void dir;
-    void chunk;
-    void ts;
+    const side = dir === 'client' ? this.client : this.server;
+    side.bytes += chunk.length;
+    try {
+      if (side.mode === 'frames') {
+        side.frames!.push(chunk, ts);
+        return;
+      }
+      if (side.mode === 'stopped') return;
+      side.pending = side.pending.length ? Buffer.concat([side.pending, chunk]) : chunk;
+      this.pump(ts);
+    } catch (err) {
+      // A bug must never break the proxy's forwarding: report it and stop this direction.
+      side.mode = 'stopped';
+      side.frames?.halt();
+      side.pending = EMPTY;
+      this.error(ts, `${dir}: internal decoder error: ${(err as Error).message}; stopped decoding this direction`);
+    }
   }
 
   /** The connection ended: reports what was left unfinished (a partial frame, an open message). */
   finish(ts: number): void {
-    void ts;
+    for (const side of [this.client, this.server]) {
+      try {
+        if (side.mode === 'frames') side.frames!.finish(ts);
+        else if (side.mode === 'head' && side.pending.length) this.error(ts, `${side.dir}: stream ended inside an HTTP head (${side.pending.length} bytes)`);
+        else if (side.mode === 'body') this.error(ts, `${side.dir}: stream ended inside an HTTP body`);
+        else if (side.mode === 'wait' && side.pending.length) this.error(ts, `${side.dir}: ${side.pending.length} bytes after the upgrade request were never answered by the server`);
+      } catch (err) {
+        this.error(ts, `${side.dir}: internal decoder error: ${(err as Error).message}`);
+      }
+      side.mode = 'stopped';
+      side.pending = EMPTY;
+    }
   }
+
+  private emit(event: WsEvent): void {
+    this.options.onEvent(event);
+  }
+
+  private error(ts: number, message: string): void {
+    this.emit({ event: 'error', ts, conn: this.options.conn, message });
+  }
+
+  private stop(side: Side, ts: number, message: string | null): void {
+    side.mode = 'stopped';
+    side.pending = EMPTY;
+    if (message) this.error(ts, message);
+  }
+
+  private startFrames(side: Side, deflate: { noContextTakeover: boolean } | null, unknownExtension: boolean): void {
+    side.mode = 'frames';
+    side.frames = new FrameDecoder({
+      conn: this.options.conn,
+      dir: side.dir,
+      maxPayload: this.maxPayload,
+      maxInflate: this.maxInflate,
+      deflate,
+      unknownExtension,
+      emit: (e) => this.emit(e),
+    });
+  }
+
+  /** Runs the HTTP layer of both directions until neither can progress. */
+  private pump(ts: number): void {
+    for (let progress = true; progress; ) {
+      progress = this.stepClient(ts) || this.stepServer(ts);
+    }
+  }
+
+  /** Takes a complete head off side.pending, or null (waiting, or stopped when too large). */
+  private takeHead(side: Side, ts: number): string | null {
+    // RFC 7230 §3.5: ignore empty lines before a request line.
+    let skip = 0;
+    while (skip < side.pending.length && (side.pending[skip] === 0x0d || side.pending[skip] === 0x0a)) skip++;
+    const end = side.pending.indexOf(CRLFCRLF, skip);
+    if (end < 0 || end - skip > MAX_HEAD) {
+      if (side.pending.length - skip > MAX_HEAD) this.stop(side, ts, `${side.dir}: HTTP head larger than ${MAX_HEAD} bytes; stopped decoding this direction`);
+      return null;
+    }
+    const text = side.pending.toString('latin1', skip, end);
+    side.pending = side.pending.subarray(end + 4);
+    return text;
+  }
+
+  private stepClient(ts: number): boolean {
+    const side = this.client;
+    switch (side.mode) {
+      case 'head': {
+        if (side.pending.length === 0) return false;
+        const text = this.takeHead(side, ts);
+        if (text === null) return false;
+        const parsed = parseRequestHead(text);
+        if (!parsed) {
+          this.stop(side, ts, `client: not an HTTP request (${JSON.stringify(text.split(/\r?\n/)[0].slice(0, 60))}); stopped decoding this direction`);
+          return false;
+        }
+        const upgrade = isUpgradeRequest(parsed.head);
+        this.requests.push({ head: parsed.head, violations: parsed.violations, upgrade });
+        return this.startBody(side, requestBodyLength(parsed.head.headers), ts, upgrade ? 'wait' : 'head');
+      }
+      case 'body':
+        return this.stepBody(side, ts, this.requests.length && this.requests[this.requests.length - 1].upgrade ? 'wait' : 'head');
+      case 'wait':
+        if (side.pending.length > MAX_WAIT) this.stop(side, ts, `client: more than ${MAX_WAIT} bytes sent before the server answered the upgrade; stopped decoding this direction`);
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  private stepServer(ts: number): boolean {
+    const side = this.server;
+    switch (side.mode) {
+      case 'head': {
+        if (side.pending.length === 0) return false;
+        if (this.requests.length === 0) {
+          if (side.pending.length > MAX_HEAD) this.stop(side, ts, 'server: sent more than 64 KiB before any request; stopped decoding this direction');
+          return false;
+        }
+        const text = this.takeHead(side, ts);
+        if (text === null) return false;
+        const parsed = parseResponseHead(text);
+        if (!parsed) {
+          this.stop(side, ts, `server: not an HTTP response (${JSON.stringify(text.split(/\r?\n/)[0].slice(0, 60))}); stopped decoding this direction`);
+          return false;
+        }
+        const res = parsed.head;
+        if (res.status >= 100 && res.status < 200 && res.status !== 101) return true; // interim (100 Continue): the final response follows
+        const req = this.requests.shift()!;
+        if (res.status === 101) {
+          this.upgraded(req, parsed.head, parsed.violations, ts);
+          return true;
+        }
+        const violations = [...req.violations, ...parsed.violations];
+        if (req.upgrade) violations.push(violation('bad-status', `server answered the upgrade request with ${res.status} ${res.reason}: no WebSocket connection`));
+        this.emit({ event: 'http', ts, conn: this.options.conn, request: req.head, response: res, violations });
+        if (this.client.mode === 'wait') this.client.mode = 'head';
+        return this.startBody(side, responseBodyLength(req.head.method, res.status, res.headers), ts, 'head') || true;
+      }
+      case 'body':
+        return this.stepBody(side, ts, 'head');
+      default:
+        return false;
+    }
+  }
+
+  private startBody(side: Side, length: BodyLength, ts: number, next: Mode): boolean {
+    switch (length.kind) {
+      case 'none':
+        side.mode = next;
+        return true;
+      case 'invalid':
+        this.stop(side, ts, `${side.dir}: ${length.message}; stopped decoding this direction`);
+        return false;
+      case 'close':
+        // The body runs to the end of the connection: nothing more to decode here.
+        this.stop(side, ts, null);
+        return false;
+      default:
+        side.body = new BodySkipper(length.kind === 'chunked', length.kind === 'length' ? length.length : 0);
+        side.mode = 'body';
+        return this.stepBody(side, ts, next) || true;
+    }
+  }
+
+  private stepBody(side: Side, ts: number, next: Mode): boolean {
+    const body = side.body!;
+    if (side.pending.length === 0 && !body.done) return false;
+    const used = body.consume(side.pending, 0);
+    side.pending = side.pending.subarray(used);
+    if (body.error) {
+      this.stop(side, ts, `${side.dir}: ${body.error}; stopped decoding this direction`);
+      return false;
+    }
+    if (!body.done) return false;
+    side.body = null;
+    side.mode = next;
+    return true;
+  }
+
+  /** A 101 answered `req`: report the handshake, then both directions carry frames. */
+  private upgraded(req: PendingRequest, res: HttpResponseHead, resViolations: Violation[], ts: number): void {
+    const check = checkResponse(req.head, res);
+    const violations = [...req.violations, ...checkRequest(req.head), ...resViolations, ...check.violations];
+    this.emit({
+      event: 'handshake',
+      ts,
+      conn: this.options.conn,
+      request: req.head,
+      response: res,
+      key: check.key,
+      accept: check.accept,
+      expectedAccept: check.expectedAccept,
+      acceptValid: check.acceptValid,
+      protocol: check.protocol,
+      extensions: check.extensions,
+      permessageDeflate: check.permessageDeflate,
+      violations,
+    });
+    const pmd = check.permessageDeflate;
+    const serverRest = this.server.pending;
+    const clientRest = this.client.pending;
+    this.server.pending = EMPTY;
+    this.client.pending = EMPTY;
+    this.startFrames(this.server, pmd ? { noContextTakeover: pmd.serverNoContextTakeover } : null, check.unknownExtension);
+    if (this.client.mode !== 'stopped') this.startFrames(this.client, pmd ? { noContextTakeover: pmd.clientNoContextTakeover } : null, check.unknownExtension);
+    if (serverRest.length) this.server.frames!.push(serverRest, ts);
+    if (clientRest.length && this.client.mode === 'frames') this.client.frames!.push(clientRest, ts);
+  }
+}
+
+/** Decodes raw frames of one direction (no handshake): the events, in order. */
+export function decodeFrames(
+  bytes: Buffer,
+  opts: { from: Direction; maxPayload?: number; extensions?: string; finish?: boolean } = { from: 'client' },
+): WsEvent[] {
+  const events: WsEvent[] = [];
+  const decoder = new ConnectionDecoder({ conn: 0, start: 'frames', maxPayload: opts.maxPayload, extensions: opts.extensions, onEvent: (e) => events.push(e) });
+  decoder.push(opts.from, bytes, 0);
+  if (opts.finish !== false) decoder.finish(0);
+  return events;
 }

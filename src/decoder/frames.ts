@@ -1,0 +1,372 @@
+/**
+ * The frame decoder of one direction (RFC 6455 §5.2): a state machine like ws's receiver,
+ * named after what each state waits for. Each step starts with "are enough bytes here?"
+ * and otherwise waits for the next chunk, so any chunking gives the same events. Header
+ * bytes (at most 14) are gathered in a reused scratch buffer; payload bytes are unmasked
+ * only as far as someone needs them (the preview, a text message's UTF-8 check, a
+ * compressed message), so a frame that claims 2^63-1 bytes costs no more than the cap.
+ */
+import { OPCODES, closeCodeName, isControlOpcode, isReservedOpcode, isValidCloseCode, opcodeName, violation } from './constants';
+import type { Direction, FrameEvent, MessageEvent, Violation, WsEvent } from './events';
+import { unmaskInto } from './mask';
+import { Feed, MessageAssembler } from './messages';
+import { Utf8Validator } from './utf8';
+
+const GET_INFO = 0;
+const GET_PAYLOAD_LENGTH_16 = 1;
+const GET_PAYLOAD_LENGTH_64 = 2;
+const GET_MASK = 3;
+const GET_DATA = 4;
+const STOPPED = 5;
+
+/** Payload bytes unmasked per step when every byte is needed (text, compressed). */
+const SCRATCH_SIZE = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export interface FrameDecoderOptions {
+  conn: number;
+  dir: Direction;
+  maxPayload: number;
+  maxInflate: number;
+  /** permessage-deflate negotiated: for messages this side sends, does it reset its context? */
+  deflate: { noContextTakeover: boolean } | null;
+  /** An extension we cannot interpret was negotiated: RSV bits are not flagged. */
+  unknownExtension: boolean;
+  emit: (event: WsEvent) => void;
+}
+
+export class FrameDecoder {
+  private state = GET_INFO;
+  /** The header being read: 2 fixed bytes, 0/2/8 length bytes, 0/4 masking key bytes. */
+  private readonly hdr = Buffer.alloc(14);
+  private hdrLen = 0;
+  /** Header length once known (2 + extended length + masking key). */
+  private hdrNeed = 2;
+  private readonly key = new Uint8Array(4);
+  private scratch: Buffer | null = null;
+
+  // The frame being decoded.
+  private fin = false;
+  private rsv1 = false;
+  private rsv2 = false;
+  private rsv3 = false;
+  private opcode = 0;
+  private masked = false;
+  private lengthForm: 7 | 16 | 64 = 7;
+  private payloadLength = 0;
+  private received = 0;
+  private preview: Buffer = EMPTY;
+  private previewLen = 0;
+  private feed: Feed = Feed.None;
+  private violations: Violation[] = [];
+  private frameOffset = 0;
+
+  /** Bytes consumed so far in this direction's frame stream. */
+  offset = 0;
+  /** Frames completed so far. */
+  index = 0;
+  readonly messages: MessageAssembler;
+
+  constructor(private readonly o: FrameDecoderOptions) {
+    this.messages = new MessageAssembler({
+      conn: o.conn,
+      dir: o.dir,
+      maxPayload: o.maxPayload,
+      maxInflate: o.maxInflate,
+      deflate: o.deflate,
+      emitMessage: (e: MessageEvent) => o.emit(e),
+      emitError: (message, ts) => o.emit({ event: 'error', ts, conn: o.conn, message }),
+    });
+  }
+
+  get stopped(): boolean {
+    return this.state === STOPPED;
+  }
+
+  /** Decodes the bytes chunk[start, end). Never throws on any input. */
+  push(chunk: Buffer, ts: number, start = 0, end = chunk.length): void {
+    let pos = start;
+    while (pos < end) {
+      switch (this.state) {
+        case GET_INFO:
+        case GET_PAYLOAD_LENGTH_16:
+        case GET_PAYLOAD_LENGTH_64:
+        case GET_MASK: {
+          // Gather header bytes up to what the current state needs.
+          const n = Math.min(this.hdrNeed - this.hdrLen, end - pos);
+          for (let i = 0; i < n; i++) this.hdr[this.hdrLen++] = chunk[pos + i];
+          pos += n;
+          this.offset += n;
+          if (this.hdrLen === this.hdrNeed) this.headerStep(ts);
+          break;
+        }
+        case GET_DATA: {
+          const n = Math.min(this.payloadLength - this.received, end - pos);
+          this.payloadStep(chunk, pos, n);
+          pos += n;
+          this.offset += n;
+          if (this.received === this.payloadLength) this.frameEnd(ts);
+          break;
+        }
+        default:
+          this.offset += end - pos;
+          return;
+      }
+    }
+  }
+
+  /** A header state has all its bytes: move on to the next state. */
+  private headerStep(ts: number): void {
+    const h = this.hdr;
+    switch (this.state) {
+      case GET_INFO: {
+        this.frameOffset = this.offset - 2;
+        this.fin = (h[0] & 0x80) !== 0;
+        this.rsv1 = (h[0] & 0x40) !== 0;
+        this.rsv2 = (h[0] & 0x20) !== 0;
+        this.rsv3 = (h[0] & 0x10) !== 0;
+        this.opcode = h[0] & 0x0f;
+        this.masked = (h[1] & 0x80) !== 0;
+        const len7 = h[1] & 0x7f;
+        this.violations = [];
+        if (len7 === 126) {
+          this.lengthForm = 16;
+          this.state = GET_PAYLOAD_LENGTH_16;
+          this.hdrNeed = 4;
+          return;
+        }
+        if (len7 === 127) {
+          this.lengthForm = 64;
+          this.state = GET_PAYLOAD_LENGTH_64;
+          this.hdrNeed = 10;
+          return;
+        }
+        this.lengthForm = 7;
+        this.payloadLength = len7;
+        break;
+      }
+      case GET_PAYLOAD_LENGTH_16:
+        this.payloadLength = h.readUInt16BE(2);
+        if (this.payloadLength < 126) {
+          this.violations.push(violation('non-minimal-length', `length ${this.payloadLength} sent in the 16-bit form; it fits the 7-bit field`));
+        }
+        break;
+      case GET_PAYLOAD_LENGTH_64: {
+        const hi = h.readUInt32BE(2);
+        const lo = h.readUInt32BE(6);
+        this.payloadLength = hi * 0x100000000 + lo;
+        if (hi >= 0x80000000) {
+          // §5.2: the stream cannot be followed: no sane receiver would read 2^63 bytes.
+          this.violations.push(violation('length-msb-set', 'the 64-bit payload length has its most significant bit set'));
+          this.stop(ts, `${this.o.dir}: 64-bit payload length with the most significant bit set at offset ${this.frameOffset}; stopped decoding this direction`);
+          return;
+        }
+        if (this.payloadLength < 0x10000) {
+          this.violations.push(violation('non-minimal-length', `length ${this.payloadLength} sent in the 64-bit form; it fits the ${this.payloadLength < 126 ? '7' : '16'}-bit field`));
+        }
+        break;
+      }
+      case GET_MASK:
+        break;
+    }
+    if (this.masked && this.state !== GET_MASK) {
+      this.state = GET_MASK;
+      this.hdrNeed += 4;
+      return;
+    }
+    if (this.masked) {
+      const k = this.hdrLen - 4;
+      this.key[0] = h[k];
+      this.key[1] = h[k + 1];
+      this.key[2] = h[k + 2];
+      this.key[3] = h[k + 3];
+    }
+    this.startPayload(ts);
+  }
+
+  /** The whole header is in: check the header rules, prepare the payload. */
+  private startPayload(ts: number): void {
+    const o = this.o;
+    const v = this.violations;
+    const opcode = this.opcode;
+    const control = isControlOpcode(opcode);
+    if (o.dir === 'client' && !this.masked) v.push(violation('unmasked-client-frame', 'frame from the client is not masked'));
+    if (o.dir === 'server' && this.masked) v.push(violation('masked-server-frame', 'frame from the server is masked'));
+    if (isReservedOpcode(opcode)) v.push(violation('reserved-opcode', `opcode 0x${opcode.toString(16)} is reserved`));
+    if (this.rsv1) {
+      if (o.deflate) {
+        if (control) v.push(violation('rsv1-on-control-frame', `RSV1 (compressed) set on a ${opcodeName(opcode)} frame`));
+        else if (opcode === OPCODES.CONTINUATION) v.push(violation('rsv1-on-continuation-frame', 'RSV1 (compressed) set on a continuation frame'));
+      } else if (!o.unknownExtension) {
+        v.push(violation('rsv-without-extension', 'RSV1 set but no extension (permessage-deflate) was negotiated'));
+      }
+    }
+    if ((this.rsv2 || this.rsv3) && !o.unknownExtension) {
+      v.push(violation('rsv-without-extension', `${this.rsv2 ? 'RSV2' : 'RSV3'}${this.rsv2 && this.rsv3 ? ' and RSV3' : ''} set but no negotiated extension defines it`));
+    }
+    if (control) {
+      if (!this.fin) v.push(violation('fragmented-control-frame', `${opcodeName(opcode)} frame with FIN = 0`));
+      if (this.payloadLength > 125) v.push(violation('control-frame-too-long', `${opcodeName(opcode)} frame with ${this.payloadLength} payload bytes (at most 125)`));
+      this.feed = Feed.None;
+    } else if (isReservedOpcode(opcode)) {
+      this.feed = Feed.None;
+    } else {
+      this.feed = this.messages.header(this.fin, this.rsv1, opcode, v);
+    }
+    this.state = GET_DATA;
+    this.received = 0;
+    this.previewLen = Math.min(this.payloadLength, this.o.maxPayload);
+    this.preview = EMPTY;
+    if (this.payloadLength === 0) this.frameEnd(ts);
+  }
+
+  /** n payload bytes at chunk[pos]. */
+  private payloadStep(chunk: Buffer, pos: number, n: number): void {
+    const at = this.received;
+    // The preview part: [at, previewLen).
+    if (at < this.previewLen) {
+      const m = Math.min(n, this.previewLen - at);
+      if (at === 0 && m === this.previewLen && !this.masked) {
+        // Unmasked and all here: a slice, no copy.
+        this.preview = chunk.subarray(pos, pos + m);
+      } else {
+        if (at === 0) this.preview = Buffer.allocUnsafe(this.previewLen);
+        if (this.masked) unmaskInto(chunk, pos, this.preview, at, m, this.key, at & 3);
+        else chunk.copy(this.preview, at, pos, pos + m);
+      }
+      if (this.feed !== Feed.None) this.messages.data(this.preview, at, at + m);
+      this.received += m;
+      pos += m;
+      n -= m;
+    }
+    // Beyond the preview: only unmasked when the message layer needs every byte.
+    if (n > 0 && this.feed === Feed.All) {
+      if (!this.masked) {
+        this.messages.data(chunk, pos, pos + n);
+      } else {
+        const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_SIZE));
+        for (let done = 0; done < n; ) {
+          const k = Math.min(SCRATCH_SIZE, n - done);
+          unmaskInto(chunk, pos + done, scratch, 0, k, this.key, (this.received + done) & 3);
+          this.messages.data(scratch, 0, k);
+          done += k;
+        }
+      }
+    }
+    this.received += n;
+  }
+
+  private frameEnd(ts: number): void {
+    const h = this.hdr;
+    const preview = this.preview;
+    const payloadHex = preview.length ? preview.toString('hex') : '';
+    const event: FrameEvent = {
+      event: 'frame',
+      ts,
+      conn: this.o.conn,
+      dir: this.o.dir,
+      index: this.index++,
+      offset: this.frameOffset,
+      header: h.toString('hex', 0, this.hdrLen),
+      fin: this.fin,
+      rsv1: this.rsv1,
+      rsv2: this.rsv2,
+      rsv3: this.rsv3,
+      opcode: this.opcode,
+      opcodeName: opcodeName(this.opcode),
+      masked: this.masked,
+      maskKey: this.masked ? h.toString('hex', this.hdrLen - 4, this.hdrLen) : null,
+      payloadLength: this.payloadLength,
+      lengthForm: this.lengthForm,
+      payload: payloadHex,
+      payloadTruncated: this.payloadLength > this.previewLen,
+      violations: this.violations,
+    };
+    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, preview);
+    // Ready for the next frame before anyone sees the event.
+    this.state = GET_INFO;
+    this.hdrLen = 0;
+    this.hdrNeed = 2;
+    this.preview = EMPTY;
+    this.o.emit(event);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, preview, payloadHex, ts);
+  }
+
+  /** §5.5.1: a close body is empty, or a 2-byte code (§7.4) followed by a UTF-8 reason. */
+  private closeFields(event: FrameEvent, body: Buffer): void {
+    this.messages.closeSent = true;
+    const v = event.violations;
+    if (event.payloadLength === 1) {
+      v.push(violation('close-payload-length-1', 'close frame with a 1-byte body: a status code takes 2 bytes'));
+      return;
+    }
+    if (body.length < 2) return;
+    const code = body.readUInt16BE(0);
+    event.closeCode = code;
+    event.closeCodeName = closeCodeName(code);
+    if (!isValidCloseCode(code)) v.push(violation('invalid-close-code', `close code ${code} (${closeCodeName(code)}) must not be sent in a close frame`));
+    const reason = body.subarray(2);
+    const utf8 = new Utf8Validator();
+    // A reason cut by the preview cap may end mid-character: only check what is complete.
+    if (!utf8.push(reason) || (!event.payloadTruncated && !utf8.end())) {
+      v.push(violation('invalid-close-reason-utf8', `close reason is not valid UTF-8 (byte ${utf8.errorAt} of the reason)`));
+    }
+    event.closeReason = reason.toString('utf8');
+  }
+
+  private stop(ts: number, message: string): void {
+    // Report the frame as far as it was read, then stop once (§5.2 cannot be followed).
+    const h = this.hdr;
+    this.o.emit({
+      event: 'frame',
+      ts,
+      conn: this.o.conn,
+      dir: this.o.dir,
+      index: this.index++,
+      offset: this.frameOffset,
+      header: h.toString('hex', 0, this.hdrLen),
+      fin: this.fin,
+      rsv1: this.rsv1,
+      rsv2: this.rsv2,
+      rsv3: this.rsv3,
+      opcode: this.opcode,
+      opcodeName: opcodeName(this.opcode),
+      masked: this.masked,
+      maskKey: null,
+      payloadLength: this.payloadLength,
+      lengthForm: this.lengthForm,
+      payload: '',
+      payloadTruncated: true,
+      violations: this.violations,
+    });
+    this.state = STOPPED;
+    this.o.emit({ event: 'error', ts, conn: this.o.conn, message });
+  }
+
+  /** Stops decoding this direction (e.g. the connection stopped being followable). */
+  halt(): void {
+    this.state = STOPPED;
+  }
+
+  /** The stream ended: report a partial frame or message. */
+  finish(ts: number): void {
+    const dir = this.o.dir;
+    if (this.state === GET_DATA) {
+      this.o.emit({
+        event: 'error',
+        ts,
+        conn: this.o.conn,
+        message: `${dir}: stream ended inside the payload of frame ${this.index} (offset ${this.frameOffset}): ${this.received} of ${this.payloadLength} bytes`,
+      });
+    } else if (this.state !== STOPPED && this.hdrLen > 0) {
+      this.o.emit({
+        event: 'error',
+        ts,
+        conn: this.o.conn,
+        message: `${dir}: stream ended inside the header of frame ${this.index} (offset ${this.frameOffset}): ${this.hdrLen} of ${this.hdrNeed} bytes`,
+      });
+    }
+    if (this.state !== STOPPED) this.messages.finish(ts);
+    this.state = STOPPED;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The message layer of one direction (RFC 6455 §5.4, §5.6, §8.1; RFC 7692): reassembles
+ * fragments (with control frames in between), validates text incrementally across
+ * fragment boundaries, inflates permessage-deflate messages, and emits `message` events.
+ * Memory is bounded: uncompressed messages keep at most maxPayload bytes of preview;
+ * compressed ones keep their compressed bytes up to maxInflate.
+ */
+import { OPCODES, opcodeName, violation } from './constants';
+import type { Direction, MessageEvent, Violation } from './events';
+import { MessageInflater } from './inflate';
+import { Utf8Validator, utf8CompletePrefix } from './utf8';
+
+export interface MessageConfig {
+  conn: number;
+  dir: Direction;
+  maxPayload: number;
+  maxInflate: number;
+  /** permessage-deflate as negotiated for messages this side sends, or null. */
+  deflate: { noContextTakeover: boolean } | null;
+  emitMessage: (event: MessageEvent) => void;
+  emitError: (message: string, ts: number) => void;
+}
+
+/** What the frame layer should do with a data frame's payload. */
+export const Feed = {
+  /** Not part of a message (stray continuation): payload not needed. */
+  None: 0,
+  /** Only the frame's preview bytes are needed (binary, uncompressed). */
+  Preview: 1,
+  /** Every byte is needed (text: UTF-8 validation; compressed: inflation). */
+  All: 2,
+} as const;
+export type Feed = (typeof Feed)[keyof typeof Feed];
+
+export class MessageAssembler {
+  private active = false;
+  private opcode = 0;
+  private frames = 0;
+  private compressed = false;
+  /** Payload bytes of the message so far (compressed bytes for compressed messages). */
+  private wireLength = 0;
+  /** True while the message is a single FIN frame, uncompressed: the frame's preview is the message's. */
+  private single = false;
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private overflow = false;
+  private readonly utf8 = new Utf8Validator();
+  private violations: Violation[] = [];
+  private inflater: MessageInflater | null;
+  /** This side has sent a close frame (§5.5.1). */
+  closeSent = false;
+  /** The frame now being decoded takes part in the open message. */
+  private current = false;
+
+  constructor(private readonly cfg: MessageConfig) {
+    this.inflater = cfg.deflate ? new MessageInflater(cfg.deflate.noContextTakeover, cfg.maxInflate) : null;
+  }
+
+  /** A message is open (fragmented, waiting for its continuation). */
+  get open(): boolean {
+    return this.active;
+  }
+
+  /**
+   * A data or continuation frame's header (control frames never come here). Appends the
+   * fragmentation violations to `out` and says which payload bytes are needed.
+   */
+  header(fin: boolean, rsv1: boolean, opcode: number, out: Violation[]): Feed {
+    this.current = false;
+    if (this.closeSent) out.push(violation('data-after-close', `${this.cfg.dir} sent a ${opcodeName(opcode)} frame after its close frame`));
+    if (opcode === OPCODES.CONTINUATION) {
+      if (!this.active) {
+        out.push(violation('unexpected-continuation', 'continuation frame with no fragmented message in progress'));
+        return Feed.None;
+      }
+    } else {
+      if (this.active) {
+        out.push(
+          violation('interleaved-data-frame', `new ${opcodeName(opcode)} frame while a fragmented ${opcodeName(this.opcode)} message (${this.frames} frames) is open; that message is dropped`),
+        );
+      }
+      this.begin(opcode, rsv1 && this.inflater !== null, fin);
+    }
+    this.current = true;
+    this.frames++;
+    return this.compressed || this.opcode === OPCODES.TEXT ? Feed.All : Feed.Preview;
+  }
+
+  private begin(opcode: number, compressed: boolean, fin: boolean): void {
+    this.active = true;
+    this.opcode = opcode;
+    this.frames = 0;
+    this.compressed = compressed;
+    this.wireLength = 0;
+    this.single = fin && !compressed;
+    this.parts = [];
+    this.partsLength = 0;
+    this.overflow = false;
+    this.utf8.reset();
+    this.violations = [];
+  }
+
+  /** Payload bytes of the current frame, in order (already unmasked; not retained). */
+  data(buf: Buffer, start: number, end: number): void {
+    if (!this.current) return;
+    const n = end - start;
+    if (this.compressed) {
+      if (this.partsLength + n > this.cfg.maxInflate) this.overflow = true;
+      else if (n > 0) this.keep(buf, start, end);
+    } else {
+      if (this.opcode === OPCODES.TEXT) this.utf8.push(buf, start, end);
+      if (!this.single && this.partsLength < this.cfg.maxPayload && n > 0) {
+        this.keep(buf, start, Math.min(end, start + this.cfg.maxPayload - this.partsLength));
+      }
+    }
+  }
+
+  private keep(buf: Buffer, start: number, end: number): void {
+    const copy = Buffer.allocUnsafe(end - start);
+    buf.copy(copy, 0, start, end);
+    this.parts.push(copy);
+    this.partsLength += copy.length;
+  }
+
+  /**
+   * The current frame is complete. `preview`/`previewHex` are the frame's payload preview,
+   * reused as the message's when the message is that single frame.
+   */
+  frameEnd(fin: boolean, payloadLength: number, preview: Buffer, previewHex: string, ts: number): void {
+    if (!this.current) return;
+    this.current = false;
+    this.wireLength += payloadLength;
+    if (!fin) return;
+    this.active = false;
+    const opcode = this.opcode;
+    const violations = this.violations;
+    let length = this.wireLength;
+    let body: Buffer;
+    if (this.compressed) {
+      const inflated = this.inflateMessage(violations, ts);
+      body = inflated.body;
+      length = inflated.length;
+    } else {
+      if (opcode === OPCODES.TEXT && !this.utf8.end()) {
+        violations.push(violation('invalid-utf8', `text message is not valid UTF-8 (byte ${this.utf8.errorAt} of the message)`));
+      }
+      body = this.single ? preview : this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
+    }
+    const truncated = length > body.length;
+    const { conn, dir } = this.cfg;
+    const name = opcodeName(opcode);
+    const frames = this.frames;
+    const compressed = this.compressed;
+    const event: MessageEvent =
+      opcode === OPCODES.TEXT
+        ? {
+            event: 'message', ts, conn, dir, opcode, opcodeName: name, frames, length, compressed,
+            text: (truncated ? body.subarray(0, utf8CompletePrefix(body)) : body).toString('utf8'),
+            truncated,
+            violations,
+          }
+        : {
+            event: 'message', ts, conn, dir, opcode, opcodeName: name, frames, length, compressed,
+            data: this.single ? previewHex : body.toString('hex'),
+            truncated,
+            violations,
+          };
+    this.parts = [];
+    this.partsLength = 0;
+    this.cfg.emitMessage(event);
+  }
+
+  /** Inflates the whole compressed message: the preview and the inflated length. */
+  private inflateMessage(violations: Violation[], ts: number): { body: Buffer; length: number } {
+    const failed = { body: Buffer.alloc(0), length: this.wireLength };
+    if (this.overflow) {
+      this.cfg.emitError(`${this.cfg.dir}: compressed message of ${this.wireLength} bytes exceeds the ${this.cfg.maxInflate}-byte inflate limit; not inflated`, ts);
+      if (!this.cfg.deflate!.noContextTakeover) this.inflater!.usable = false;
+      return failed;
+    }
+    const result = this.inflater!.inflate(this.parts, this.partsLength);
+    if (!result.ok) {
+      if (result.tooLarge) this.cfg.emitError(`${this.cfg.dir}: ${result.message}`, ts);
+      else violations.push(violation('inflate-failed', `compressed message does not inflate: ${result.message}`));
+      return failed;
+    }
+    const data = result.data;
+    if (this.opcode === OPCODES.TEXT) {
+      this.utf8.reset();
+      if (!this.utf8.push(data) || !this.utf8.end()) {
+        violations.push(violation('invalid-utf8', `inflated text message is not valid UTF-8 (byte ${this.utf8.errorAt} of the message)`));
+      }
+    }
+    return { body: data.length > this.cfg.maxPayload ? data.subarray(0, this.cfg.maxPayload) : data, length: data.length };
+  }
+
+  /** The stream ended: report an unfinished fragmented message. */
+  finish(ts: number): void {
+    if (this.active && !this.current) {
+      this.cfg.emitError(`${this.cfg.dir}: stream ended inside a fragmented ${opcodeName(this.opcode)} message (${this.frames} frames, no final frame)`, ts);
+    }
+    this.active = false;
+  }
+}
