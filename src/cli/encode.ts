@@ -172,7 +172,7 @@ export function decodeFrame(frame: Buffer, from: Direction, maxPayload: number, 
 export function brokenRules(events: WsEvent[]): string[] {
   const rules: string[] = [];
   for (const event of events) {
-    const violations = 'violations' in event ? event.violations : [];
+    const violations = ('violations' in event ? event.violations : undefined) ?? [];
     for (const v of violations) if (!rules.includes(v.rule)) rules.push(v.rule);
   }
   return rules;
