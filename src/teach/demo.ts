@@ -47,7 +47,7 @@ interface Step {
 
 /** Compresses one message as RFC 7692 §7.2.1 says: deflate, sync flush, drop the final 00 00 ff ff. */
 export function deflateMessage(payload: Buffer): Buffer {
-  const out = zlib.deflateRawSync(payload, { flush: zlib.constants.Z_SYNC_FLUSH });
+  const out = zlib.deflateRawSync(payload, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
   return out.subarray(0, out.length - 4);
 }
 
