@@ -254,7 +254,23 @@ function isCaptureFile(path: string): boolean {
   }
 }
 
+/**
+ * Writes to stdout; when the reader goes away (`wsscope decode big | head`), stops quietly
+ * instead of crashing on EPIPE.
+ */
+export function stdoutWriter(): (text: string) => void {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+    process.exit(0);
+  });
+  return (text) => {
+    if (!closed) process.stdout.write(text);
+  };
+}
+
 export async function run(argv: string[]): Promise<number> {
-  return decodeMain(argv, (text) => process.stdout.write(text));
+  return decodeMain(argv, stdoutWriter());
 }
 

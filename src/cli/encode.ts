@@ -11,7 +11,7 @@ import { ConnectionDecoder } from '../decoder';
 import { buildFrame, parseHex, type FrameSpec } from '../decoder/build';
 import type { Direction, WsEvent } from '../decoder/events';
 import { spacedHex } from '../explain';
-import { EventPrinter, parseFrom, parseMaxPayload, parseUi } from './decode';
+import { EventPrinter, parseFrom, parseMaxPayload, parseUi, stdoutWriter } from './decode';
 import { CliError } from './errors';
 
 const HELP = `usage: wsscope encode [TEXT] [OPTIONS]
@@ -204,5 +204,5 @@ export async function encodeMain(argv: string[], write: (text: string) => void, 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  return encodeMain(argv, (text) => process.stdout.write(text));
+  return encodeMain(argv, stdoutWriter());
 }

@@ -8,6 +8,7 @@
 import type { FrameEvent, Violation } from '../decoder/events';
 import { headerFields, type HeaderField } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from './escape';
+import { RULES } from '../decoder/constants';
 import { closeCodeName, opcodeMeaning } from './names';
 import { showPayload, spacedHex } from './payload';
 
@@ -156,7 +157,7 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
   if (frame.opcode === 0x8) {
     if (frame.payloadLength === 0) return [`${label('close body')}empty: no status code (allowed, RFC 6455 §5.5.1)`];
     if (frame.closeCode !== undefined) {
-      const rows = [`${label('close code')}${frame.closeCode} ${closeCodeName(frame.closeCode)} (bytes ${spacedHex(payload.subarray(0, 2))}, RFC 6455 §7.4)`];
+      const rows = [`${label('close code')}${frame.closeCode} ${frame.closeCodeName ?? closeCodeName(frame.closeCode)} (bytes ${spacedHex(payload.subarray(0, 2))}, RFC 6455 §7.4)`];
       const reason = frame.closeReason ?? '';
       rows.push(`${label('close reason')}${reason === '' ? '(none)' : quoteForTerminal(reason)}`);
       return rows;
@@ -183,7 +184,10 @@ export function violationRows(violations: Violation[]): string[] {
   if (violations.length === 0) return [];
   return [
     `${label('violations')}${violations.length}`,
-    ...violations.map((v) => `    ! ${v.rule}${v.section ? ` (${v.section})` : ''}: ${escapeForTerminal(v.message)}`),
+    ...violations.map((v) => {
+      const section = v.section ?? (RULES as Record<string, { section: string }>)[v.rule]?.section;
+      return `    ! ${escapeForTerminal(v.rule)}${section ? ` (${section})` : ''}: ${escapeForTerminal(v.message)}`;
+    }),
   ];
 }
 

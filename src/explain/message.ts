@@ -7,7 +7,7 @@ import { showPayload } from './payload';
 import { violationRows, type ExplainOptions } from './frame';
 
 /** The whole explanation of a message, lines joined with "\n". */
-export function explainMessage(message: MessageEvent, options: ExplainOptions = {}): string {
+export function explainMessage(message: MessageEvent, options: ExplainOptions & { shownAbove?: boolean } = {}): string {
   const to = message.dir === 'client' ? 'server' : 'client';
   const isText = message.text !== undefined;
   const bytes = isText ? Buffer.from(message.text ?? '', 'utf8') : Buffer.from(message.data ?? '', 'hex');
@@ -17,7 +17,9 @@ export function explainMessage(message: MessageEvent, options: ExplainOptions = 
   ];
   if (message.truncated) parts.push(`first ${bytes.length} kept`);
   const lines = [`message  ${message.dir} -> ${to}  conn ${message.conn}  ${message.opcodeName}, ${parts.join(', ')}`];
-  if (message.length > 0) {
+  if (options.shownAbove) {
+    lines.push('    (the payload of the frame above)');
+  } else if (message.length > 0) {
     lines.push(...showPayload(bytes, { asText: isText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' }).lines);
   }
   lines.push(...violationRows(message.violations));

@@ -23,6 +23,8 @@ interface OpenMessage {
 export class TextRenderer {
   private readonly deflate = new Map<number, boolean>();
   private readonly open = new Map<string, OpenMessage>();
+  /** Per conn/dir: the last data frame was a whole message whose payload was shown in full. */
+  private readonly shown = new Map<string, boolean>();
 
   constructor(private readonly options: TextRendererOptions = {}) {}
 
@@ -47,11 +49,20 @@ export class TextRenderer {
           this.open.set(key, current);
         }
         const text = explainFrame(event, { ...this.options, messageOpcode: current?.opcode, compressed: event.opcode < 0x8 && current?.compressed });
-        if (event.fin && event.opcode < 0x8) this.open.delete(key);
+        if (event.opcode < 0x8) {
+          const whole = event.fin && event.opcode !== 0 && !current?.compressed && !event.payloadTruncated;
+          this.shown.set(key, whole);
+          if (event.fin) this.open.delete(key);
+        }
         return text;
       }
-      case 'message':
-        return explainMessage(event, this.options);
+      case 'message': {
+        // A one-frame message repeats its frame's payload: say so instead of showing it twice.
+        const key = `${event.conn}/${event.dir}`;
+        const shownAbove = event.frames === 1 && !event.compressed && this.shown.get(key) === true;
+        this.shown.delete(key);
+        return explainMessage(event, { ...this.options, shownAbove });
+      }
       case 'end':
         return `end  conn ${event.conn}  ${escapeForTerminal(event.reason)}  (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`;
       case 'error':
@@ -62,6 +73,9 @@ export class TextRenderer {
   /** Forgets a connection's state (call when it ends, to keep memory bounded). */
   forget(conn: number): void {
     this.deflate.delete(conn);
-    for (const dir of ['client', 'server'] as Direction[]) this.open.delete(`${conn}/${dir}`);
+    for (const dir of ['client', 'server'] as Direction[]) {
+      this.open.delete(`${conn}/${dir}`);
+      this.shown.delete(`${conn}/${dir}`);
+    }
   }
 }
