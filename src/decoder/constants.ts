@@ -115,7 +115,7 @@ export const RULES = {
   'malformed-http': {
     section: 'RFC 6455 §4.1',
     sentence: 'The handshake MUST be a valid HTTP request as specified by [RFC2616].',
-    summary: 'a request or response head line that is not valid HTTP/1.1 (no colon in a header line, a bad status line)',
+    summary: 'a header line without a name and a colon (a start line that is not HTTP at all stops decoding that direction with an error)',
   },
   'bad-method': {
     section: 'RFC 6455 §4.1',

@@ -10,7 +10,7 @@
  * Inflating always uses a 32 KiB window (windowBits 15): the window bits negotiated by
  * *_max_window_bits only limit the compressor; a larger window decodes any such stream.
  */
-import { inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 
 const WINDOW = 32 * 1024;
 /** RFC 7692 §7.2.2: append 00 00 ff ff to the payload before decompressing. */
@@ -40,7 +40,7 @@ export class MessageInflater {
     let data: Buffer;
     try {
       const dictionary = !this.noContextTakeover && this.historyLen > 0 ? this.history!.subarray(Math.max(0, this.historyLen - WINDOW), this.historyLen) : undefined;
-      data = inflateRawSync(input, { windowBits: 15, maxOutputLength: Math.max(1, this.maxOutput), ...(dictionary ? { dictionary } : {}) });
+      data = inflateRawSync(input, { windowBits: 15, finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, this.maxOutput), ...(dictionary ? { dictionary } : {}) });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE') {
