@@ -1,0 +1,540 @@
+/**
+ * Generates the sample library: capture files (docs/design.md "Capture files") built byte by
+ * byte, and samples/README.md listing them. Run it after changing a sample:
+ *
+ *   npx ts-node --transpile-only samples/generate.ts
+ *   UPDATE_GOLDEN=1 npx jest test/samples.test.ts      # then review `git diff samples/`
+ *
+ * Everything is deterministic (fixed timestamps, fixed masking keys, zlib's output for a
+ * given input), so running it twice gives the same files; test/samples.test.ts checks that
+ * the committed captures are what this script generates.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { dataLines, headerLine } from '../src/capture';
+import { buildFrame, type FrameSpec } from '../src/decoder/build';
+import type { Direction } from '../src/decoder/events';
+
+export interface Sample {
+  name: string;
+  /** One line for samples/README.md. */
+  description: string;
+  /** The capture file's content. */
+  capture: string;
+  /**
+   * Holds zlib output: another zlib build (e.g. a newer Node's) may compress to other
+   * (equally valid) bytes, so the test does not require these to be regenerated identically.
+   */
+  zlib?: boolean;
+}
+
+/** Every capture starts at 2026-01-01T00:00:00Z; each record is 1 ms after the previous one. */
+const BASE_TS = Date.UTC(2026, 0, 1);
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** RFC 6455 §1.3's example key, whose accept value is s3pPLMBiTxaQ9kYGzzhZRbK+xOo=. */
+const RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+type Headers = [string, string][];
+
+/** One connection's capture, record by record. */
+class Capture {
+  private readonly lines = [headerLine()];
+  private ts = BASE_TS;
+  private readonly sent = { client: 0, server: 0 };
+  /** Masking keys for client frames: the RFC's 37 fa 21 3d first, then a fixed sequence. */
+  private maskIndex = 0;
+
+  constructor(
+    readonly conn = 1,
+    client = '127.0.0.1:50000',
+    target = 'ws://127.0.0.1:8080/json',
+  ) {
+    this.lines.push(JSON.stringify({ event: 'open', ts: this.tick(), conn, client, target }));
+  }
+
+  private tick(): number {
+    const ts = this.ts;
+    this.ts += 1;
+    return ts;
+  }
+
+  nextMask(): Buffer {
+    const i = this.maskIndex++;
+    if (i === 0) return Buffer.from('37fa213d', 'hex');
+    const key = Buffer.alloc(4);
+    for (let j = 0; j < 4; j++) key[j] = (i * 73 + j * 151 + 17) & 0xff;
+    return key;
+  }
+
+  /** Raw bytes from one side, as one chunk. */
+  data(dir: Direction, bytes: Buffer | string): this {
+    const chunk = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    this.sent[dir] += chunk.length;
+    this.lines.push(...dataLines(this.conn, dir, this.tick(), chunk));
+    return this;
+  }
+
+  /** A client frame, masked with the next key unless the spec says `mask: null`. */
+  client(spec: FrameSpec): this {
+    return this.data('client', buildFrame({ ...spec, mask: spec.mask === undefined ? this.nextMask() : spec.mask }));
+  }
+
+  /** A server frame, unmasked unless the spec gives a key. */
+  server(spec: FrameSpec): this {
+    return this.data('server', buildFrame(spec));
+  }
+
+  end(reason: string): string {
+    this.lines.push(JSON.stringify({ event: 'end', ts: this.tick(), conn: this.conn, reason, bytes: { ...this.sent } }));
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+function head(startLine: string, headers: Headers): string {
+  return `${startLine}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+}
+
+interface HandshakeSpec {
+  /** Changes the request headers (default: a complete valid request for /json). */
+  request?: (headers: Headers) => Headers;
+  requestLine?: string;
+  /** Changes the response headers (default: a valid 101 for the request's key). */
+  response?: (headers: Headers) => Headers;
+  statusLine?: string;
+  key?: string;
+  /** Changes the request's raw text (for what headers cannot express). */
+  requestText?: (text: string) => string;
+}
+
+function requestHeaders(key: string): Headers {
+  return [
+    ['Host', '127.0.0.1:8080'],
+    ['User-Agent', 'wsscope-samples'],
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Key', key],
+    ['Sec-WebSocket-Version', '13'],
+  ];
+}
+
+/** A handshake like gorilla/websocket's: the 101 carries exactly these three headers. */
+function handshake(capture: Capture, spec: HandshakeSpec = {}): Capture {
+  const key = spec.key ?? RFC_KEY;
+  const request = (spec.request ?? ((h) => h))(requestHeaders(key));
+  const response = (spec.response ?? ((h) => h))([
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Accept', acceptFor(key)],
+  ]);
+  const requestText = head(spec.requestLine ?? 'GET /json HTTP/1.1', request);
+  capture.data('client', spec.requestText ? spec.requestText(requestText) : requestText);
+  capture.data('server', head(spec.statusLine ?? 'HTTP/1.1 101 Switching Protocols', response));
+  return capture;
+}
+
+const add = (name: string, value: string) => (h: Headers): Headers => [...h, [name, value]];
+const without = (name: string) => (h: Headers): Headers => h.filter(([n]) => n.toLowerCase() !== name.toLowerCase());
+const replace = (name: string, value: string) => (h: Headers): Headers => h.map(([n, v]) => [n, n.toLowerCase() === name.toLowerCase() ? value : v]);
+
+const close = (code: number, reason = '') => {
+  const body = Buffer.alloc(2 + Buffer.byteLength(reason));
+  body.writeUInt16BE(code);
+  body.write(reason, 2);
+  return body;
+};
+
+/** What the seed's Go server sends for a text message p (encoding/json, then json.Encoder's newline). */
+function goUserJson(p: string): string {
+  const esc = (s: string) => JSON.stringify(s).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+  return `{"name":${esc(p)},"age":18,"description":${esc(p + '很厉害!!!!')}}\n`;
+}
+
+// ---------------------------------------------------------------------------------------
+// permessage-deflate (RFC 7692 §7.2.1): DEFLATE with a sync flush, minus its last 4 bytes
+// (00 00 ff ff), one compressor per direction, kept between messages unless
+// *_no_context_takeover was negotiated.
+
+class Compressor {
+  private stream: zlib.DeflateRaw | null = null;
+
+  constructor(private readonly contextTakeover: boolean) {}
+
+  async compress(data: Buffer | string): Promise<Buffer> {
+    const input = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (!this.contextTakeover) return strip(zlib.deflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+    this.stream ??= zlib.createDeflateRaw();
+    const stream = this.stream;
+    const parts: Buffer[] = [];
+    const onData = (part: Buffer) => parts.push(part);
+    stream.on('data', onData);
+    stream.write(input);
+    await new Promise<void>((resolve) => stream.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+    stream.off('data', onData);
+    return strip(Buffer.concat(parts));
+  }
+
+  close(): void {
+    this.stream?.close();
+  }
+}
+
+function strip(deflated: Buffer): Buffer {
+  const tail = deflated.subarray(deflated.length - 4).toString('hex');
+  if (tail !== '0000ffff') throw new Error(`a sync flush ends with 00 00 ff ff, got ${tail}`);
+  return deflated.subarray(0, deflated.length - 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// The samples
+
+/** Bytes 0, 1, ..., 255, 0, 1, ... : a payload whose every byte says where it is. */
+const counting = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i & 0xff));
+
+async function rfcExamples(): Promise<Sample[]> {
+  // RFC 6455 §1.2/§1.3: the opening handshake example (with its key and accept value).
+  const c = new Capture(1, '192.0.2.10:50000', 'ws://server.example.com/chat');
+  handshake(c, {
+    requestLine: 'GET /chat HTTP/1.1',
+    request: () => [
+      ['Host', 'server.example.com'],
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+      ['Sec-WebSocket-Key', RFC_KEY],
+      ['Origin', 'http://example.com'],
+      ['Sec-WebSocket-Protocol', 'chat, superchat'],
+      ['Sec-WebSocket-Version', '13'],
+    ],
+    response: (h) => [...h, ['Sec-WebSocket-Protocol', 'chat']],
+  });
+  // §5.7, in order: "A single-frame masked text message" from the client (mask 37 fa 21 3d).
+  c.client({ opcode: 1, payload: 'Hello' });
+  // "A single-frame unmasked text message" and "A fragmented unmasked text message" from the server.
+  c.server({ opcode: 1, payload: 'Hello' });
+  c.server({ opcode: 1, fin: false, payload: 'Hel' });
+  c.server({ opcode: 0, payload: 'lo' });
+  // "Unmasked Ping request and masked Ping response": the server pings, the client pongs.
+  c.server({ opcode: 9, payload: 'Hello' });
+  c.client({ opcode: 10, payload: 'Hello', mask: Buffer.from('37fa213d', 'hex') });
+  // "256 bytes binary message in a single unmasked frame" and "64KiB binary message in a
+  // single unmasked frame" (the RFC does not give their content: here, counting bytes).
+  c.server({ opcode: 2, payload: counting(256) });
+  c.server({ opcode: 2, payload: counting(65536) });
+  return [
+    {
+      name: 'rfc6455-examples',
+      description:
+        'RFC 6455 §1.2 handshake example (key dGhlIHNhbXBsZSBub25jZQ==, subprotocol chat), then every frame example of §5.7: masked and unmasked "Hello", "Hel"+"lo" fragments, ping/pong, 256 B and 64 KiB binary',
+      capture: c.end('server closed'),
+    },
+  ];
+}
+
+function userJsonSession(): Sample {
+  const c = new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/json');
+  handshake(c, { key: 'AAECAwQFBgcICQoLDA0ODw==', request: (h) => [...h, ['Origin', 'http://127.0.0.1:9000']] });
+  for (const name of ['Ann', '<Tom & Jerry>']) {
+    c.client({ opcode: 1, payload: name });
+    c.server({ opcode: 1, payload: goUserJson(name) });
+  }
+  c.client({ opcode: 2, payload: Buffer.from('00010203', 'hex') }); // binary: no answer (the seed ignores it)
+  c.client({ opcode: 8, payload: close(1000) });
+  c.server({ opcode: 8, payload: close(1000) }); // gorilla's default close handler echoes the code, no reason
+  return {
+    name: 'user-json-session',
+    description:
+      'a session with the built-in backend (the seed\'s Go server): "Ann" and "<Tom & Jerry>" answered with User JSON as Go\'s encoding/json writes it (\\u003c escapes, trailing newline), a binary message with no answer, close 1000 echoed',
+    capture: c.end('server closed'),
+  };
+}
+
+function fragmentation(): Sample {
+  const c = handshake(new Capture());
+  // A text message in three fragments from the client, with a ping between the first two
+  // and a pong answering it between the last two (§5.4: control frames MAY be injected).
+  c.client({ opcode: 1, fin: false, payload: 'The quick ' });
+  c.client({ opcode: 9, payload: 'are you there?' });
+  c.server({ opcode: 10, payload: 'are you there?' });
+  c.client({ opcode: 0, fin: false, payload: 'brown fox ' });
+  c.client({ opcode: 0, payload: 'jumps' });
+  // A binary message in two fragments from the server with a ping in between; and a text
+  // fragment boundary that cuts a UTF-8 character in two (é = c3 a9), which is allowed.
+  c.server({ opcode: 2, fin: false, payload: Buffer.from('0102', 'hex') });
+  c.server({ opcode: 9, payload: '' });
+  c.client({ opcode: 10, payload: '' });
+  c.server({ opcode: 0, payload: Buffer.from('0304', 'hex') });
+  c.server({ opcode: 1, fin: false, payload: Buffer.from('caf' + '\xc3', 'latin1') });
+  c.server({ opcode: 0, payload: Buffer.from('\xa9!', 'latin1') });
+  return {
+    name: 'fragmentation',
+    description:
+      'fragmented messages with control frames between the fragments: a 3-fragment text with a ping and its pong in between, a 2-fragment binary with a ping, a text cut inside a UTF-8 character',
+    capture: c.end('client closed'),
+  };
+}
+
+function lengthForms(): Sample {
+  const c = handshake(new Capture());
+  // §5.2: 125 is the largest 7-bit length, 126 the smallest in 16 bits, 65535 the largest
+  // in 16 bits, 65536 the smallest in 64 bits.
+  for (const n of [125, 126, 65535, 65536]) c.client({ opcode: 2, payload: counting(n) });
+  for (const n of [0, 125, 126]) c.server({ opcode: 1, payload: 'x'.repeat(n) });
+  return {
+    name: 'length-forms',
+    description: 'the three payload length forms at their edges: 125 (7-bit), 126 and 65535 (16-bit), 65536 (64-bit) from the client; 0, 125, 126 from the server',
+    capture: c.end('client closed'),
+  };
+}
+
+function closeHandshakes(): Sample[] {
+  const client = handshake(new Capture());
+  client.client({ opcode: 1, payload: 'bye now' });
+  client.client({ opcode: 8, payload: close(1000, 'done') });
+  client.server({ opcode: 8, payload: close(1000, 'done') });
+  const server = handshake(new Capture());
+  server.server({ opcode: 1, payload: 'shutting down' });
+  server.server({ opcode: 8, payload: close(1001, 'server going away') });
+  server.client({ opcode: 8, payload: close(1001) });
+  const empty = handshake(new Capture());
+  empty.client({ opcode: 8, payload: '' });
+  empty.server({ opcode: 8, payload: '' });
+  return [
+    {
+      name: 'close-client-first',
+      description: 'the client starts the closing handshake (1000 "done"), the server echoes it and closes the TCP connection (§7.1.1)',
+      capture: client.end('server closed'),
+    },
+    {
+      name: 'close-server-first',
+      description: 'the server starts the closing handshake (1001 "server going away"), the client answers 1001 with no reason',
+      capture: server.end('server closed'),
+    },
+    {
+      name: 'close-empty',
+      description: 'close frames with an empty body (no status code: allowed, §5.5.1) on both sides',
+      capture: empty.end('server closed'),
+    },
+  ];
+}
+
+async function deflateSession(contextTakeover: boolean): Promise<Sample> {
+  const params = contextTakeover ? 'permessage-deflate' : 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';
+  const c = handshake(new Capture(), {
+    request: add('Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits'),
+    response: add('Sec-WebSocket-Extensions', params),
+  });
+  const client = new Compressor(contextTakeover);
+  const server = new Compressor(contextTakeover);
+  for (const text of ['Hello', 'Hello', 'Hello, Hello, Hello!']) {
+    c.client({ opcode: 1, rsv1: true, payload: await client.compress(text) });
+    c.server({ opcode: 1, rsv1: true, payload: await server.compress(goUserJson(text)) });
+  }
+  // A compressed message in two fragments: RSV1 only on the first (RFC 7692 §6.1).
+  const compressed = await client.compress('fragmented and compressed');
+  const cut = compressed.length >> 1;
+  c.client({ opcode: 1, rsv1: true, fin: false, payload: compressed.subarray(0, cut) });
+  c.client({ opcode: 0, payload: compressed.subarray(cut) });
+  // Not every message must be compressed: RSV1 clear means this one is not.
+  c.client({ opcode: 1, payload: 'plain' });
+  client.close();
+  server.close();
+  return contextTakeover
+    ? {
+        name: 'deflate-context-takeover',
+        description:
+          'permessage-deflate with context takeover: the second "Hello" is a back-reference into the first (a shorter payload), a compressed message in two fragments, an uncompressed one',
+        capture: c.end('client closed'),
+        zlib: true,
+      }
+    : {
+        name: 'deflate-no-context-takeover',
+        description: 'permessage-deflate with server_ and client_no_context_takeover: every message is compressed on its own, so both "Hello"s are the same bytes',
+        capture: c.end('client closed'),
+        zlib: true,
+      };
+}
+
+/** One capture per rule of src/decoder/constants.ts: a valid context, then what breaks it. */
+async function violations(): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const rule = (id: string, description: string, build: (c: Capture) => void | Promise<void>, spec?: HandshakeSpec) => async () => {
+    const c = new Capture();
+    handshake(c, spec);
+    await build(c);
+    samples.push({ name: `violation-${id}`, description, capture: c.end('server closed'), zlib: id === 'rsv1-on-continuation-frame' });
+  };
+  const hello = (c: Capture) => {
+    c.client({ opcode: 1, payload: 'Hello' });
+  };
+  const deflate: HandshakeSpec = {
+    request: add('Sec-WebSocket-Extensions', 'permessage-deflate'),
+    response: add('Sec-WebSocket-Extensions', 'permessage-deflate'),
+  };
+  const steps = [
+    // The opening handshake (§4).
+    rule('malformed-http', 'a request header line without a colon', hello, {
+      requestText: (text) => text.replace(/\r\n\r\n$/, '\r\nX-No-Colon-Here\r\n\r\n'),
+    }),
+    rule('bad-method', 'the upgrade request is a POST', hello, { requestLine: 'POST /json HTTP/1.1' }),
+    rule('missing-host', 'the upgrade request has no Host header', hello, { request: without('Host') }),
+    rule('missing-upgrade', 'the upgrade request has no Upgrade header', hello, { request: without('Upgrade') }),
+    rule('missing-connection', 'the upgrade request says Connection: keep-alive', hello, { request: replace('Connection', 'keep-alive') }),
+    rule('bad-key', 'Sec-WebSocket-Key is the base64 of 8 bytes, not 16', hello, { key: 'AAECAwQFBgc=' }),
+    rule('bad-version', 'Sec-WebSocket-Version: 8 (a draft), not 13', hello, { request: replace('Sec-WebSocket-Version', '8') }),
+    rule('bad-status', 'the server refuses the upgrade with 403 Forbidden', () => {}, {
+      statusLine: 'HTTP/1.1 403 Forbidden',
+      response: () => [['Content-Length', '0']],
+    }),
+    rule('response-missing-upgrade', 'the 101 response has no Upgrade header', hello, { response: without('Upgrade') }),
+    rule('response-missing-connection', 'the 101 response has no Connection header', hello, { response: without('Connection') }),
+    rule('bad-accept', 'Sec-WebSocket-Accept is not base64(SHA-1(key + GUID))', hello, { response: replace('Sec-WebSocket-Accept', 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=') }),
+    rule('unrequested-extension', 'the server accepts permessage-deflate that the client never offered', hello, { response: add('Sec-WebSocket-Extensions', 'permessage-deflate') }),
+    rule('unrequested-protocol', 'the server picks subprotocol "chat" that the client never offered', hello, { response: add('Sec-WebSocket-Protocol', 'chat') }),
+    rule('bad-deflate-params', 'the server accepts permessage-deflate with server_max_window_bits=7 (must be 8-15)', hello, {
+      request: add('Sec-WebSocket-Extensions', 'permessage-deflate'),
+      response: add('Sec-WebSocket-Extensions', 'permessage-deflate; server_max_window_bits=7'),
+    }),
+    // Framing (§5.1, §5.2).
+    rule('unmasked-client-frame', 'the client sends "Hello" unmasked (81 05 ...)', (c) => {
+      c.client({ opcode: 1, payload: 'Hello', mask: null });
+    }),
+    rule('masked-server-frame', 'the server sends "Hello" masked (81 85 ...)', (c) => {
+      c.server({ opcode: 1, payload: 'Hello', mask: Buffer.from('37fa213d', 'hex') });
+    }),
+    rule('rsv-without-extension', 'RSV1 set with no extension negotiated', (c) => {
+      c.client({ opcode: 1, rsv1: true, payload: 'Hello' });
+    }),
+    rule('reserved-opcode', 'opcode 0x3 (reserved for further non-control frames)', (c) => {
+      c.client({ opcode: 3, payload: 'Hello' });
+    }),
+    rule('non-minimal-length', '"Hi" with its length in the 16-bit form (7e 00 02)', (c) => {
+      c.client({ opcode: 1, payload: 'Hi', lengthForm: 16 });
+    }),
+    rule('length-msb-set', 'a 64-bit length with its most significant bit set: the stream cannot be followed past it', (c) => {
+      c.client({ opcode: 1, payload: 'ok' });
+      c.data('client', Buffer.from('82ff8000000000000005' + '37fa213d' + '0102030405', 'hex'));
+    }),
+    // Fragmentation (§5.4).
+    rule('unexpected-continuation', 'a continuation frame with no fragmented message open', (c) => {
+      c.client({ opcode: 0, payload: 'lo' });
+    }),
+    rule('interleaved-data-frame', 'a new text frame while a fragmented text message is still open', (c) => {
+      c.client({ opcode: 1, fin: false, payload: 'Hel' });
+      c.client({ opcode: 1, payload: 'Hello' });
+    }),
+    rule('fragmented-control-frame', 'a ping with FIN clear', (c) => {
+      c.client({ opcode: 9, fin: false, payload: 'ping' });
+    }),
+    // Control frames (§5.5), close (§5.5.1, §7.4).
+    rule('control-frame-too-long', 'a ping with a 126-byte payload (control frames carry at most 125)', (c) => {
+      c.client({ opcode: 9, payload: 'p'.repeat(126) });
+    }),
+    rule('close-payload-length-1', 'a close frame with a 1-byte body', (c) => {
+      c.client({ opcode: 8, payload: Buffer.from('03', 'hex') });
+    }),
+    rule('invalid-close-code', 'a close frame with code 1005 (must never be sent)', (c) => {
+      c.client({ opcode: 8, payload: close(1005) });
+    }),
+    rule('invalid-close-reason-utf8', 'a close frame whose reason is not UTF-8 (ff fe)', (c) => {
+      c.client({ opcode: 8, payload: Buffer.concat([close(1000), Buffer.from('fffe', 'hex')]) });
+    }),
+    rule('data-after-close', 'the client sends a text message after its close frame', (c) => {
+      c.client({ opcode: 8, payload: close(1000) });
+      c.client({ opcode: 1, payload: 'one more thing' });
+    }),
+    // UTF-8 (§8.1).
+    rule('invalid-utf8', 'a text message that is not UTF-8: c3 28 (a lead byte without its continuation)', (c) => {
+      c.client({ opcode: 1, fin: false, payload: Buffer.from('6f6bc3', 'hex') });
+      c.client({ opcode: 0, payload: Buffer.from('28', 'hex') });
+    }),
+    // permessage-deflate (RFC 7692).
+    rule('rsv1-on-control-frame', 'permessage-deflate negotiated, and a ping with RSV1 set', (c) => {
+      c.client({ opcode: 9, rsv1: true, payload: '' });
+    }, deflate),
+    rule('rsv1-on-continuation-frame', 'permessage-deflate negotiated, and RSV1 set on a continuation frame', async (c) => {
+      const compressed = await new Compressor(false).compress('Hello, fragments');
+      c.client({ opcode: 1, rsv1: true, fin: false, payload: compressed.subarray(0, 4) });
+      c.client({ opcode: 0, rsv1: true, payload: compressed.subarray(4) });
+    }, deflate),
+    rule('inflate-failed', 'permessage-deflate negotiated, and a compressed message that is not DEFLATE data (block type 11)', (c) => {
+      c.client({ opcode: 1, rsv1: true, payload: Buffer.from('ffffffff', 'hex') });
+    }, deflate),
+  ];
+  for (const step of steps) await step();
+  return samples;
+}
+
+/** Every sample, in README order. */
+export async function buildSamples(): Promise<Sample[]> {
+  return [
+    ...(await rfcExamples()),
+    userJsonSession(),
+    fragmentation(),
+    lengthForms(),
+    ...closeHandshakes(),
+    await deflateSession(true),
+    await deflateSession(false),
+    ...(await violations()),
+  ];
+}
+
+export const CAPTURE_SUFFIX = '.capture.ndjson';
+
+export function readme(samples: Sample[]): string {
+  return `# samples
+
+Captures in the wsscope capture format (docs/design.md, "Capture files": NDJSON, a first
+line \`{"format":"wsscope-capture","version":1}\`, then \`open\`, \`data\` and \`end\` lines),
+each with its golden decoded output:
+
+- \`NAME${CAPTURE_SUFFIX}\`: the capture; \`wsscope decode samples/NAME${CAPTURE_SUFFIX}\` explains it,
+  \`wsscope replay\` opens it as if live;
+- \`NAME.golden.txt\`: \`wsscope decode --max-payload 1024 FILE\` (the explanation);
+- \`NAME.golden.ndjson\`: \`wsscope decode --max-payload 1024 --ui json FILE\` (the events).
+
+The goldens keep at most 1024 payload bytes per frame and message, so that the 64 KiB
+frames do not bloat them (the explanation also shows how a cut payload looks).
+
+The captures are generated byte by byte by \`samples/generate.ts\` (fixed timestamps from
+2026-01-01T00:00:00Z, fixed masking keys, zlib for permessage-deflate), so they can be
+rebuilt; \`test/samples.test.ts\` checks that the committed captures are what the script
+generates, replays every capture through \`decode\` and compares the output with the
+goldens byte for byte. It fails on a sample without goldens and on a rule of
+\`src/decoder/constants.ts\` without a \`violation-RULE\` sample that reports it.
+
+To change a sample or add one:
+
+\`\`\`sh
+npx ts-node --transpile-only samples/generate.ts      # rewrites the captures and this README
+UPDATE_GOLDEN=1 npx jest test/samples.test.ts         # rewrites the goldens
+git diff samples/                                     # review every changed line
+\`\`\`
+
+| sample | what it shows |
+|---|---|
+${samples.map((s) => `| \`${s.name}\` | ${s.description.replace(/\|/g, '\\|')} |`).join('\n')}
+`;
+}
+
+async function main(): Promise<void> {
+  const dir = __dirname;
+  const samples = await buildSamples();
+  for (const sample of samples) fs.writeFileSync(path.join(dir, sample.name + CAPTURE_SUFFIX), sample.capture);
+  fs.writeFileSync(path.join(dir, 'README.md'), readme(samples));
+  const known = new Set(samples.map((s) => s.name + CAPTURE_SUFFIX));
+  const stale = fs.readdirSync(dir).filter((f) => f.endsWith(CAPTURE_SUFFIX) && !known.has(f));
+  process.stdout.write(`wrote ${samples.length} captures and README.md to ${dir}\n`);
+  if (stale.length) process.stdout.write(`not generated by this script (delete them if obsolete): ${stale.join(', ')}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`generate: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
