@@ -72,6 +72,11 @@ export type RouteDecision =
   /** Upgrade: the 101 response bytes and whether permessage-deflate was negotiated. */
   | { kind: 'upgrade'; response: Buffer; deflate: boolean };
 
+/** Go's html.EscapeString as http.Redirect uses it (htmlReplacer). */
+function htmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c] ?? c);
+}
+
 /** gin's default 404 (gin.go default404Body, serveError with mimePlain "text/plain"). */
 function notFound(): RouteDecision {
   return {
@@ -113,8 +118,23 @@ function handshakeError(status: number, reason: string): RouteDecision {
  * 404, not 405, for other methods: HandleMethodNotAllowed is off by default).
  */
 export function route(method: string, url: string, headers: HeaderValues, options: { deflate: boolean }): RouteDecision {
-  const path = url.split('?')[0];
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   if (method === 'GET' && path === '/') return { kind: 'demo' };
+  if (method === 'GET' && path === '/json/') {
+    // gin's RedirectTrailingSlash (on by default): GET -> 301 to the path without the
+    // slash, via Go's http.Redirect, which writes a small HTML body for GET.
+    const location = '/json' + (query < 0 ? '' : url.slice(query));
+    return {
+      kind: 'respond',
+      status: 301,
+      headers: [
+        ['Content-Type', 'text/html; charset=utf-8'],
+        ['Location', location],
+      ],
+      body: Buffer.from(`<a href="${htmlEscape(location)}">Moved Permanently</a>.\n\n`),
+    };
+  }
   if (method !== 'GET' || path !== '/json') return notFound();
 
   // server.go Upgrade, gorilla 1.5.0, in its order.
@@ -160,7 +180,7 @@ export function httpDate(d: Date): string {
   )}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} GMT`;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 301: 'Moved Permanently', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
 
 /**
  * The raw bytes Go's net/http writes for a small complete response (server.go

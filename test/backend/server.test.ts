@@ -212,3 +212,10 @@ test('a standard client (ws) talks to it', async () => {
 test('listening on a port in use rejects with a clear error', async () => {
   await expect(startBackend({ port: backend.port })).rejects.toThrow(`127.0.0.1:${backend.port} is already in use`);
 });
+
+test("GET /json/ is redirected to /json as gin's RedirectTrailingSlash does", async () => {
+  const res = await httpGet('/json/?a=1');
+  expect(res.status).toBe(301);
+  expect(res.headers['location']).toBe('/json?a=1');
+  expect(res.body).toBe('<a href="/json?a=1">Moved Permanently</a>.\n\n');
+});
