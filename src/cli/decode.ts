@@ -8,6 +8,7 @@ import { Readable } from 'stream';
 import { parseArgs } from 'util';
 import { ConnectionDecoder } from '../decoder';
 import { parseHex } from '../decoder/build';
+import { checkRequest, headerValue, parseRequestHead, parseResponseHead } from '../decoder/handshake';
 import type { Direction, WsEvent } from '../decoder/events';
 import { CaptureFormatError, CaptureReplayer, readCapture } from '../capture';
 import { TextRenderer } from '../explain';
@@ -103,36 +104,58 @@ function guessSender(frames: Buffer): Direction {
 /**
  * Decodes raw frames, or a stream starting with an HTTP upgrade, as connection 1 with ts 0
  * (raw bytes carry no time; a fixed ts keeps the output reproducible).
+ *
+ * An HTTP stream is either a transcript of both heads (the request, then the response,
+ * then the frames of one side), decoded from the handshake on; or one side only (a request
+ * and the client's frames, or a response and the server's frames): its head is shown and
+ * the frames after it are decoded as that side's, since the handshake cannot be checked
+ * without the other head.
  */
 export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
   const ts = 0;
-  if (kind === 'raw') {
-    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions: options.extensions, onEvent: emit });
-    decoder.push(options.from ?? guessSender(bytes), bytes, ts);
+  const rawFrames = (frames: Buffer, from: Direction, extensions = options.extensions) => {
+    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions, onEvent: emit });
+    if (frames.length) decoder.push(from, frames, ts);
+    decoder.finish(ts);
+  };
+  if (kind === 'raw') return rawFrames(bytes, options.from ?? guessSender(bytes));
+
+  const startsResponse = (b: Buffer) => /^HTTP\//.test(b.subarray(0, 5).toString('latin1'));
+  const split = (b: Buffer) => {
+    const end = headEnd(b, 0);
+    return end < 0 ? { head: b, rest: Buffer.alloc(0) } : { head: b.subarray(0, end), rest: b.subarray(end) };
+  };
+  const headText = (head: Buffer) => head.toString('latin1').replace(/(\r?\n)+$/, '');
+
+  if (startsResponse(bytes)) {
+    // The server's side only: RSV1 means compressed if the response accepted permessage-deflate.
+    const { head, rest } = split(bytes);
+    const parsed = parseResponseHead(headText(head));
+    const status = parsed ? `${parsed.head.status} ${parsed.head.reason}` : 'an unreadable status line';
+    emit({ event: 'error', ts, conn: 1, message: `only the server's side: a response (${status}) with no request to check it against; the bytes after it are decoded as the server's frames` });
+    const extensions = options.extensions ?? (parsed ? headerValue(parsed.head.headers, 'sec-websocket-extensions') ?? undefined : undefined);
+    return rawFrames(rest, options.from ?? 'server', extensions);
+  }
+
+  const request = split(bytes);
+  if (startsResponse(request.rest)) {
+    // A transcript of both heads: the decoder checks the whole handshake.
+    const response = split(request.rest);
+    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'handshake', onEvent: emit });
+    decoder.push('client', request.head, ts);
+    decoder.push('server', response.head, ts);
+    if (response.rest.length) decoder.push(options.from ?? guessSender(response.rest), response.rest, ts);
     decoder.finish(ts);
     return;
   }
-  const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'handshake', onEvent: emit });
-  // A request head, then perhaps the response head (a transcript of both sides), then frames.
-  let rest = bytes;
-  let sender: Direction;
-  if (/^HTTP\//.test(bytes.subarray(0, 5).toString('latin1'))) {
-    sender = 'server';
+  // The client's side only: the request and its checks, then the client's frames.
+  const parsed = parseRequestHead(headText(request.head));
+  if (parsed) {
+    emit({ event: 'http', ts, conn: 1, request: parsed.head, response: null, violations: [...parsed.violations, ...checkRequest(parsed.head)] });
   } else {
-    const end = headEnd(bytes, 0);
-    const requestEnd = end < 0 ? bytes.length : end;
-    decoder.push('client', bytes.subarray(0, requestEnd), ts);
-    rest = bytes.subarray(requestEnd);
-    sender = 'client';
-    if (/^HTTP\//.test(rest.subarray(0, 5).toString('latin1'))) {
-      const responseEnd = headEnd(rest, 0);
-      decoder.push('server', rest.subarray(0, responseEnd < 0 ? rest.length : responseEnd), ts);
-      rest = responseEnd < 0 ? Buffer.alloc(0) : rest.subarray(responseEnd);
-      sender = options.from ?? guessSender(rest);
-    }
+    emit({ event: 'error', ts, conn: 1, message: 'the input starts like an HTTP request but its request line cannot be read' });
   }
-  if (rest.length) decoder.push(options.from ?? sender, rest, ts);
-  decoder.finish(ts);
+  rawFrames(request.rest, options.from ?? 'client');
 }
 
 /** Replays a capture (a file path, or its content) into `emit`. */

@@ -198,7 +198,13 @@ export async function encodeMain(argv: string[], write: (text: string) => void, 
   for (const event of events) printer.print(event);
   if (parsed.ui === 'text') {
     const rules = brokenRules(events);
-    write(rules.length ? `\nbreaks ${rules.length} rule${rules.length === 1 ? '' : 's'} (decoded as sent by the ${from}): ${rules.join(', ')}\n` : `\nbreaks no rule (decoded as sent by the ${from})\n`);
+    const verdict = rules.length
+      ? `breaks ${rules.length} rule${rules.length === 1 ? '' : 's'} (decoded as sent by the ${from}): ${rules.join(', ')}`
+      : `breaks no rule (decoded as sent by the ${from})`;
+    // A fragment or a frame claiming more bytes than it has is fine on the wire, but
+    // incomplete on its own: the decoder said so in an error event above.
+    const incomplete = events.some((e) => e.event === 'error') ? ', but is incomplete on its own (see the error above)' : '';
+    write(`\n${verdict}${incomplete}\n`);
   }
   return 0;
 }

@@ -58,6 +58,7 @@ export function explainHandshake(hs: HandshakeEvent): string {
 export function explainHttp(http: HttpEvent): string {
   const lines = [`http  conn ${http.conn}`, ...requestRows(http.request)];
   if (http.response) lines.push(...responseRows(http.response));
+  else lines.push(`${label('response')}(none)`);
   lines.push(...violationRows(http.violations ?? []));
   return lines.join('\n');
 }

@@ -44,7 +44,10 @@ export class TextRenderer {
         const key = `${event.conn}/${event.dir}`;
         let current = this.open.get(key);
         if (event.opcode === 0x1 || event.opcode === 0x2) {
-          const deflate = this.options.assumeDeflate || this.deflate.get(event.conn) === true;
+          // Compressed: RSV1 with permessage-deflate negotiated. With no handshake seen (raw
+          // frames), trust the decoder: RSV1 it did not flag is RSV1 an extension defines.
+          const negotiated = this.deflate.get(event.conn) ?? !event.violations.some((v) => v.rule === 'rsv-without-extension');
+          const deflate = this.options.assumeDeflate || negotiated;
           current = { opcode: event.opcode, compressed: deflate && event.rsv1 };
           this.open.set(key, current);
         }
