@@ -1,6 +1,8 @@
 /**
- * The terminal UI's entry point. STUB until the TUI issue (#5) lands: the signature is the
- * contract the proxy and replay commands call.
+ * The terminal UI's entry point: `runTui(session)` shows the session live (connections,
+ * frames, every bit of each frame) until the user quits with q or Ctrl-C, then restores
+ * the terminal. The UI is a view of the session's events only (src/tui/store.ts is its
+ * bounded model); blessed is loaded lazily, when the UI actually starts.
  */
 import type { Session } from '../session';
 
@@ -11,14 +13,14 @@ export interface TuiOptions {
 }
 
 /** True once the real UI exists; callers fall back to the text log while false. */
-export const TUI_AVAILABLE: boolean = false;
+export const TUI_AVAILABLE: boolean = true;
 
 /**
  * Shows the session live until the user quits (q or Ctrl-C); resolves after the terminal
  * is restored. The caller then closes its sources.
  */
 export async function runTui(session: Session, options: TuiOptions = {}): Promise<void> {
-  void session;
-  void options;
-  throw new Error('the terminal UI is not built yet');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runApp } = require('./app') as typeof import('./app');
+  await runApp(session, { defaultCapturePath: options.defaultCapturePath });
 }

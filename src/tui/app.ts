@@ -1,0 +1,203 @@
+/**
+ * The blessed shell around the model: four boxes and two lines, keys in, coalesced
+ * redraws out. Everything it shows comes from TuiModel.screen(); everything the user
+ * types goes to TuiModel.key(). Loaded lazily (index.ts) so that commands without a UI
+ * never load blessed.
+ *
+ * Responsiveness: events only update the store and mark the screen dirty; a timer draws
+ * at most MAX_FPS times a second, and only the visible rows are turned into text, so a
+ * flood of frames costs the proxy an O(1) store update per event.
+ */
+import * as fs from 'fs';
+import * as blessed from 'blessed';
+import type { Session } from '../session';
+import { TuiModel, type PaneOut } from './model';
+import { Store, type StoreLimits } from './store';
+import { clipLine, padLine, seg, toMarkup, type Line } from './text';
+
+export const MAX_FPS = 20;
+
+export interface AppOptions {
+  defaultCapturePath?: string;
+  limits?: StoreLimits;
+  /** Defaults to "NO_COLOR is unset or empty" (https://no-color.org). */
+  colour?: boolean;
+}
+
+export function runApp(session: Session, options: AppOptions = {}): Promise<void> {
+  const colour = options.colour ?? !process.env.NO_COLOR;
+  const store = new Store(options.limits);
+  const model = new TuiModel(store, { info: () => session.info, defaultCapturePath: options.defaultCapturePath });
+
+  // On a UTF-8 terminal, draw box lines and arrows as UTF-8 rather than through the VT100
+  // alternate character set (ncurses' documented switch; blessed honours it too): the
+  // text then reads the same on screen, in `tmux capture-pane` and in copy-paste.
+  const locale = `${process.env.LC_ALL ?? ''}:${process.env.LC_CTYPE ?? ''}:${process.env.LANG ?? ''}`;
+  if (process.env.NCURSES_NO_UTF8_ACS === undefined && /utf-?8/i.test(locale)) process.env.NCURSES_NO_UTF8_ACS = '1';
+  const screen = blessed.screen({
+    smartCSR: true,
+    fullUnicode: true,
+    title: 'wsscope',
+    warnings: false,
+    autoPadding: false,
+    // Keys reach our one key table; blessed must not act on any of them itself.
+    ignoreLocked: ['C-c'],
+  });
+
+  const box = (top: number) =>
+    blessed.box({
+      parent: screen,
+      top,
+      left: 0,
+      width: '100%',
+      height: 3,
+      tags: true,
+      wrap: false,
+      border: { type: 'line' },
+      style: { border: colour ? { fg: 'gray' } : {} },
+    });
+  const connsBox = box(0);
+  const framesBox = box(3);
+  const detailBox = box(6);
+  const statusBox = blessed.box({ parent: screen, bottom: 1, left: 0, width: '100%', height: 1, tags: true, wrap: false });
+  const messageBox = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, wrap: false });
+  const helpBox = blessed.box({
+    parent: screen,
+    top: 'center',
+    left: 'center',
+    width: 100,
+    height: 10,
+    tags: true,
+    wrap: false,
+    hidden: true,
+    border: { type: 'line' },
+    label: ' Help ',
+    style: colour ? { border: { fg: 'yellow' } } : {},
+  });
+
+  const markup = (line: Line, cols: number) => toMarkup(clipLine(line, cols), colour);
+
+  let top = 0;
+  const place = (el: blessed.Widgets.BoxElement, pane: PaneOut, cols: number) => {
+    if (pane.height === 0) {
+      el.hide();
+      return;
+    }
+    el.show();
+    el.top = top;
+    el.height = pane.height;
+    top += pane.height;
+    const inner = cols - 2;
+    const title: Line = [seg(pane.focused ? '▶' : ' ', 'yellow', { bold: true }), ...pane.title];
+    el.setLabel(markup(title, inner - 2));
+    el.setContent(pane.lines.map((l) => markup(l, inner)).join('\n'));
+    if (colour) el.style.border = { fg: pane.focused ? 'yellow' : 'gray' };
+  };
+
+  const draw = () => {
+    const cols = Math.max(20, Number(screen.width) || 80);
+    const rows = Math.max(8, Number(screen.height) || 24);
+    const out = model.screen(cols, rows);
+    top = 0;
+    place(connsBox, out.conns, cols);
+    place(framesBox, out.frames, cols);
+    place(detailBox, out.detail, cols);
+    statusBox.setContent(markup(padLine(out.status, cols).map((s) => ({ ...s, inverse: true })), cols));
+    messageBox.setContent(markup(out.message, cols));
+    if (out.help) {
+      const width = Math.min(cols - 2, 110);
+      helpBox.width = width;
+      helpBox.height = Math.min(rows - 2, out.help.length + 2);
+      helpBox.setContent(out.help.map((l) => markup(l, width - 2)).join('\n'));
+      helpBox.show();
+      helpBox.setFront();
+    } else helpBox.hide();
+    if (out.promptCursor !== null) {
+      screen.program.showCursor();
+      screen.program.cup(rows - 1, Math.min(cols - 1, out.promptCursor));
+    } else screen.program.hideCursor();
+    screen.render();
+    if (out.promptCursor !== null) screen.program.cup(rows - 1, Math.min(cols - 1, out.promptCursor));
+  };
+
+  return new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | null = null;
+    let lastDraw = 0;
+    let done = false;
+
+    const flush = () => {
+      timer = null;
+      lastDraw = Date.now();
+      try {
+        draw();
+      } catch (err) {
+        finish(err);
+      }
+    };
+    /** Coalesces redraws: at most one per 1000/MAX_FPS ms, none while nothing changed. */
+    const schedule = () => {
+      if (timer || done) return;
+      timer = setTimeout(flush, Math.max(0, lastDraw + 1000 / MAX_FPS - Date.now()));
+    };
+
+    const offEvent = session.onEvent((event) => {
+      store.add(event);
+      schedule();
+    });
+    const offData = session.onData((conn, dir, ts, chunk) => {
+      store.addData(conn, dir, ts, chunk);
+      schedule();
+    });
+    const ticker = setInterval(() => {
+      model.tick();
+      schedule();
+    }, 1000);
+
+    const save = (path: string) => {
+      const { text, connections, chunks, skipped } = store.captureText();
+      fs.promises.writeFile(path, text).then(
+        () => {
+          const note = skipped ? `; ${skipped} connection${skipped > 1 ? 's' : ''} left out (their start was dropped from the bounded store)` : '';
+          model.say(`saved ${connections} connection${connections === 1 ? '' : 's'} (${chunks} chunks) to ${path}${note}`);
+          schedule();
+        },
+        (err: NodeJS.ErrnoException) => {
+          model.say(`cannot save to ${path}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), true);
+          schedule();
+        },
+      );
+    };
+
+    screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) => {
+      if (done) return;
+      const effect = model.key(ch, key ?? {});
+      if (effect?.kind === 'quit') return finish();
+      if (effect?.kind === 'save') save(effect.path);
+      schedule();
+    });
+    screen.on('resize', schedule);
+    const onSignal = () => finish();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGHUP', onSignal);
+
+    function finish(err?: unknown) {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      clearInterval(ticker);
+      offEvent();
+      offData();
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGHUP', onSignal);
+      // Restores the terminal: normal screen buffer, cursor, cooked mode.
+      screen.destroy();
+      if (err) reject(err);
+      else resolve();
+    }
+
+    model.tick();
+    flush();
+  });
+}

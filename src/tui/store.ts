@@ -1,0 +1,546 @@
+/**
+ * The terminal UI's model: a bounded store of everything the session published. Every
+ * pane is a pure view of it (mitmproxy's `view.py`/`eventstore.py` in TypeScript).
+ *
+ * Bounds (a session left running for a day must not run out of memory):
+ * - frames: at most `maxFrames` (default 100,000) and at most `maxPayloadChars` characters
+ *   of payload text kept with them (default 64 Mi; a character is a hex digit or a letter
+ *   of a message's text); beyond either, the oldest frames are dropped and counted;
+ * - connections: at most `maxConnections` (default 10,000); the oldest closed ones go first;
+ * - raw chunks for `s` (save as capture): at most `maxCaptureBytes` (default 64 MiB) of the
+ *   newest traffic; a connection whose first bytes were dropped cannot be replayed, so the
+ *   saved capture leaves it out (and says so).
+ * Adding an event is O(1) (amortised): the proxy may publish tens of thousands per second.
+ */
+import { dataLines, headerLine, isCapturedEvent } from '../capture';
+import type {
+  Direction,
+  EndEvent,
+  ErrorEvent,
+  FrameEvent,
+  HandshakeEvent,
+  HttpEvent,
+  ListeningEvent,
+  MessageEvent,
+  OpenEvent,
+  WsEvent,
+} from '../decoder/events';
+
+export const DEFAULT_MAX_FRAMES = 100_000;
+export const DEFAULT_MAX_PAYLOAD_CHARS = 64 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
+/** HTTP exchanges and errors kept per connection (a keep-alive connection may carry many). */
+const MAX_HTTP_PER_CONN = 50;
+const MAX_ERRORS = 200;
+
+export interface StoreLimits {
+  maxFrames?: number;
+  maxPayloadChars?: number;
+  maxConnections?: number;
+  maxCaptureBytes?: number;
+}
+
+/** The frames of one message (RFC 6455 §5.4: a data frame, then continuation frames). */
+export interface Group {
+  /** 1 text or 2 binary: the first frame's opcode. */
+  opcode: number;
+  /** RSV1 of the first frame: permessage-deflate compressed (RFC 7692 §6). */
+  compressed: boolean;
+  /** Frames seen so far. */
+  frames: number;
+  /** The assembled message, once the decoder reported it. */
+  message?: MessageEvent;
+}
+
+/**
+ * Where a frame sits in its message: 'only' (a one-frame message), 'first', 'middle',
+ * 'last' of a fragmented one, 'inside' (a control frame between fragments, §5.4 allows
+ * it), 'orphan' (a continuation with no message to continue), or null (control frame).
+ */
+export type GroupPos = 'only' | 'first' | 'middle' | 'last' | 'inside' | 'orphan' | null;
+
+export interface FrameRecord {
+  ev: FrameEvent;
+  /** Sequence number within the connection, both directions, from 0. */
+  n: number;
+  group: Group | null;
+  groupPos: GroupPos;
+  /** 1-based position in the group. */
+  groupIndex: number;
+  /** Payload characters kept with this record (its share of the budget). */
+  cost: number;
+  dropped: boolean;
+}
+
+export type ConnState = 'handshaking' | 'open' | 'closing' | 'closed' | 'http';
+
+export interface ConnRecord {
+  id: number;
+  client: string;
+  target: string;
+  openTs: number;
+  state: ConnState;
+  handshake?: HandshakeEvent;
+  http: HttpEvent[];
+  end?: EndEvent;
+  errors: string[];
+  /** Frames kept, oldest first, from index `head` (the ones before were dropped). */
+  frames: FrameRecord[];
+  head: number;
+  nextN: number;
+  framesBy: Record<Direction, number>;
+  bytesBy: Record<Direction, number>;
+  closeSent: Record<Direction, boolean>;
+  openGroup: Record<Direction, Group | null>;
+  /** The record that completed the last message, per direction: the message event attaches there. */
+  lastComplete: Record<Direction, FrameRecord | null>;
+  dropped: boolean;
+}
+
+type CaptureEntry =
+  | { kind: 'event'; conn: number; line: string; size: number }
+  | { kind: 'data'; conn: number; dir: Direction; ts: number; chunk: Buffer; size: number };
+
+/** A deque over an array: O(1) amortised push and shift. */
+class Deque<T> {
+  items: T[] = [];
+  head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    (this.items as (T | undefined)[])[this.head] = undefined;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i];
+  }
+}
+
+export class Store {
+  readonly maxFrames: number;
+  readonly maxPayloadChars: number;
+  readonly maxConnections: number;
+  readonly maxCaptureBytes: number;
+
+  listening?: ListeningEvent;
+  readonly conns = new Map<number, ConnRecord>();
+  /** Session-wide errors (and the newest connection errors), newest last. */
+  readonly errors: string[] = [];
+
+  /** Frames kept (all connections) and their payload characters. */
+  frameCount = 0;
+  payloadChars = 0;
+  /** Frames dropped to respect the bounds. */
+  droppedFrames = 0;
+  droppedConnections = 0;
+  /** Cumulative counters, for the rates in the status bar. */
+  totalFrames = 0;
+  totalBytes = 0;
+  /** Bumped on every change: views redraw only when it moved. */
+  version = 0;
+
+  private readonly order = new Deque<FrameRecord>();
+  private readonly capture = new Deque<CaptureEntry>();
+  private captureBytes = 0;
+  /** Connections whose oldest capture entries were dropped: not replayable from the store. */
+  private readonly captureIncomplete = new Set<number>();
+
+  constructor(limits: StoreLimits = {}) {
+    this.maxFrames = limits.maxFrames ?? DEFAULT_MAX_FRAMES;
+    this.maxPayloadChars = limits.maxPayloadChars ?? DEFAULT_MAX_PAYLOAD_CHARS;
+    this.maxConnections = limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.maxCaptureBytes = limits.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES;
+  }
+
+  add(event: WsEvent): void {
+    this.version++;
+    if (isCapturedEvent(event) && event.conn !== undefined) {
+      const line = JSON.stringify(event);
+      this.pushCapture({ kind: 'event', conn: event.conn, line, size: line.length });
+    }
+    switch (event.event) {
+      case 'listening':
+        this.listening = event;
+        return;
+      case 'open':
+        this.onOpen(event);
+        return;
+      case 'handshake': {
+        const conn = this.conn(event.conn, event.ts);
+        conn.handshake = event;
+        if (conn.state === 'handshaking') conn.state = event.response.status === 101 ? 'open' : 'http';
+        return;
+      }
+      case 'http': {
+        const conn = this.conn(event.conn, event.ts);
+        conn.http.push(event);
+        if (conn.http.length > MAX_HTTP_PER_CONN) conn.http.shift();
+        if (conn.state === 'handshaking') conn.state = 'http';
+        return;
+      }
+      case 'frame':
+        this.onFrame(event);
+        return;
+      case 'message':
+        this.onMessage(event);
+        return;
+      case 'end': {
+        const conn = this.conn(event.conn, event.ts);
+        conn.end = event;
+        conn.state = 'closed';
+        // The proxy's byte counts are authoritative (they include what the decoder skipped).
+        conn.bytesBy = { client: event.bytes.client, server: event.bytes.server };
+        return;
+      }
+      case 'error':
+        this.onError(event);
+        return;
+    }
+  }
+
+  /** A raw chunk as relayed: counted for the rates and kept (bounded) for `s`. */
+  addData(conn: number, dir: Direction, ts: number, chunk: Buffer): void {
+    this.totalBytes += chunk.length;
+    const record = this.conns.get(conn);
+    if (record && !record.end) record.bytesBy[dir] += chunk.length;
+    // A copy: the source may reuse its buffer. Large chunks are rare and bounded below.
+    this.pushCapture({ kind: 'data', conn, dir, ts, chunk: Buffer.from(chunk), size: chunk.length });
+    this.version++;
+  }
+
+  /** Connections in the order they opened. */
+  connections(): ConnRecord[] {
+    return [...this.conns.values()];
+  }
+
+  /** The frames of a connection as a list (optionally filtered). */
+  frames(conn: ConnRecord, filter: FrameFilter | null = null): FrameList {
+    return filter && !isEmptyFilter(filter) ? new FilteredFrames(conn, filter) : new ConnFrames(conn);
+  }
+
+  /** The capture file text (`s`): every connection the store still holds from its start. */
+  captureText(): { text: string; connections: number; chunks: number; skipped: number } {
+    const lines = [headerLine()];
+    const included = new Set<number>();
+    let chunks = 0;
+    for (const entry of this.capture) {
+      if (this.captureIncomplete.has(entry.conn)) continue;
+      included.add(entry.conn);
+      if (entry.kind === 'event') lines.push(entry.line);
+      else {
+        lines.push(...dataLines(entry.conn, entry.dir, entry.ts, entry.chunk));
+        chunks++;
+      }
+    }
+    return { text: lines.join('\n') + '\n', connections: included.size, chunks, skipped: this.captureIncomplete.size };
+  }
+
+  // -----------------------------------------------------------------------------------
+
+  private onOpen(event: OpenEvent): void {
+    const existing = this.conns.get(event.conn);
+    if (existing) {
+      existing.client = event.client;
+      existing.target = event.target;
+      return;
+    }
+    this.conns.set(event.conn, newConn(event.conn, event.client, event.target, event.ts));
+    this.limitConnections();
+  }
+
+  /** The connection of an event; created if its open event was never seen (or dropped). */
+  private conn(id: number, ts: number): ConnRecord {
+    let conn = this.conns.get(id);
+    if (!conn) {
+      conn = newConn(id, '?', '?', ts);
+      this.conns.set(id, conn);
+      this.limitConnections();
+    }
+    return conn;
+  }
+
+  private onFrame(ev: FrameEvent): void {
+    const conn = this.conn(ev.conn, ev.ts);
+    const dir = ev.dir;
+    if (conn.state === 'handshaking' || conn.state === 'http') conn.state = 'open';
+    let group: Group | null = null;
+    let groupPos: GroupPos = null;
+    const open = conn.openGroup[dir];
+    if (ev.opcode === 0x1 || ev.opcode === 0x2) {
+      group = { opcode: ev.opcode, compressed: ev.rsv1, frames: 1 };
+      groupPos = ev.fin ? 'only' : 'first';
+      conn.openGroup[dir] = ev.fin ? null : group;
+    } else if (ev.opcode === 0x0) {
+      if (open) {
+        group = open;
+        group.frames++;
+        groupPos = ev.fin ? 'last' : 'middle';
+        if (ev.fin) conn.openGroup[dir] = null;
+      } else {
+        groupPos = 'orphan';
+      }
+    } else if (open) {
+      groupPos = 'inside';
+    }
+    const cost = ev.payload.length + ev.header.length + (ev.closeReason?.length ?? 0);
+    const record: FrameRecord = {
+      ev,
+      n: conn.nextN++,
+      group,
+      groupPos,
+      groupIndex: group ? group.frames : 0,
+      cost,
+      dropped: false,
+    };
+    if (group && ev.fin) conn.lastComplete[dir] = record;
+    if (ev.opcode === 0x8) {
+      conn.closeSent[dir] = true;
+      if (conn.state !== 'closed') conn.state = 'closing';
+    }
+    conn.frames.push(record);
+    conn.framesBy[dir]++;
+    this.order.push(record);
+    this.frameCount++;
+    this.totalFrames++;
+    this.payloadChars += cost;
+    this.limitFrames();
+  }
+
+  private onMessage(ev: MessageEvent): void {
+    const conn = this.conn(ev.conn, ev.ts);
+    const record = conn.lastComplete[ev.dir];
+    if (!record || !record.group || record.dropped) return;
+    record.group.message = ev;
+    const extra = (ev.text?.length ?? 0) + (ev.data?.length ?? 0);
+    record.cost += extra;
+    this.payloadChars += extra;
+    conn.lastComplete[ev.dir] = null;
+    this.limitFrames();
+  }
+
+  private onError(ev: ErrorEvent): void {
+    const text = ev.conn !== undefined ? `conn ${ev.conn}: ${ev.message}` : ev.message;
+    this.errors.push(text);
+    if (this.errors.length > MAX_ERRORS) this.errors.shift();
+    if (ev.conn !== undefined) {
+      const conn = this.conn(ev.conn, ev.ts);
+      conn.errors.push(ev.message);
+      if (conn.errors.length > MAX_ERRORS) conn.errors.shift();
+    }
+  }
+
+  private limitFrames(): void {
+    while (this.frameCount > this.maxFrames || (this.payloadChars > this.maxPayloadChars && this.frameCount > 1)) {
+      const oldest = this.order.shift();
+      if (!oldest) break;
+      if (oldest.dropped) continue; // its connection was dropped already
+      this.dropRecord(oldest);
+      const conn = this.conns.get(oldest.ev.conn);
+      if (conn && conn.frames[conn.head] === oldest) {
+        (conn.frames as (FrameRecord | undefined)[])[conn.head] = undefined;
+        conn.head++;
+        if (conn.head > 1024 && conn.head * 2 > conn.frames.length) {
+          conn.frames = conn.frames.slice(conn.head);
+          conn.head = 0;
+        }
+      }
+    }
+  }
+
+  private dropRecord(record: FrameRecord): void {
+    record.dropped = true;
+    this.frameCount--;
+    this.payloadChars -= record.cost;
+    this.droppedFrames++;
+  }
+
+  private limitConnections(): void {
+    while (this.conns.size > this.maxConnections) {
+      let victim: ConnRecord | undefined;
+      for (const conn of this.conns.values()) {
+        if (conn.state === 'closed') {
+          victim = conn;
+          break;
+        }
+      }
+      victim ??= this.conns.values().next().value as ConnRecord;
+      this.conns.delete(victim.id);
+      victim.dropped = true;
+      this.droppedConnections++;
+      for (let i = victim.head; i < victim.frames.length; i++) this.dropRecord(victim.frames[i]);
+      victim.frames = [];
+      victim.head = 0;
+    }
+  }
+
+  private pushCapture(entry: CaptureEntry): void {
+    this.capture.push(entry);
+    this.captureBytes += entry.size;
+    while (this.captureBytes > this.maxCaptureBytes && this.capture.length > 0) {
+      const old = this.capture.shift()!;
+      this.captureBytes -= old.size;
+      this.captureIncomplete.add(old.conn);
+    }
+  }
+}
+
+function newConn(id: number, client: string, target: string, ts: number): ConnRecord {
+  return {
+    id,
+    client,
+    target,
+    openTs: ts,
+    state: 'handshaking',
+    http: [],
+    errors: [],
+    frames: [],
+    head: 0,
+    nextN: 0,
+    framesBy: { client: 0, server: 0 },
+    bytesBy: { client: 0, server: 0 },
+    closeSent: { client: false, server: false },
+    openGroup: { client: null, server: null },
+    lastComplete: { client: null, server: null },
+    dropped: false,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Lists of frames, filtered or not: what the frames pane pages through.
+
+export interface FrameList {
+  readonly length: number;
+  at(i: number): FrameRecord;
+  /** The index of the record with sequence number `n`, or of the nearest one after it (or -1). */
+  indexOfN(n: number): number;
+}
+
+class ConnFrames implements FrameList {
+  constructor(private readonly conn: ConnRecord) {}
+  get length(): number {
+    return this.conn.frames.length - this.conn.head;
+  }
+  at(i: number): FrameRecord {
+    return this.conn.frames[this.conn.head + i];
+  }
+  indexOfN(n: number): number {
+    if (this.length === 0) return -1;
+    // Sequence numbers are contiguous: only the oldest frames are ever dropped.
+    const i = n - this.at(0).n;
+    return i < 0 ? 0 : i >= this.length ? -1 : i;
+  }
+}
+
+/** Scans the connection's frames once and caches the matches (rebuilt per render). */
+class FilteredFrames implements FrameList {
+  private readonly matches: FrameRecord[] = [];
+  constructor(conn: ConnRecord, filter: FrameFilter) {
+    for (let i = conn.head; i < conn.frames.length; i++) {
+      if (matchesFilter(conn.frames[i], filter)) this.matches.push(conn.frames[i]);
+    }
+  }
+  get length(): number {
+    return this.matches.length;
+  }
+  at(i: number): FrameRecord {
+    return this.matches[i];
+  }
+  indexOfN(n: number): number {
+    let lo = 0;
+    let hi = this.matches.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.matches[mid].n < n) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.matches.length ? lo : -1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Filters (`f`): by direction, opcode, violations.
+
+export interface FrameFilter {
+  dirs: Direction[];
+  opcodes: number[];
+  violations: boolean;
+}
+
+export const isEmptyFilter = (f: FrameFilter): boolean => f.dirs.length === 0 && f.opcodes.length === 0 && !f.violations;
+
+const OPCODE_WORDS: Record<string, number[]> = {
+  cont: [0x0],
+  continuation: [0x0],
+  text: [0x1],
+  binary: [0x2],
+  bin: [0x2],
+  close: [0x8],
+  ping: [0x9],
+  pong: [0xa],
+  data: [0x0, 0x1, 0x2],
+  control: [0x8, 0x9, 0xa],
+};
+
+/**
+ * Parses a filter typed after `f`: words separated by spaces, e.g. "client text",
+ * "server close", "!" (frames with violations), "0x3". Words of the same kind are
+ * alternatives (client OR server); kinds combine with AND. An empty text clears the filter.
+ */
+export function parseFilter(text: string): FrameFilter | { error: string } {
+  const filter: FrameFilter = { dirs: [], opcodes: [], violations: false };
+  for (const raw of text.trim().toLowerCase().split(/[\s,]+/).filter(Boolean)) {
+    const word = raw;
+    if (word === 'client' || word === 'c' || word === 'c>s') filter.dirs.push('client');
+    else if (word === 'server' || word === 's' || word === 's>c') filter.dirs.push('server');
+    else if (word === '!' || word === 'violations' || word === 'violation' || word === 'bad') filter.violations = true;
+    else if (OPCODE_WORDS[word]) filter.opcodes.push(...OPCODE_WORDS[word]);
+    else if (/^(0x[0-9a-f]|[0-9]|1[0-5])$/.test(word)) filter.opcodes.push(Number(word));
+    else {
+      return {
+        error: `unknown filter word "${word}": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3 or !`,
+      };
+    }
+  }
+  filter.dirs = [...new Set(filter.dirs)];
+  filter.opcodes = [...new Set(filter.opcodes)].sort((a, b) => a - b);
+  return filter;
+}
+
+/** The filter as words (what the pane title shows), "" when empty. */
+export function describeFilter(f: FrameFilter): string {
+  const names: Record<number, string> = { 0: 'cont', 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
+  return [
+    ...f.dirs,
+    ...f.opcodes.map((o) => names[o] ?? `0x${o.toString(16)}`),
+    ...(f.violations ? ['!'] : []),
+  ].join(' ');
+}
+
+/** The violations of a frame, including those of the message it completes. */
+export function frameViolations(record: FrameRecord) {
+  const own = record.ev.violations;
+  const message = record.group?.message && (record.groupPos === 'last' || record.groupPos === 'only') ? record.group.message.violations : [];
+  return message.length ? [...own, ...message.filter((m) => !own.some((o) => o.rule === m.rule && o.message === m.message))] : own;
+}
+
+export function matchesFilter(record: FrameRecord, f: FrameFilter): boolean {
+  if (f.dirs.length && !f.dirs.includes(record.ev.dir)) return false;
+  if (f.opcodes.length && !f.opcodes.includes(record.ev.opcode)) return false;
+  if (f.violations && frameViolations(record).length === 0) return false;
+  return true;
+}

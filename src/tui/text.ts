@@ -1,0 +1,179 @@
+/**
+ * Styled text for the terminal UI, kept pure so every screen can be tested as strings.
+ *
+ * A screen line is a list of segments (text + style). Every segment's text goes through
+ * `visible()` when it is turned into blessed markup by `toMarkup()`: that single choke
+ * point guarantees that bytes from the wire (payloads, header values, close reasons) can
+ * never reach the terminal as escape sequences, and that blessed tag syntax such as
+ * `{red-fg}` is shown literally instead of being interpreted.
+ */
+// blessed's own width table (east asian wide = 2 columns, combining = 0), so that our
+// clipping and padding agree with what blessed draws. A pure module: no terminal.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const unicode = require('blessed/lib/unicode') as { charWidth(str: string, i: number): number };
+
+export type Colour =
+  | 'red'
+  | 'green'
+  | 'yellow'
+  | 'blue'
+  | 'magenta'
+  | 'cyan'
+  | 'white'
+  | 'gray'
+  | 'light-red'
+  | 'light-green'
+  | 'light-yellow'
+  | 'light-blue'
+  | 'light-magenta'
+  | 'light-cyan';
+
+export interface Seg {
+  t: string;
+  fg?: Colour;
+  bold?: boolean;
+  /** Reverse video: the selection highlight, visible without colour (NO_COLOR). */
+  inverse?: boolean;
+  underline?: boolean;
+}
+
+export type Line = Seg[];
+
+export const seg = (t: string, fg?: Colour, extra: Omit<Seg, 't' | 'fg'> = {}): Seg => ({ t, fg, ...extra });
+
+/** The line's text without any style (what a monochrome terminal shows). */
+export function plain(line: Line): string {
+  return line.map((s) => s.t).join('');
+}
+
+/** Characters that are shown as escapes rather than passed to the terminal. */
+// C0 controls, DEL, C1 controls (0x9b is a one-byte CSI on some terminals), line and
+// paragraph separators, and the bidirectional overrides/isolates that can make text on
+// screen read differently from the bytes (the "Trojan Source" characters), plus BOM.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * Text made safe and visible: ESC becomes `\x1b`, newline `\n`, tab `\t`, CR `\r`, other
+ * controls `\xNN` (or `\uNNNN` above 0xff). Everything else is kept as is.
+ */
+export function visible(text: string): string {
+  return text.replace(UNSAFE, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\t') return '\\t';
+    if (ch === '\r') return '\\r';
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Neutralises blessed tag syntax (the same as blessed.escape). */
+export function escapeTags(text: string): string {
+  return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
+}
+
+/** Display width in terminal columns (wide CJK = 2, combining = 0), as blessed counts it. */
+export function width(text: string): number {
+  let w = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    w += code < 0x7f && code >= 0x20 ? 1 : unicode.charWidth(text, i);
+    if (code >= 0xd800 && code <= 0xdbff) i++;
+  }
+  return w;
+}
+
+/** The longest prefix of `text` that fits in `cols` columns. */
+export function clipText(text: string, cols: number): string {
+  if (cols <= 0) return '';
+  let w = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const pair = code >= 0xd800 && code <= 0xdbff ? 2 : 1;
+    const cw = code < 0x7f && code >= 0x20 ? 1 : unicode.charWidth(text, i);
+    if (w + cw > cols) return text.slice(0, i);
+    w += cw;
+    i += pair - 1;
+  }
+  return text;
+}
+
+/** Pads (or clips) plain text to exactly `cols` columns. */
+export function fit(text: string, cols: number, align: 'left' | 'right' = 'left'): string {
+  const clipped = clipText(text, cols);
+  const pad = ' '.repeat(Math.max(0, cols - width(clipped)));
+  return align === 'left' ? clipped + pad : pad + clipped;
+}
+
+/** Clips a line to `cols` columns (segments past the edge are cut or dropped). */
+export function clipLine(line: Line, cols: number): Line {
+  const out: Line = [];
+  let left = cols;
+  for (const s of line) {
+    if (left <= 0) break;
+    const t = clipText(visible(s.t), left);
+    if (t.length === 0) {
+      if (s.t.length === 0) continue;
+      break;
+    }
+    out.push({ ...s, t });
+    left -= width(t);
+    if (t.length < visible(s.t).length) break;
+  }
+  return out;
+}
+
+/** Pads a line with spaces to `cols` columns (after clipping). */
+export function padLine(line: Line, cols: number, style: Omit<Seg, 't'> = {}): Line {
+  const clipped = clipLine(line, cols);
+  const used = clipped.reduce((n, s) => n + width(s.t), 0);
+  return used < cols ? [...clipped, { ...style, t: ' '.repeat(cols - used) }] : clipped;
+}
+
+/**
+ * Blessed markup for a line: text made visible and tag-escaped, colours only when
+ * `colour` is true (NO_COLOR turns them off; bold, underline and inverse stay, since
+ * they are not colours and the selection must remain visible).
+ */
+export function toMarkup(line: Line, colour: boolean): string {
+  let out = '';
+  for (const s of line) {
+    const text = escapeTags(visible(s.t));
+    if (text.length === 0) continue;
+    const tags: string[] = [];
+    if (colour && s.fg) tags.push(`${s.fg}-fg`);
+    if (s.bold) tags.push('bold');
+    if (s.underline) tags.push('underline');
+    if (s.inverse) tags.push('inverse');
+    out += tags.length ? `${tags.map((t) => `{${t}}`).join('')}${text}{/}` : text;
+  }
+  return out;
+}
+
+/** Wraps plain text into lines of at most `cols` columns (hard wrap, no word logic). */
+export function wrapText(text: string, cols: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  if (cols <= 0) return [text];
+  while (width(rest) > cols) {
+    const head = clipText(rest, cols);
+    if (head.length === 0) break; // a wide char in a 1-column box: give up rather than loop
+    lines.push(head);
+    rest = rest.slice(head.length);
+  }
+  lines.push(rest);
+  return lines;
+}
+
+/** 1234567 -> "1,234,567". */
+export function thousands(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A byte count for people: 999 B, 1.5 KiB, 12.0 MiB. */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(1)} GiB`;
+}

@@ -1,0 +1,368 @@
+/**
+ * The panes and detail views of the terminal UI as pure functions: store records in,
+ * styled lines out (see text.ts). No blessed here, so that every screen is testable as
+ * exact strings.
+ */
+import { createHash } from 'crypto';
+import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
+import { closeCodeName } from '../explain/names';
+import { prettyJson, utf8OrNull } from '../explain/payload';
+import { bitDiagram, fieldTable, lengthFormLines, opcodeShort, OPCODE_NAMES, xorLines } from './fields';
+import { hexDump, hexLegend } from './hex';
+import { ruleInfo } from './rules';
+import { frameViolations, type ConnRecord, type FrameRecord } from './store';
+import { bytes, fit, seg, thousands, visible, wrapText, type Colour, type Line } from './text';
+
+// ---------------------------------------------------------------------------------------
+// Shared bits
+
+/** Direction at a glance: an arrow pointing from the sender, and a colour per side. */
+export const DIR_COLOURS: Record<'client' | 'server', Colour> = { client: 'green', server: 'cyan' };
+export const dirArrow = (dir: 'client' | 'server') => (dir === 'client' ? 'C ──▶ S' : 'C ◀── S');
+
+/** HH:MM:SS.mmm in local time. */
+export function clock(ts: number): string {
+  const d = new Date(ts);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+const PREVIEW_BYTES = 256;
+const spacedHex = (b: Buffer) => b.toString('hex').replace(/(..)(?!$)/g, '$1 ');
+
+/** The opcode of the message a frame belongs to (a continuation takes its group's). */
+function messageOpcode(r: FrameRecord): number {
+  return r.ev.opcode === 0 && r.group ? r.group.opcode : r.ev.opcode;
+}
+
+/** One line of payload for the frames list (made visible later by the renderer). */
+export function preview(r: FrameRecord): string {
+  const ev = r.ev;
+  const payload = Buffer.from(ev.payload.slice(0, PREVIEW_BYTES * 2), 'hex');
+  if (ev.opcode === 0x8) {
+    if (ev.closeCode === undefined) return ev.payloadLength === 0 ? '(no status code)' : spacedHex(payload);
+    return `${ev.closeCode} ${closeCodeName(ev.closeCode)}${ev.closeReason ? ` "${ev.closeReason}"` : ''}`;
+  }
+  if (r.group?.compressed) {
+    const m = r.group.message;
+    if (m && (r.groupPos === 'last' || r.groupPos === 'only')) {
+      return `⇲ ${m.text !== undefined ? m.text : m.data ?? ''}`;
+    }
+    return `(compressed) ${spacedHex(payload)}`;
+  }
+  if (ev.payloadLength === 0) return '';
+  const op = messageOpcode(r);
+  if (op === 0x1 || op === 0x9 || op === 0xa) {
+    // Lossy on purpose: a preview may cut a character in two; the Payload view is exact.
+    const text = payload.toString('utf8');
+    if (op === 0x1 || /^[\x20-\x7e\u00a0-\uffff\s]*$/.test(text)) return text;
+  }
+  return spacedHex(payload);
+}
+
+// ---------------------------------------------------------------------------------------
+// The connections pane
+
+const STATE_COLOURS: Record<string, Colour> = { open: 'green', handshaking: 'yellow', closing: 'yellow', closed: 'gray', http: 'magenta' };
+
+/** Wide terminals get frames and bytes each way; narrow ones frame counts only. */
+const wideConns = (cols: number) => cols >= 110;
+
+export function connectionsHeader(cols: number): Line {
+  const traffic = wideConns(cols) ? `${fit('C ──▶ S', 17)}${fit('C ◀── S', 17)}` : fit('frames ▶ ◀', 14);
+  return [seg(`${fit('   #', 7)}${fit('client', 22)}${fit('state', 12)}${traffic}target`, undefined, { bold: true })];
+}
+
+export function connectionRow(c: ConnRecord, selected: boolean, cols: number): Line {
+  const last = c.http[c.http.length - 1];
+  const state = c.state === 'http' ? 'http pass' : c.state;
+  let target = c.target;
+  if (c.state === 'http' && last) {
+    target += `  ${last.request.method} ${last.request.target}${last.response ? ` → ${last.response.status}` : ''}`;
+  }
+  const traffic: Line = wideConns(cols)
+    ? (['client', 'server'] as const).map((dir) => seg(fit(`${thousands(c.framesBy[dir])} fr ${bytes(c.bytesBy[dir])}`, 16) + ' ', DIR_COLOURS[dir]))
+    : [
+        seg(fit(`▶${thousands(c.framesBy.client)}`, 6), DIR_COLOURS.client),
+        seg(fit(` ◀${thousands(c.framesBy.server)}`, 8), DIR_COLOURS.server),
+      ];
+  const line: Line = [
+    seg(selected ? '▶' : ' ', undefined, { bold: true }),
+    seg(c.errors.length ? '!' : ' ', 'red', { bold: true }),
+    seg(fit(`${c.id}`, 4, 'right') + ' '),
+    seg(fit(c.client, 21) + ' '),
+    seg(fit(state, 11) + ' ', STATE_COLOURS[c.state]),
+    ...traffic,
+    seg(target),
+  ];
+  return selected ? line.map((s) => ({ ...s, inverse: true })) : line;
+}
+
+// ---------------------------------------------------------------------------------------
+// The frames pane
+
+const COLS = { time: 12, dir: 7, op: 6, len: 9 };
+
+export function framesHeader(): Line {
+  return [
+    seg(
+      `    ${fit('time', COLS.time)} ${fit('dir', COLS.dir)}  ${fit('opcode', COLS.op)} FIN RSV MASK ${fit('length', COLS.len, 'right')}  payload`,
+      undefined,
+      { bold: true },
+    ),
+  ];
+}
+
+/** The group marker: ┌ first fragment, ├ middle, └ last, │ control frame in between. */
+const GROUP_MARKS: Record<string, string> = { first: '┌', middle: '├', last: '└', inside: '│', orphan: '?', only: ' ' };
+
+export function frameRow(r: FrameRecord, selected: boolean): Line {
+  const ev = r.ev;
+  const bad = frameViolations(r).length > 0;
+  const dirColour = DIR_COLOURS[ev.dir];
+  const rsv = `${ev.rsv1 ? 1 : 0}${ev.rsv2 ? 1 : 0}${ev.rsv3 ? 1 : 0}`;
+  const line: Line = [
+    seg(selected ? '▶' : ' ', undefined, { bold: true }),
+    seg(bad ? '!' : ' ', 'red', { bold: true }),
+    seg(GROUP_MARKS[r.groupPos ?? ''] ?? ' ', 'yellow', { bold: true }),
+    seg(' '),
+    seg(fit(clock(ev.ts), COLS.time) + ' ', 'gray'),
+    seg(dirArrow(ev.dir), dirColour, { bold: true }),
+    seg('  '),
+    seg(fit(opcodeShort(ev.opcode), COLS.op), ev.opcode >= 8 ? 'magenta' : dirColour),
+    seg(`  ${ev.fin ? 1 : 0}  ${rsv}  ${ev.masked ? 1 : 0}  `),
+    seg(fit(thousands(ev.payloadLength), COLS.len, 'right') + '  '),
+    seg(visible(preview(r))),
+  ];
+  return selected ? line.map((s) => ({ ...s, inverse: true })) : line;
+}
+
+// ---------------------------------------------------------------------------------------
+// Detail views
+
+export type DetailView = 'fields' | 'hex' | 'payload' | 'handshake' | 'violations';
+export const DETAIL_VIEWS: { view: DetailView; key: string; title: string }[] = [
+  { view: 'fields', key: '1', title: 'Fields' },
+  { view: 'hex', key: '2', title: 'Hex' },
+  { view: 'payload', key: '3', title: 'Payload' },
+  { view: 'handshake', key: '4', title: 'Handshake' },
+  { view: 'violations', key: '5', title: 'Violations' },
+];
+
+/** The title line of a frame's detail: where it is and what it is. */
+export function frameTitle(r: FrameRecord): Line {
+  const ev = r.ev;
+  const headerLength = ev.header.length / 2;
+  return [
+    seg(`conn ${ev.conn}  `, undefined, { bold: true }),
+    seg(`${dirArrow(ev.dir)}`, DIR_COLOURS[ev.dir], { bold: true }),
+    seg(`  ${ev.dir} frame #${ev.index}  ${clock(ev.ts)}  offset ${ev.offset}  ${OPCODE_NAMES[ev.opcode] ?? opcodeShort(ev.opcode)}  ${headerLength}-byte header + ${thousands(ev.payloadLength)}-byte payload`),
+  ];
+}
+
+export function fieldsView(r: FrameRecord): Line[] {
+  const ev = r.ev;
+  const lines: Line[] = [frameTitle(r), [], ...bitDiagram(ev), [], ...fieldTable(ev), [], ...lengthFormLines(ev), [], ...xorLines(ev)];
+  const violations = frameViolations(r);
+  if (violations.length) lines.push([], [seg(`! ${violations.length} violation${violations.length > 1 ? 's' : ''}: see view 5`, 'red', { bold: true })]);
+  return lines;
+}
+
+export function hexView(r: FrameRecord): Line[] {
+  return [frameTitle(r), [], ...hexDump(r.ev), [], hexLegend(r.ev)];
+}
+
+/** A plain hex dump of bytes (for payloads): offset, 16 hex bytes, ASCII. */
+export function plainHexDump(data: Buffer, indent = '  '): Line[] {
+  const lines: Line[] = [];
+  for (let row = 0; row < data.length; row += 16) {
+    const chunk = data.subarray(row, row + 16);
+    let ascii = '';
+    for (const b of chunk) ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    lines.push([seg(indent), seg(row.toString(16).padStart(6, '0') + '  ', 'gray'), seg(`${spacedHex(chunk).padEnd(48)} ${ascii}`.trimEnd())]);
+  }
+  return lines;
+}
+
+/** Text shown as text (wrapped), or JSON indented; every character made visible. */
+function textLines(text: string, cols: number, indent = '  '): Line[] {
+  const json = prettyJson(text);
+  const source = json ?? text;
+  const lines: Line[] = [];
+  for (const raw of source.split('\n')) {
+    for (const part of wrapText(visible(raw), Math.max(10, cols - indent.length))) lines.push([seg(indent), seg(part)]);
+  }
+  return lines;
+}
+
+/** A payload: text (or JSON) when it should be and is valid UTF-8, else a hex dump. */
+function payloadBody(data: Buffer, asText: boolean, cols: number): { kind: string; lines: Line[] } {
+  const text = asText ? utf8OrNull(data) : null;
+  if (text !== null) return { kind: prettyJson(text) !== null ? 'JSON' : 'text', lines: textLines(text, cols) };
+  return { kind: asText ? 'bytes (not valid UTF-8)' : 'bytes', lines: plainHexDump(data) };
+}
+
+export function payloadView(r: FrameRecord, cols: number): Line[] {
+  const ev = r.ev;
+  const data = Buffer.from(ev.payload, 'hex');
+  const lines: Line[] = [frameTitle(r), []];
+  const kept = data.length < ev.payloadLength ? ` (first ${thousands(data.length)} of ${thousands(ev.payloadLength)} bytes kept)` : '';
+  const head = (text: string) => lines.push([seg(text, undefined, { bold: true })]);
+  if (ev.opcode === 0x8) {
+    if (ev.closeCode !== undefined) {
+      head(`Close frame: status code ${ev.closeCode} (${closeCodeName(ev.closeCode)}), RFC 6455 §7.4`);
+      lines.push([seg('  reason: '), seg(ev.closeReason ? `"${visible(ev.closeReason)}"` : '(none)')]);
+    } else {
+      head(ev.payloadLength === 0 ? 'Close frame with no status code (allowed, §5.5.1)' : `Close frame body, ${ev.payloadLength} bytes (not a code + reason):`);
+      lines.push(...plainHexDump(data));
+    }
+    return lines;
+  }
+  const group = r.group;
+  const op = messageOpcode(r);
+  if (group?.compressed) {
+    head(`This frame's payload as sent: ${thousands(ev.payloadLength)} bytes compressed with permessage-deflate (RFC 7692)${kept}`);
+    lines.push(...plainHexDump(data));
+  } else {
+    const body = payloadBody(data, op === 0x1 || op === 0x9 || op === 0xa, cols);
+    head(`This frame's payload: ${body.kind}, ${thousands(ev.payloadLength)} byte${ev.payloadLength === 1 ? '' : 's'}${kept}`);
+    lines.push(...body.lines);
+  }
+  if (group && (group.compressed || r.groupPos !== 'only')) {
+    lines.push([]);
+    const m = group.message;
+    const part = r.groupPos === 'only' ? 'a one-frame message' : `fragment ${r.groupIndex} of ${m ? m.frames : 'a'} ${OPCODE_NAMES[group.opcode]} message (§5.4)`;
+    if (!m) {
+      head(`This frame is ${part}; the message is not complete yet.`);
+    } else {
+      const what = m.compressed ? 'inflated' : 'reassembled';
+      head(`This frame is ${part}. The ${what} message: ${thousands(m.length)} bytes in ${m.frames} frame${m.frames > 1 ? 's' : ''}${m.truncated ? ' (cut at --max-payload)' : ''}`);
+      if (m.text !== undefined) lines.push(...textLines(m.text, cols));
+      else lines.push(...plainHexDump(Buffer.from(m.data ?? '', 'hex')));
+    }
+  }
+  return lines;
+}
+
+/** RFC 6455 §1.3: the GUID the server appends to the key before hashing. */
+export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The accept value computed step by step (RFC 6455 §4.2.2, item 5.4). */
+export function acceptSteps(hs: HandshakeEvent): Line[] {
+  const lines: Line[] = [[seg('Sec-WebSocket-Accept, step by step (RFC 6455 §4.2.2):', undefined, { bold: true })]];
+  if (hs.key === null) {
+    lines.push([seg('  the request has no Sec-WebSocket-Key: nothing to compute', 'red')]);
+    return lines;
+  }
+  const joined = hs.key + WEBSOCKET_GUID;
+  const sha1 = createHash('sha1').update(joined, 'latin1').digest();
+  const expected = sha1.toString('base64');
+  lines.push(
+    [seg('  1. key (from the request)   '), seg(visible(hs.key), 'yellow')],
+    [seg('  2. key + GUID               '), seg(visible(hs.key), 'yellow')],
+    [seg('                              + '), seg(WEBSOCKET_GUID, 'cyan')],
+    [seg('  3. SHA-1 of that (20 bytes) '), seg(sha1.toString('hex'))],
+    [seg('  4. base64 of the hash       '), seg(expected, 'green', { bold: true })],
+  );
+  if (hs.accept === null) lines.push([seg('  5. the response has no Sec-WebSocket-Accept', 'red', { bold: true })]);
+  else {
+    const ok = hs.accept === expected;
+    lines.push([
+      seg('  5. the server sent           '),
+      seg(visible(hs.accept), ok ? 'green' : 'red', { bold: true }),
+      seg(ok ? '  ✓ matches' : '  ✗ does NOT match: the client must fail the connection', ok ? 'green' : 'red', { bold: true }),
+    ]);
+  }
+  return lines;
+}
+
+function headLines(title: string, first: string, headers: [string, string][]): Line[] {
+  return [
+    [seg(title, undefined, { bold: true })],
+    [seg('  '), seg(visible(first))],
+    ...headers.map(([name, value]): Line => [seg('  '), seg(visible(name), 'cyan'), seg(': '), seg(visible(value))]),
+  ];
+}
+
+function httpLines(h: HttpEvent): Line[] {
+  const req = h.request;
+  const lines = headLines('Request (client → server), as sent:', `${req.method} ${req.target} ${req.version}`, req.headers);
+  if (h.response) {
+    const res = h.response;
+    lines.push(...headLines('Response (server → client):', `${res.version ?? 'HTTP/1.1'} ${res.status} ${res.reason}`, res.headers));
+  }
+  return lines;
+}
+
+export function handshakeView(c: ConnRecord | undefined): Line[] {
+  if (!c) return [[seg('No connection selected.')]];
+  const title: Line = [seg(`conn ${c.id}  ${c.client} → ${c.target}  ${c.state}`, undefined, { bold: true })];
+  const hs = c.handshake;
+  if (!hs) {
+    if (c.http.length) {
+      const lines: Line[] = [title, [seg('HTTP pass-through: no WebSocket upgrade on this connection; the exchanges:')]];
+      for (const h of c.http) lines.push([], ...httpLines(h));
+      return lines;
+    }
+    return [title, [], [seg('Waiting for the opening handshake (RFC 6455 §4).')]];
+  }
+  const lines: Line[] = [title, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }), [], ...acceptSteps(hs), []];
+  lines.push([seg('Subprotocol: ', undefined, { bold: true }), seg(hs.protocol === null ? 'none' : visible(hs.protocol))]);
+  lines.push([seg('Extensions:  ', undefined, { bold: true }), seg(hs.extensions === null ? 'none' : visible(hs.extensions))]);
+  const d = hs.permessageDeflate;
+  if (d) {
+    const bits = (v: number | true | null) => (v === null ? 'not given (15)' : v === true ? 'offered without a value (15)' : String(v));
+    lines.push(
+      [seg('  permessage-deflate (RFC 7692): messages with RSV1 set are compressed')],
+      [seg(`    server_no_context_takeover  ${d.serverNoContextTakeover ? 'yes' : 'no'}`)],
+      [seg(`    client_no_context_takeover  ${d.clientNoContextTakeover ? 'yes' : 'no'}`)],
+      [seg(`    server_max_window_bits      ${bits(d.serverMaxWindowBits)}`)],
+      [seg(`    client_max_window_bits      ${bits(d.clientMaxWindowBits)}`)],
+    );
+  }
+  if (hs.violations.length) lines.push([], ...violationLines(hs.violations, 100));
+  return lines;
+}
+
+/** Each violation: rule id, RFC section, the RFC's sentence, and what was seen. */
+export function violationLines(violations: Violation[], cols: number): Line[] {
+  const lines: Line[] = [];
+  for (const v of violations) {
+    const info = ruleInfo(v.rule);
+    const section = v.section ?? info?.section ?? 'RFC 6455';
+    lines.push([seg('! ', 'red', { bold: true }), seg(v.rule, 'red', { bold: true }), seg(`  ${section}`, 'yellow')]);
+    lines.push([seg('    seen: '), seg(visible(v.message))]);
+    if (info) {
+      const wrapped = wrapText(`"${info.sentence}"`, Math.max(20, cols - 10));
+      wrapped.forEach((part, i) => lines.push([seg(i === 0 ? '    RFC:  ' : '          '), seg(part, 'cyan')]));
+    }
+    lines.push([]);
+  }
+  return lines;
+}
+
+export function violationsView(r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Line[] {
+  const lines: Line[] = [];
+  if (r) {
+    const v = frameViolations(r);
+    lines.push(frameTitle(r), []);
+    if (v.length === 0) lines.push([seg('This frame breaks no rule the decoder checks.', 'green')], []);
+    else lines.push(...violationLines(v, cols));
+  } else lines.push([seg('No frame selected.')], []);
+  if (c?.handshake?.violations.length) lines.push([seg('The handshake of this connection:', undefined, { bold: true })], ...violationLines(c.handshake.violations, cols));
+  if (c?.errors.length) {
+    lines.push([seg('Errors on this connection:', undefined, { bold: true })]);
+    for (const e of c.errors.slice(-20)) lines.push([seg('  '), seg(visible(e), 'red')]);
+  }
+  return lines;
+}
+
+/** The frame views need a frame; Handshake needs only the connection. */
+export function detailLines(view: DetailView, r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Line[] {
+  if (view === 'handshake') return handshakeView(c);
+  if (view === 'violations') return violationsView(r, c, cols);
+  if (!r) return [[seg(c ? 'No frame selected: frames appear here as they cross the proxy.' : 'No connection yet: point a WebSocket client at the proxy.')]];
+  if (view === 'fields') return fieldsView(r);
+  if (view === 'hex') return hexView(r);
+  return payloadView(r, cols);
+}
