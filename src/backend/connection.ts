@@ -91,7 +91,7 @@ export function serveConnection(socket: Socket, head: Buffer, options: Connectio
     }
   };
 
-  socket.setNoDelay(true);
+  socket.setNoDelay(true); // Go's net package turns Nagle off on every TCP connection
   socket.on('error', () => socket.destroy()); // a reset client must not take the server down
   socket.on('data', onData);
   // The client closed its side (mid-frame or not): ReadMessage fails, the loop ends.

@@ -127,13 +127,20 @@ export function startBackend(options: BackendOptions = {}): Promise<BackendHandl
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  // Malformed HTTP: Go's net/http answers "400 Bad Request" and closes; never crash.
-  server.on('clientError', (_err: Error, socket: Socket) => {
-    if (socket.writable) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
-    } else {
+  // Malformed HTTP: Go's net/http answers "HTTP/1.1 " + publicErr + errorHeaders +
+  // publicErr and closes (server.go, conn.serve); never crash.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
+      return;
     }
+    const publicErr =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout' // our handshake timeout (Go would wait forever)
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${publicErr}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${publicErr}`);
   });
 
   return new Promise<BackendHandle>((resolve, reject) => {
