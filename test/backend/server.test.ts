@@ -219,3 +219,20 @@ test("GET /json/ is redirected to /json as gin's RedirectTrailingSlash does", as
   expect(res.headers['location']).toBe('/json?a=1');
   expect(res.body).toBe('<a href="/json?a=1">Moved Permanently</a>.\n\n');
 });
+
+test('maxMessageSize: a message of exactly the limit is answered, one byte more gets close 1009', async () => {
+  const small = await startBackend({ port: 0, maxMessageSize: 1000 });
+  try {
+    const { client: a } = await openWebSocket(small.port);
+    clients.push(a);
+    a.write(clientFrame(0x1, 'y'.repeat(1000)));
+    expect((await a.readFrame()).header.toString('hex')).toBe('017e0400'); // 2051-byte reply, first of 3 frames
+    const { client: b } = await openWebSocket(small.port);
+    clients.push(b);
+    b.write(Buffer.concat([clientFrame(0x1, 'y'.repeat(600), { fin: false }), clientFrame(0x0, 'y'.repeat(401))]));
+    expect((await b.read(4)).toString('hex')).toBe('880203f1');
+    await b.waitEnd();
+  } finally {
+    await small.close();
+  }
+});
