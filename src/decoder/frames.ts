@@ -55,6 +55,7 @@ export class FrameDecoder {
   private lengthForm: 7 | 16 | 64 = 7;
   private payloadLength = 0;
   private received = 0;
+  private lengthText: string | null = null;
   private preview: Buffer = EMPTY;
   private previewLen = 0;
   private feed: Feed = Feed.None;
@@ -129,6 +130,7 @@ export class FrameDecoder {
         this.masked = (h[1] & 0x80) !== 0;
         const len7 = h[1] & 0x7f;
         this.violations = [];
+        this.lengthText = null;
         if (len7 === 126) {
           this.lengthForm = 16;
           this.state = GET_PAYLOAD_LENGTH_16;
@@ -155,6 +157,8 @@ export class FrameDecoder {
         const hi = h.readUInt32BE(2);
         const lo = h.readUInt32BE(6);
         this.payloadLength = hi * 0x100000000 + lo;
+        // Beyond 2^53 a number is not exact: keep the exact value for messages.
+        this.lengthText = hi >= 0x200000 ? h.readBigUInt64BE(2).toString() : null;
         if (hi >= 0x80000000) {
           // §5.2: the stream cannot be followed: no sane receiver would read 2^63 bytes.
           this.violations.push(violation('length-msb-set', 'the 64-bit payload length has its most significant bit set'));
@@ -356,7 +360,7 @@ export class FrameDecoder {
         event: 'error',
         ts,
         conn: this.o.conn,
-        message: `${dir}: stream ended inside the payload of frame ${this.index} (offset ${this.frameOffset}): ${this.received} of ${this.payloadLength} bytes`,
+        message: `${dir}: stream ended inside the payload of frame ${this.index} (offset ${this.frameOffset}): ${this.received} of ${this.lengthText ?? this.payloadLength} bytes`,
       });
     } else if (this.state !== STOPPED && this.hdrLen > 0) {
       this.o.emit({

@@ -9,6 +9,7 @@ import { checkRequest, checkResponse, deflateParams, isUpgradeRequest, parseExte
 import type { Direction, HttpRequestHead, HttpResponseHead, Violation, WsEvent } from './events';
 import { BodySkipper, requestBodyLength, responseBodyLength, type BodyLength } from './http';
 import { violation } from './constants';
+import { ByteQueue } from './queue';
 
 export * from './events';
 export { RULES, OPCODES, CLOSE_CODES, closeCodeName, opcodeName, isValidCloseCode, type RuleId } from './constants';
@@ -50,7 +51,9 @@ interface Side {
   dir: Direction;
   mode: Mode;
   /** Bytes received but not yet consumed by the HTTP layer. */
-  pending: Buffer;
+  pending: ByteQueue;
+  /** How far pending was searched for the end of a head without finding it. */
+  scanned: number;
   body: BodySkipper | null;
   frames: FrameDecoder | null;
   bytes: number;
@@ -63,7 +66,6 @@ interface PendingRequest {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Decodes one connection: both directions, from the handshake on. Feeding the same bytes
@@ -80,7 +82,7 @@ export class ConnectionDecoder {
   constructor(readonly options: ConnectionDecoderOptions) {
     this.maxPayload = Math.max(0, Math.floor(options.maxPayload ?? DEFAULT_MAX_PAYLOAD));
     this.maxInflate = Math.max(1, Math.floor(options.maxInflate ?? DEFAULT_MAX_INFLATE));
-    const side = (dir: Direction): Side => ({ dir, mode: 'head', pending: EMPTY, body: null, frames: null, bytes: 0 });
+    const side = (dir: Direction): Side => ({ dir, mode: 'head', pending: new ByteQueue(), scanned: 0, body: null, frames: null, bytes: 0 });
     this.client = side('client');
     this.server = side('server');
     if (options.start === 'frames') {
@@ -108,13 +110,13 @@ export class ConnectionDecoder {
         return;
       }
       if (side.mode === 'stopped') return;
-      side.pending = side.pending.length ? Buffer.concat([side.pending, chunk]) : chunk;
+      side.pending.append(chunk);
       this.pump(ts);
     } catch (err) {
       // A bug must never break the proxy's forwarding: report it and stop this direction.
       side.mode = 'stopped';
       side.frames?.halt();
-      side.pending = EMPTY;
+      side.pending.clear();
       this.error(ts, `${dir}: internal decoder error: ${(err as Error).message}; stopped decoding this direction`);
     }
   }
@@ -131,7 +133,7 @@ export class ConnectionDecoder {
         this.error(ts, `${side.dir}: internal decoder error: ${(err as Error).message}`);
       }
       side.mode = 'stopped';
-      side.pending = EMPTY;
+      side.pending.clear();
     }
   }
 
@@ -145,7 +147,7 @@ export class ConnectionDecoder {
 
   private stop(side: Side, ts: number, message: string | null): void {
     side.mode = 'stopped';
-    side.pending = EMPTY;
+    side.pending.clear();
     if (message) this.error(ts, message);
   }
 
@@ -171,16 +173,19 @@ export class ConnectionDecoder {
 
   /** Takes a complete head off side.pending, or null (waiting, or stopped when too large). */
   private takeHead(side: Side, ts: number): string | null {
+    const pending = side.pending.view();
     // RFC 7230 §3.5: ignore empty lines before a request line.
     let skip = 0;
-    while (skip < side.pending.length && (side.pending[skip] === 0x0d || side.pending[skip] === 0x0a)) skip++;
-    const end = side.pending.indexOf(CRLFCRLF, skip);
+    while (skip < pending.length && (pending[skip] === 0x0d || pending[skip] === 0x0a)) skip++;
+    const end = pending.indexOf(CRLFCRLF, Math.max(skip, side.scanned - 3));
     if (end < 0 || end - skip > MAX_HEAD) {
-      if (side.pending.length - skip > MAX_HEAD) this.stop(side, ts, `${side.dir}: HTTP head larger than ${MAX_HEAD} bytes; stopped decoding this direction`);
+      side.scanned = pending.length;
+      if (pending.length - skip > MAX_HEAD) this.stop(side, ts, `${side.dir}: HTTP head larger than ${MAX_HEAD} bytes; stopped decoding this direction`);
       return null;
     }
-    const text = side.pending.toString('latin1', skip, end);
-    side.pending = side.pending.subarray(end + 4);
+    const text = pending.toString('latin1', skip, end);
+    side.pending.consume(end + 4);
+    side.scanned = 0;
     return text;
   }
 
@@ -268,8 +273,7 @@ export class ConnectionDecoder {
   private stepBody(side: Side, ts: number, next: Mode): boolean {
     const body = side.body!;
     if (side.pending.length === 0 && !body.done) return false;
-    const used = body.consume(side.pending, 0);
-    side.pending = side.pending.subarray(used);
+    side.pending.consume(body.consume(side.pending.view(), 0));
     if (body.error) {
       this.stop(side, ts, `${side.dir}: ${body.error}; stopped decoding this direction`);
       return false;
@@ -300,14 +304,13 @@ export class ConnectionDecoder {
       violations,
     });
     const pmd = check.permessageDeflate;
-    const serverRest = this.server.pending;
-    const clientRest = this.client.pending;
-    this.server.pending = EMPTY;
-    this.client.pending = EMPTY;
+    const serverRest = this.server.pending.take();
+    const clientRest = this.client.pending.take();
     this.startFrames(this.server, pmd ? { noContextTakeover: pmd.serverNoContextTakeover } : null, check.unknownExtension);
     if (this.client.mode !== 'stopped') this.startFrames(this.client, pmd ? { noContextTakeover: pmd.clientNoContextTakeover } : null, check.unknownExtension);
-    if (serverRest.length) this.server.frames!.push(serverRest, ts);
+    // The client's held bytes were sent before the server's remaining ones arrived.
     if (clientRest.length && this.client.mode === 'frames') this.client.frames!.push(clientRest, ts);
+    if (serverRest.length) this.server.frames!.push(serverRest, ts);
   }
 }
 
