@@ -1,0 +1,185 @@
+/**
+ * docs/lesson.md runs as written. Every ```sh block holds commands (lines starting with
+ * "$ ") and, under each, the output the lesson shows. This test runs every command of
+ * every ```sh block with bash in the repository root (`wsscope` is bin/wsscope.js, i.e.
+ * the built dist/: run `npm run build` first), checks it exits 0, and compares its stdout
+ * with the output shown:
+ *   - `127.0.0.1:PORT` in the lesson matches any port (the test's servers use port 0);
+ *   - `[…]` in a line matches any text; a line that is just `[…]` matches any lines.
+ * Blocks marked ```sh no-run (the interactive ones: npm start, the TUI, --step) are
+ * documented, not executed; the lesson says so next to each.
+ *
+ * The lesson assumes `npm start` in another terminal: the backend on 127.0.0.1:8080 and
+ * the proxy on 127.0.0.1:9000. The test starts the same two, on free ports, and points
+ * the commands at them.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { startBackend } from '../../src/backend';
+import { startProxy } from '../../src/proxy';
+import { Session } from '../../src/session';
+import { killChildren, ROOT, runCommand } from './helpers';
+
+const LESSON = path.join(ROOT, 'docs/lesson.md');
+
+export interface LessonCommand {
+  /** 1-based line of the "$ " line in lesson.md. */
+  line: number;
+  command: string;
+  expected: string[];
+}
+
+export interface LessonBlock {
+  line: number;
+  run: boolean;
+  commands: LessonCommand[];
+}
+
+/** The ```sh blocks of a Markdown text, with their commands and shown output. */
+export function parseLesson(markdown: string): LessonBlock[] {
+  const lines = markdown.split('\n');
+  const blocks: LessonBlock[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const open = /^```sh(?:\s+(\S+))?\s*$/.exec(lines[i]);
+    if (!open) {
+      i++;
+      continue;
+    }
+    const block: LessonBlock = { line: i + 1, run: open[1] !== 'no-run', commands: [] };
+    if (open[1] !== undefined && open[1] !== 'no-run') throw new Error(`lesson.md:${i + 1}: unknown block marker "${open[1]}"`);
+    i++;
+    let current: LessonCommand | null = null;
+    while (i < lines.length && lines[i] !== '```') {
+      const text = lines[i];
+      if (text.startsWith('$ ')) {
+        current = { line: i + 1, command: text.slice(2), expected: [] };
+        // A trailing backslash continues the command on the next line.
+        while (current.command.endsWith('\\') && i + 1 < lines.length) {
+          i++;
+          current.command = current.command.slice(0, -1) + lines[i].replace(/^>\s?/, '');
+        }
+        block.commands.push(current);
+      } else if (current) {
+        current.expected.push(text);
+      } else if (text.trim() !== '') {
+        throw new Error(`lesson.md:${i + 1}: text before the first "$ " command of a sh block`);
+      }
+      i++;
+    }
+    if (i >= lines.length) throw new Error(`lesson.md:${block.line}: unclosed sh block`);
+    blocks.push(block);
+    i++;
+  }
+  return blocks;
+}
+
+const WILDCARD = '[…]';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** One expected line as a regular expression: wildcards and ports. */
+function lineRegExp(expected: string): RegExp {
+  const parts = expected.split(WILDCARD).map((part) =>
+    escapeRegExp(part).replace(/127\\\.0\\\.0\\\.1:\d+/g, '127\\.0\\.0\\.1:\\d+'),
+  );
+  return new RegExp('^' + parts.join('.*') + '$');
+}
+
+/** Does `actual` match the `expected` lines (see the file comment)? Trailing blanks are ignored. */
+export function outputMatches(expected: string[], actual: string[]): boolean {
+  const trim = (lines: string[]) => {
+    const out = lines.map((l) => l.replace(/\s+$/, ''));
+    while (out.length && out[out.length - 1] === '') out.pop();
+    return out;
+  };
+  const want = trim(expected);
+  const got = trim(actual);
+  const memo = new Map<string, boolean>();
+  const match = (w: number, g: number): boolean => {
+    const key = `${w},${g}`;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let result: boolean;
+    if (w === want.length) result = g === got.length;
+    else if (want[w] === WILDCARD) result = match(w + 1, g) || (g < got.length && match(w, g + 1));
+    else result = g < got.length && lineRegExp(want[w]).test(got[g]) && match(w + 1, g + 1);
+    memo.set(key, result);
+    return result;
+  };
+  return match(0, 0);
+}
+
+describe('the lesson parser and matcher', () => {
+  it('finds commands, continuation lines and shown output; skips no-run blocks from running', () => {
+    const md = ['text', '```sh', '$ echo a \\', '> b', 'a b', '```', '```sh no-run', '$ npm start', '```', '```', '$ not a command', '```'].join('\n');
+    expect(parseLesson(md)).toEqual([
+      { line: 2, run: true, commands: [{ line: 3, command: 'echo a b', expected: ['a b'] }] },
+      { line: 7, run: false, commands: [{ line: 8, command: 'npm start', expected: [] }] },
+    ]);
+  });
+
+  it('matches ports, in-line wildcards and whole-line wildcards, and nothing else', () => {
+    expect(outputMatches(['to 127.0.0.1:9000 ok'], ['to 127.0.0.1:41234 ok'])).toBe(true);
+    expect(outputMatches(['key […] end'], ['key abc= end'])).toBe(true);
+    expect(outputMatches(['a', '[…]', 'z'], ['a', 'b', 'c', 'z'])).toBe(true);
+    expect(outputMatches(['a', '[…]', 'z'], ['a', 'z'])).toBe(true);
+    expect(outputMatches(['a', 'z'], ['a', 'b', 'z'])).toBe(false);
+    expect(outputMatches(['a (b)'], ['a (c)'])).toBe(false);
+    expect(outputMatches(['a'], ['a', 'b'])).toBe(false);
+  });
+});
+
+describe('docs/lesson.md', () => {
+  const blocks = parseLesson(fs.readFileSync(LESSON, 'utf8'));
+  const runnable = blocks.filter((b) => b.run).flatMap((b) => b.commands);
+  let stop: (() => Promise<void>) | undefined;
+  let ports: { backend: number; proxy: number };
+
+  beforeAll(async () => {
+    // What `npm start` gives the lesson: the backend (no deflate, as by default) and the proxy.
+    const backend = await startBackend({ host: '127.0.0.1', port: 0 });
+    const proxy = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      target: `ws://127.0.0.1:${backend.port}/json`,
+      session: new Session(),
+    });
+    ports = { backend: backend.port, proxy: proxy.port };
+    stop = async () => {
+      await proxy.close();
+      await backend.close();
+    };
+  });
+
+  afterAll(async () => {
+    killChildren();
+    await stop?.();
+  });
+
+  it('has commands to run, and marks the interactive ones no-run', () => {
+    expect(runnable.length).toBeGreaterThan(10);
+    for (const block of blocks.filter((b) => !b.run)) {
+      for (const c of block.commands) expect(c.expected).toEqual([]);
+    }
+  });
+
+  it.each(runnable.map((c) => [`line ${c.line}: ${c.command}`, c] as const))('%s', async (_name, c) => {
+    const command = c.command
+      .replace(/(^|[|;&(]\s*)(?:npx )?wsscope\b/g, `$1${JSON.stringify(process.execPath)} bin/wsscope.js`)
+      .replace(/127\.0\.0\.1:9000/g, `127.0.0.1:${ports.proxy}`)
+      .replace(/127\.0\.0\.1:8080/g, `127.0.0.1:${ports.backend}`);
+    const r = await runCommand('bash', ['-o', 'pipefail', '-c', command], { timeoutMs: 60000 });
+    const actual = r.stdout.split('\n');
+    if (r.code !== 0 || !outputMatches(c.expected, actual)) {
+      // Show the difference the way a reader of the lesson would want to see it.
+      expect({ line: c.line, code: r.code, stderr: r.stderr, stdout: actual }).toEqual({
+        line: c.line,
+        code: 0,
+        stderr: r.stderr,
+        stdout: c.expected,
+      });
+    }
+  }, 90000);
+});
