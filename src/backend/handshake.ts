@@ -152,7 +152,8 @@ export function route(method: string, url: string, headers: HeaderValues, option
   // CheckOrigin always returns true in the seed: any Origin is accepted.
   const challengeKey = headers['sec-websocket-key']?.[0] ?? '';
   if (challengeKey === '') {
-    return handshakeError(400, "websocket: not a websocket handshake: 'Sec-WebSocket-Key' header is missing or blank");
+    // (gorilla 1.5.0's text, with its backquote; 1.5.1 also checks the key is 16 bytes of base64.)
+    return handshakeError(400, "websocket: not a websocket handshake: `Sec-WebSocket-Key' header is missing or blank");
   }
   // Negotiate PMCE: with EnableCompression (our --deflate), any offer of
   // permessage-deflate is accepted, whatever its parameters, and answered with both
