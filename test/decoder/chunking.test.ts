@@ -4,7 +4,7 @@ import type { Direction, WsEvent } from '../../src/decoder';
 import { decodeChunks, prng, withoutTs } from './helpers';
 
 /** A random connection: a handshake (maybe with permessage-deflate) and random frames both ways. */
-function randomConnection(rand: () => number): { client: Buffer; server: Buffer } {
+function randomConnection(rand: () => number): { request: Buffer; response: Buffer; client: Buffer; server: Buffer } {
   const int = (n: number) => Math.floor(rand() * n);
   const deflate = rand() < 0.4;
   const request =
