@@ -214,7 +214,8 @@ export function parseFrom(text: string | undefined): Direction | undefined {
 
 export function parseUi<T extends string>(text: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(text)) return text as T;
-  throw new CliError(`bad --ui "${text}": expected ${allowed.join(' or ')}`);
+  const choices = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}` : allowed[0];
+  throw new CliError(`bad --ui "${text}": expected ${choices}`);
 }
 
 /** `run` with the output going to `write` (for tests). */
