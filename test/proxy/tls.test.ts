@@ -1,0 +1,95 @@
+/**
+ * wss:// upstreams: TLS with SNI, certificate failures named in the 502, --insecure.
+ * The fixture is a self-signed certificate for localhost/127.0.0.1 made for these tests only.
+ */
+import * as fs from 'fs';
+import * as https from 'https';
+import * as path from 'path';
+import type { TLSSocket } from 'tls';
+import { WebSocket, WebSocketServer } from 'ws';
+import { startProxy } from '../../src/proxy';
+import { rawClient, rawServer, recordingSession, waitFor } from './helpers';
+
+const cert = fs.readFileSync(path.join(__dirname, 'fixtures/localhost-cert.pem'));
+const key = fs.readFileSync(path.join(__dirname, 'fixtures/localhost-key.pem'));
+
+let server: https.Server;
+let port: number;
+const servernames: (string | false)[] = [];
+
+beforeAll(async () => {
+  server = https.createServer({ cert, key });
+  server.on('secureConnection', (s: TLSSocket) => servernames.push(s.servername));
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+async function echoThrough(proxyPort: number): Promise<string> {
+  const ws = new WebSocket(`ws://127.0.0.1:${proxyPort}/echo`);
+  try {
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send('over TLS');
+    return await new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+  } finally {
+    ws.close();
+  }
+}
+
+test('wss:// upstream: TLS with SNI, trusted CA, the client speaks plain ws to the proxy', async () => {
+  const rec = recordingSession();
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `wss://localhost:${port}/`, session: rec.session, ca: cert });
+  try {
+    const before = servernames.length;
+    expect(await echoThrough(proxy.port)).toBe('over TLS');
+    expect(servernames[before]).toBe('localhost');
+    await waitFor(() => rec.of('end').length === 1, 'end');
+    const hs = rec.of('handshake')[0];
+    expect(hs.request.headers).toContainEqual(['Host', `localhost:${port}`]);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a self-signed upstream certificate: 502 naming the TLS failure, unless --insecure', async () => {
+  const rec = recordingSession();
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `wss://127.0.0.1:${port}/`, session: rec.session });
+  try {
+    const client = await rawClient(proxy.port);
+    client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => client.closed, 'the client closed');
+    expect(client.bytes().toString().split('\r\n\r\n')[1]).toBe(
+      `502 Bad Gateway: upstream wss://127.0.0.1:${port}/: TLS certificate error: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT); --insecure accepts it\n`,
+    );
+  } finally {
+    await proxy.close();
+  }
+  const insecure = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `wss://127.0.0.1:${port}/`, session: recordingSession().session, insecure: true });
+  try {
+    expect(await echoThrough(insecure.port)).toBe('over TLS');
+  } finally {
+    await insecure.close();
+  }
+});
+
+test('a wss:// target that does not speak TLS: 502 naming the handshake failure', async () => {
+  const plain = await rawServer((peer) => void peer.socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `wss://127.0.0.1:${plain.port}/`, session: recordingSession().session });
+  try {
+    const client = await rawClient(proxy.port);
+    client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => client.closed, 'the client closed');
+    expect(client.bytes().toString().split('\r\n\r\n')[1]).toMatch(/^502 Bad Gateway: upstream wss:\/\/127\.0\.0\.1:\d+\/: TLS handshake error: .+\n$/);
+  } finally {
+    await proxy.close();
+    await plain.close();
+  }
+});
