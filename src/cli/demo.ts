@@ -29,6 +29,7 @@ and runs through the proxy. To watch the frames in the terminal UI, start
   --mask HEX       use this masking key for every frame (e.g. 37fa213d, RFC 6455 §5.7);
                    default: a random key per frame
   --timeout MS     how long to wait for an expected answer; default 5000
+  --insecure       wss: accept any certificate
   -v, --verbose    all handshake headers, and every frame header bit by bit
 `;
 
@@ -85,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       deflate: { type: 'boolean', default: false },
       mask: { type: 'string' },
       timeout: { type: 'string', default: '5000' },
+      insecure: { type: 'boolean', default: false },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -136,13 +138,14 @@ export async function run(argv: string[]): Promise<number> {
           deflate: values.deflate,
           mask,
           timeoutMs,
+          insecure: values.insecure,
           verbose: values.verbose,
           beforeStep: (i, total) => waiter.wait(`\n[press Enter for step ${i}/${total}] `),
         },
         out,
       );
     } else {
-      await runDemo({ url, deflate: values.deflate, mask, timeoutMs, verbose: values.verbose }, out);
+      await runDemo({ url, deflate: values.deflate, mask, timeoutMs, insecure: values.insecure, verbose: values.verbose }, out);
     }
     out('');
     out('demo finished');

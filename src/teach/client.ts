@@ -282,6 +282,12 @@ export class RawConnection {
     this.decoder.finish(Date.now());
   }
 
+  /** Our end of the connection, "ip:port" (the `client` of the open event). */
+  get localAddress(): string {
+    const host = this.socket.localAddress ?? '?';
+    return `${host.includes(':') ? `[${host}]` : host}:${this.socket.localPort ?? '?'}`;
+  }
+
   /** Drops the TCP connection at once. */
   destroy(): void {
     this.socket.destroy();

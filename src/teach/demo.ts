@@ -25,6 +25,8 @@ export interface DemoOptions {
   quietMs?: number;
   verbose?: boolean;
   maxPayload?: number;
+  /** wss: accept any certificate. */
+  insecure?: boolean;
 }
 
 /** Opcodes of RFC 6455 §5.2. */
@@ -156,7 +158,7 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
   const timeoutMs = options.timeoutMs ?? 5000;
   const quietMs = options.quietMs ?? 300;
   const connect = async (conn: number, extensions?: string) => {
-    const raw = await openWebSocket({ url: options.url, extensions, timeoutMs }, conn, options.maxPayload);
+    const raw = await openWebSocket({ url: options.url, extensions, timeoutMs, insecure: options.insecure }, conn, options.maxPayload);
     out(`connection ${conn} to ${options.url.href}`);
     for (const line of handshakeLines(raw.handshake, options.verbose)) out(line);
     return new DemoConnection(raw, out, options);

@@ -21,11 +21,14 @@ export interface SendOptions {
   extensions?: string;
   insecure?: boolean;
   maxPayload?: number;
+  /** Keep the events in the result (for tests; a long session would grow without bound). */
+  keepEvents?: boolean;
 }
 
 export interface SendResult {
   /** How it ended: 'closed by the server' or 'timeout'. */
   ending: 'closed by the server' | 'timeout';
+  /** The events, when keepEvents was set; else empty. */
   events: WsEvent[];
 }
 
@@ -41,12 +44,12 @@ export async function runSend(options: SendOptions, out: (line: string) => void)
   const json = options.ui === 'json';
   const printer = new EventPrinter(out, { verbose: options.verbose });
   const emit = (event: WsEvent) => {
-    events.push(event);
+    if (options.keepEvents) events.push(event);
     if (json) out(JSON.stringify(event));
     else printer.print(event);
   };
   if (json) {
-    emit({ event: 'open', ts: Date.now(), conn: 1, client: 'wsscope send', target: url.href });
+    emit({ event: 'open', ts: Date.now(), conn: 1, client: conn.localAddress, target: url.href });
     emit(handshakeEvent(1, conn.handshake));
   } else {
     out(`connected to ${url.host}:${url.port}`);

@@ -30,6 +30,7 @@ async function send(hex: string, extra: Partial<SendOptions> = {}) {
       timeoutMs: 3000,
       ui: 'text',
       key: 'dGhlIHNhbXBsZSBub25jZQ==',
+      keepEvents: true,
       ...extra,
     },
     (line) => lines.push(line),
@@ -94,6 +95,7 @@ describe('wsscope send against the built-in backend', () => {
       'frame server',
       'end',
     ]);
+    expect(events[0]).toMatchObject({ conn: 1, client: expect.stringMatching(/^127\.0\.0\.1:\d+$/), target: `ws://127.0.0.1:${backend.port}/json` });
     expect(events[1]).toMatchObject({ acceptValid: true, response: { status: 101 } });
     expect(events[4]).toMatchObject({ opcode: 8, closeCode: 1002 });
     expect(events[5]).toMatchObject({ conn: 1, reason: 'closed by the server', bytes: { client: 7, server: 23 } });
