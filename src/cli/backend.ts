@@ -56,9 +56,9 @@ export async function run(argv: string[]): Promise<number> {
     throw new CliError((err as Error).message, 1);
   }
   const a = backend.address;
-  process.stdout.write(
-    `backend listening on ${a} (ws://${a}/json, demo page http://${a}/)${values.deflate ? ', permessage-deflate on' : ''}\n`,
-  );
+  // One line, always the same shape: scripts read the address from it.
+  process.stdout.write(`backend listening on ${a} (ws://${a}/json, demo page http://${a}/)\n`);
+  if (values.deflate) process.stderr.write('permessage-deflate: accepted when the client offers it\n');
 
   await new Promise<void>((resolve) => {
     const stop = (): void => {
