@@ -13,7 +13,12 @@ const SAMPLES = path.join(__dirname, '..', 'samples');
 
 async function decode(args: string[], stdin?: Buffer): Promise<string> {
   let out = '';
-  const code = await decodeMain(args, (text) => (out += text), async () => stdin ?? Buffer.alloc(0));
+  // stdin in small chunks, as a pipe delivers it.
+  const chunks = async function* () {
+    const bytes = stdin ?? Buffer.alloc(0);
+    for (let i = 0; i < bytes.length; i += 7) yield bytes.subarray(i, i + 7);
+  };
+  const code = await decodeMain(args, (text) => (out += text), chunks);
   expect(code).toBe(0);
   return out;
 }
@@ -89,6 +94,15 @@ describe('wsscope decode (in-process)', () => {
     expect(await decode([bin])).toBe(UNMASKED_HELLO_TEXT);
     expect(await decode([hex])).toBe(UNMASKED_HELLO_TEXT);
     expect(await decode(['-'], Buffer.from('810548656c6c6f', 'hex'))).toBe(UNMASKED_HELLO_TEXT);
+  });
+
+  it('streams long inputs: raw frames split anywhere, hex text longer than the sniffed head', async () => {
+    const frames = Buffer.concat(Array.from({ length: 100 }, () => Buffer.from('810548656c6c6f', 'hex')));
+    const count = (out: string) => out.split('\n').filter((l) => l.startsWith('{"event":"frame"')).length;
+    expect(count(await decode(['-', '--ui', 'json'], frames))).toBe(100);
+    // 7 chars a line: the 256th byte of the text falls inside a hex pair.
+    const hexText = file('many.hex', '# one hundred frames\n' + '81 05 48 65 6c 6c 6f\n'.repeat(100));
+    expect(count(await decode([hexText, '--ui', 'json']))).toBe(100);
   });
 
   it('decodes a transcript of both handshake heads, then the frames', async () => {

@@ -158,10 +158,10 @@ export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: Decode
   rawFrames(request.rest, options.from ?? 'client');
 }
 
-/** Replays a capture (a file path, or its content) into `emit`. */
-export async function decodeCapture(input: string | Buffer, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
+/** Replays a capture (a file path, its content, or a stream of it) into `emit`. */
+export async function decodeCapture(input: string | Buffer | NodeJS.ReadableStream, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
   const replayer = new CaptureReplayer(emit, { maxPayload: options.maxPayload });
-  const stream = typeof input === 'string' ? input : Readable.from([input]);
+  const stream = Buffer.isBuffer(input) ? Readable.from([input]) : input;
   try {
     for await (const record of readCapture(stream, source)) replayer.feed(record);
   } catch (err) {
@@ -181,23 +181,80 @@ export async function decodeInput(content: Buffer, options: DecodeOptions, emit:
   decodeBytes(bytes, 'raw', options, emit);
 }
 
-function readFileOrFail(path: string): Buffer {
-  try {
-    const stat = fs.statSync(path);
-    if (stat.isDirectory()) throw new CliError(`cannot read ${path}: it is a directory`);
-    return fs.readFileSync(path);
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new CliError(`cannot read ${path}: ${why}`);
-  }
+/** Hex text and HTTP streams are read whole; beyond this size they are refused. */
+export const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
+/** How many first bytes decide what the input is. */
+const HEAD_BYTES = 256;
+
+/** Does this start look like hex text? (A cut pair or comment at the end is fine.) */
+function looksLikeHexText(head: Buffer): boolean {
+  const text = head.toString('latin1').replace(/#[^\n]*/g, '');
+  return text.trim() !== '' && /^[\s0-9a-fA-Fx,:\-]*$/.test(text);
 }
 
-async function readStdin(): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of process.stdin) parts.push(part as Buffer);
-  return Buffer.concat(parts);
+/**
+ * Decodes a stream of any input with bounded memory: the first bytes tell what it is;
+ * captures are replayed line by line and raw binary frames fed chunk by chunk; hex text and
+ * HTTP streams (small by nature) are read whole, up to MAX_WHOLE_INPUT.
+ */
+export async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: DecodeOptions, emit: (event: WsEvent) => void, source: string): Promise<void> {
+  const it = chunks[Symbol.asyncIterator]();
+  const next = async (): Promise<Buffer | null> => {
+    const r = await it.next();
+    return r.done ? null : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+  };
+  const headParts: Buffer[] = [];
+  let headLength = 0;
+  let ended = false;
+  while (headLength < HEAD_BYTES) {
+    const chunk = await next();
+    if (chunk === null) {
+      ended = true;
+      break;
+    }
+    headParts.push(chunk);
+    headLength += chunk.length;
+  }
+  const head = Buffer.concat(headParts);
+  if (head.length === 0) throw new CliError(`nothing to decode: ${source} is empty`);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (ended) return;
+    for (let chunk = await next(); chunk !== null; chunk = await next()) yield chunk;
+  }
+  const kind = classifyInput(head);
+  if (kind === 'capture') {
+    return decodeCapture(Readable.from((async function* () {
+      yield head;
+      yield* rest();
+    })()), options, emit, source);
+  }
+  if (kind === 'binary' && !looksLikeHexText(head)) {
+    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions: options.extensions, onEvent: emit });
+    const from = options.from ?? guessSender(head);
+    decoder.push(from, head, 0);
+    for await (const chunk of rest()) decoder.push(from, chunk, 0);
+    decoder.finish(0);
+    return;
+  }
+  const parts: Buffer[] = [head];
+  let total = head.length;
+  for await (const chunk of rest()) {
+    total += chunk.length;
+    if (total > MAX_WHOLE_INPUT) throw new CliError(`${source} is larger than ${MAX_WHOLE_INPUT / 1024 / 1024} MiB: hex text and HTTP streams are read whole (raw frame bytes and captures are not)`);
+    parts.push(chunk);
+  }
+  return decodeInput(Buffer.concat(parts), options, emit, source);
+}
+
+/** A file's chunks, with the usual errors turned into one line. */
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of fs.createReadStream(path)) yield chunk as Buffer;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new CliError(`cannot read ${path}: ${why}`);
+  }
 }
 
 /** Parses a --max-payload value. */
@@ -219,7 +276,7 @@ export function parseUi<T extends string>(text: string, allowed: readonly T[]): 
 }
 
 /** `run` with the output going to `write` (for tests). */
-export async function decodeMain(argv: string[], write: (text: string) => void, stdin: () => Promise<Buffer> = readStdin): Promise<number> {
+export async function decodeMain(argv: string[], write: (text: string) => void, stdin: () => AsyncIterable<Buffer | string> = () => process.stdin): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -253,29 +310,9 @@ export async function decodeMain(argv: string[], write: (text: string) => void, 
     return 0;
   }
   const file = positionals[0];
-  if (file === '-') {
-    await decodeInput(await stdin(), options, printer.print, 'stdin');
-    return 0;
-  }
-  // Captures are streamed line by line (memory bounded); other inputs are read whole.
-  if (isCaptureFile(file)) await decodeCapture(file, options, printer.print, file);
-  else await decodeInput(readFileOrFail(file), options, printer.print, file);
+  if (file === '-') await decodeStream(stdin(), options, printer.print, 'stdin');
+  else await decodeStream(fileChunks(file), options, printer.print, file);
   return 0;
-}
-
-/** Whether a file starts like a capture (read errors are reported by readFileOrFail). */
-function isCaptureFile(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(path, 'r');
-    const head = Buffer.alloc(64);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    return classifyInput(head.subarray(0, n)) === 'capture';
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 /**
