@@ -112,7 +112,8 @@ function parseResponseHead(text: string): HttpResponseHead | null {
   return { version: m[1], status: Number(m[2]), reason: m[3] ?? '', headers };
 }
 
-function describeConnectError(err: NodeJS.ErrnoException, url: WsUrl): string {
+/** The one line for a failed connect. */
+export function describeConnectError(err: NodeJS.ErrnoException, url: WsUrl): string {
   const where = `${url.host}:${url.port}`;
   switch (err.code) {
     case 'ECONNREFUSED':

@@ -138,13 +138,22 @@ class DemoConnection {
     const since = this.mark;
     await this.send([this.frame(OP.close, payload)]);
     await this.expect({ close: true }, since);
-    // §7.1.1: the server should close the TCP connection first; a client waits a little,
-    // then closes it itself.
-    const timer = setTimeout(() => this.conn.destroy(), this.options.timeoutMs ?? 5000);
+    // §7.1.1: the server should close the TCP connection first (so that it, not the
+    // client, holds TIME_WAIT); a client waits a little, then closes it itself.
+    const waitMs = this.options.timeoutMs ?? 5000;
+    let gaveUp = false;
+    const timer = setTimeout(() => {
+      gaveUp = true;
+      this.conn.destroy();
+    }, waitMs);
     await this.conn.closed;
     clearTimeout(timer);
     await this.conn.end('closed');
-    this.out('  the TCP connection is closed');
+    this.out(
+      gaveUp
+        ? `  the server did not close the TCP connection within ${waitMs} ms: the client closed it (RFC 6455 §7.1.1)`
+        : '  the TCP connection is closed',
+    );
   }
 }
 
