@@ -27,7 +27,9 @@ export interface AppOptions {
 export function runApp(session: Session, options: AppOptions = {}): Promise<void> {
   const colour = options.colour ?? !process.env.NO_COLOR;
   const store = new Store(options.limits);
-  const model = new TuiModel(store, { info: () => session.info, defaultCapturePath: options.defaultCapturePath });
+  // `--save FILE` is already being written by the proxy: `s` then proposes a fresh name.
+  const defaultPath = options.defaultCapturePath && !fs.existsSync(options.defaultCapturePath) ? options.defaultCapturePath : undefined;
+  const model = new TuiModel(store, { info: () => session.info, defaultCapturePath: defaultPath });
 
   // On a UTF-8 terminal, draw box lines and arrows as UTF-8 rather than through the VT100
   // alternate character set (ncurses' documented switch; blessed honours it too): the
@@ -54,7 +56,7 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
       tags: true,
       wrap: false,
       border: { type: 'line' },
-      style: { border: colour ? { fg: 'gray' } : {} },
+      style: { border: {} },
     });
   const connsBox = box(0);
   const framesBox = box(3);
@@ -91,7 +93,7 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
     const title: Line = [seg(pane.focused ? '▶' : ' ', 'yellow', { bold: true }), ...pane.title];
     el.setLabel(markup(title, inner - 2));
     el.setContent(pane.lines.map((l) => markup(l, inner)).join('\n'));
-    if (colour) el.style.border = { fg: pane.focused ? 'yellow' : 'gray' };
+    if (colour) el.style.border = pane.focused ? { fg: 'yellow' } : {};
   };
 
   const draw = () => {
@@ -155,14 +157,16 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
 
     const save = (path: string) => {
       const { text, connections, chunks, skipped } = store.captureText();
-      fs.promises.writeFile(path, text).then(
+      // 'wx': never overwrite a file (it could be the capture the proxy is streaming to).
+      fs.promises.writeFile(path, text, { flag: 'wx' }).then(
         () => {
           const note = skipped ? `; ${skipped} connection${skipped > 1 ? 's' : ''} left out (their start was dropped from the bounded store)` : '';
           model.say(`saved ${connections} connection${connections === 1 ? '' : 's'} (${chunks} chunks) to ${path}${note}`);
           schedule();
         },
         (err: NodeJS.ErrnoException) => {
-          model.say(`cannot save to ${path}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), true);
+          const why = err.code === 'EEXIST' ? 'the file exists; press s and type another name' : err.message;
+          model.say(`not saved to ${path}: ${why}`.replace(/\s+/g, ' '), true);
           schedule();
         },
       );

@@ -168,7 +168,7 @@ export function bitDiagram(frame: FrameEvent): Line[] {
   lines.push(border([], rowSpans[0] ?? []));
   for (let r = 0; r < rows; r++) {
     const spans = rowSpans[r];
-    const bitsLine: Line = [seg(String(r * 4).padStart(4) + '  ', 'gray')];
+    const bitsLine: Line = [seg(String(r * 4).padStart(4) + '  ')];
     for (const s of spans) {
       bitsLine.push(seg('|'), seg(s.bits.split('').join(' '), FIELD_COLOURS[s.key], { bold: true }));
     }

@@ -39,7 +39,7 @@ export function hexDump(frame: FrameEvent): Line[] {
   const header = bytes.subarray(0, headerLength);
   const lines: Line[] = [];
   for (let row = 0; row < bytes.length; row += HEX_PER_ROW) {
-    const line: Line = [seg(row.toString(16).padStart(6, '0') + '  ', 'gray')];
+    const line: Line = [seg(row.toString(16).padStart(6, '0') + '  ')];
     const ascii: Seg[] = [];
     for (let col = 0; col < HEX_PER_ROW; col++) {
       const i = row + col;

@@ -401,7 +401,7 @@ export class TuiModel {
         const selected = c === conn;
         connLines.push(selected ? padLine(connectionRow(c, true, inner), inner, { inverse: true }) : connectionRow(c, false, inner));
       }
-      if (conns.length === 0) connLines.push([seg('  waiting for a client to connect to the proxy...', 'gray')]);
+      if (conns.length === 0) connLines.push([seg('  waiting for a client to connect to the proxy...')]);
     }
     const dropped = this.store.droppedConnections ? `, ${thousands(this.store.droppedConnections)} old dropped` : '';
     const connsTitle: Line = [seg(` Connections (${this.store.conns.size}${dropped}) `)];
@@ -429,7 +429,7 @@ export class TuiModel {
           const r = list.at(i);
           frameLines.push(i === sel ? padLine(frameRow(r, true), inner, { inverse: true }) : frameRow(r, false));
         }
-        if (n === 0) frameLines.push([seg(this.filter ? '  no frame matches the filter' : '  no frames yet', 'gray')]);
+        if (n === 0) frameLines.push([seg(this.filter ? '  no frame matches the filter' : '  no frames yet')]);
       }
       position = n > 0 ? `${thousands(sel + 1)}/${thousands(n)}` : '0';
     }
@@ -449,7 +449,7 @@ export class TuiModel {
       detailTitle.push(seg(`${v.key} ${v.title}`, on ? 'yellow' : undefined, { bold: on, inverse: on }), seg(' '));
     }
     if (selected && frameViolations(selected).length) detailTitle.push(seg('! ', 'red', { bold: true }));
-    if (all.length > this.detailRows) detailTitle.push(seg(`${this.detailTop + 1}-${this.detailTop + detailLines.length}/${all.length} `, 'gray'));
+    if (all.length > this.detailRows) detailTitle.push(seg(`${this.detailTop + 1}-${this.detailTop + detailLines.length}/${all.length} `));
 
     return {
       conns: { title: connsTitle, lines: connLines, focused: this.focus === 'conns', height: sizes.conns },
@@ -553,7 +553,7 @@ export function helpLines(cols = 110, rows = 40): Line[] {
   const legend: Line[] = [
     [seg('C ──▶ S', 'green', { bold: true }), seg(' client to server  '), seg('C ◀── S', 'cyan', { bold: true }), seg(' server to client')],
     [seg('!', 'red', { bold: true }), seg(' violation  '), seg('┌ ├ └', 'yellow', { bold: true }), seg(' fragments of one message  '), seg('│', 'yellow', { bold: true }), seg(' control frame between')],
-    [seg('Any key closes this help.', 'gray')],
+    [seg('Any key closes this help.')],
   ];
   if (KEYS.length + legend.length + 4 <= rows - 2) {
     for (const k of KEYS) lines.push([seg(`  ${k.label.padEnd(10)}`, 'yellow', { bold: true }), seg(k.help)]);

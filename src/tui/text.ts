@@ -20,7 +20,6 @@ export type Colour =
   | 'magenta'
   | 'cyan'
   | 'white'
-  | 'gray'
   | 'light-red'
   | 'light-green'
   | 'light-yellow'

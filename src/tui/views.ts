@@ -63,7 +63,7 @@ export function preview(r: FrameRecord): string {
 // ---------------------------------------------------------------------------------------
 // The connections pane
 
-const STATE_COLOURS: Record<string, Colour> = { open: 'green', handshaking: 'yellow', closing: 'yellow', closed: 'gray', http: 'magenta' };
+const STATE_COLOURS: Record<string, Colour> = { open: 'green', handshaking: 'yellow', closing: 'yellow', http: 'magenta' };
 
 /** Wide terminals get frames and bytes each way; narrow ones frame counts only. */
 const wideConns = (cols: number) => cols >= 110;
@@ -126,7 +126,7 @@ export function frameRow(r: FrameRecord, selected: boolean): Line {
     seg(bad ? '!' : ' ', 'red', { bold: true }),
     seg(GROUP_MARKS[r.groupPos ?? ''] ?? ' ', 'yellow', { bold: true }),
     seg(' '),
-    seg(fit(clock(ev.ts), COLS.time) + ' ', 'gray'),
+    seg(fit(clock(ev.ts), COLS.time) + ' '),
     seg(dirArrow(ev.dir), dirColour, { bold: true }),
     seg('  '),
     seg(fit(opcodeShort(ev.opcode), COLS.op), ev.opcode >= 8 ? 'magenta' : dirColour),
@@ -179,7 +179,7 @@ export function plainHexDump(data: Buffer, indent = '  '): Line[] {
     const chunk = data.subarray(row, row + 16);
     let ascii = '';
     for (const b of chunk) ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
-    lines.push([seg(indent), seg(row.toString(16).padStart(6, '0') + '  ', 'gray'), seg(`${spacedHex(chunk).padEnd(48)} ${ascii}`.trimEnd())]);
+    lines.push([seg(indent), seg(row.toString(16).padStart(6, '0') + '  '), seg(`${spacedHex(chunk).padEnd(48)} ${ascii}`.trimEnd())]);
   }
   return lines;
 }

@@ -16,7 +16,7 @@ test('byte 0 is split in two colours (FIN/RSV nibble, opcode nibble); key and pa
   const f = frameEventFromBytes(parseHex('81 85 37 fa 21 3d 7f 9f 4d 51 58')!);
   const segs = hexDump(f)[0].filter((s) => s.t.trim() !== '');
   expect(segs.slice(0, 9).map((s) => [s.t, s.fg])).toEqual([
-    ['000000  ', 'gray'],
+    ['000000  ', undefined],
     ['8', FIELD_COLOURS.fin],
     ['1', FIELD_COLOURS.opcode],
     ['85', FIELD_COLOURS.payloadLen],
