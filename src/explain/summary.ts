@@ -22,7 +22,12 @@ function broken(violations: Violation[]): string {
   return violations.length === 0 ? '' : ` ! ${violations.map((v) => v.rule).join(', ')}`;
 }
 
-export function summarizeFrame(frame: FrameEvent): string {
+/**
+ * `options.messageOpcode`: the opcode of the message a continuation frame belongs to, when
+ * the caller knows it (1: a text message's fragments then show as text when they are
+ * whole UTF-8). Added for wsscope send/demo.
+ */
+export function summarizeFrame(frame: FrameEvent, options: { messageOpcode?: number } = {}): string {
   const flags = [frame.fin ? 'FIN' : 'no-FIN'];
   if (frame.rsv1) flags.push('RSV1');
   if (frame.rsv2) flags.push('RSV2');
@@ -33,7 +38,8 @@ export function summarizeFrame(frame: FrameEvent): string {
   if (frame.opcode === 0x8 && frame.closeCode !== undefined) {
     body = ` ${frame.closeCode} ${closeCodeName(frame.closeCode)}${frame.closeReason ? ' ' + quoteForTerminal(frame.closeReason) : ''}`;
   } else {
-    body = taste(payload, frame.opcode === 0x1 || frame.opcode === 0x9 || frame.opcode === 0xa);
+    const opcode = frame.opcode === 0x0 ? options.messageOpcode : frame.opcode;
+    body = taste(payload, opcode === 0x1 || opcode === 0x9 || opcode === 0xa);
   }
   return `${frame.dir} frame #${frame.index} ${frame.opcodeName} ${flags.join(' ')} len=${frame.payloadLength}/${frame.lengthForm}-bit${body}${broken(frame.violations)}`;
 }
