@@ -83,7 +83,9 @@ export class EventPrinter {
       const compressed = event.opcode === 0 ? s.compressed : isData && event.rsv1;
       this.lines(explainFrame(event, { messageOpcode, compressed }).split('\n'), event.dir);
     } else {
-      this.out(`${arrow(event.dir)} ${summarizeFrame(event)}`);
+      // Fragments of a compressed message are not text until inflated as a whole.
+      const messageOpcode = event.opcode === 0 && !s.compressed ? s.opcode : undefined;
+      this.out(`${arrow(event.dir)} ${summarizeFrame(event, { messageOpcode })}`);
       violationLines(event).forEach((l) => this.out(l));
     }
   }

@@ -63,9 +63,9 @@ describe('wsscope demo', () => {
     expect(steps[3].slice(1, 7)).toEqual([
       '→ client frame #3 text no-FIN masked 37fa213d len=6/7-bit "Hello,"',
       '→ client frame #4 ping FIN masked 37fa213d len=9/7-bit "between 1"',
-      '→ client frame #5 continuation no-FIN masked 37fa213d len=6/7-bit 20667261676d',
+      '→ client frame #5 continuation no-FIN masked 37fa213d len=6/7-bit " fragm"',
       '→ client frame #6 ping FIN masked 37fa213d len=9/7-bit "between 2"',
-      '→ client frame #7 continuation FIN masked 37fa213d len=4/7-bit 656e7473',
+      '→ client frame #7 continuation FIN masked 37fa213d len=4/7-bit "ents"',
       '→ client message text (3 frames) 16 bytes "Hello, fragments"',
     ]);
     expect(steps[3]).toContain('← server frame #2 pong FIN unmasked len=9/7-bit "between 1"');
