@@ -12,7 +12,7 @@
  *   (encode.go typeFields: declaration order);
  * - `Age` is an int: decimal, no quotes (encode.go intEncoder, strconv.AppendInt);
  * - strings through encode.go's string encoder with escapeHTML = true, the Encoder's default
- *   (NewEncoder sets `escapeHTML: true`), rules below in `appendGoString`;
+ *   (NewEncoder sets `escapeHTML: true`), rules below in `writeGoString`;
  * - no indentation, and Encode appends one '\n' after the value (stream.go Encoder.Encode:
  *   "e.WriteByte('\n')"), so every reply ends with 0x0a.
  *
@@ -77,37 +77,33 @@ export function goRuneLength(s: Buffer, i: number): number {
 }
 
 /**
- * A growable byte buffer. Runs of bytes that need no escaping are copied in one go (as Go
- * does with its `start` index), so a 16 MiB message is not pushed byte by byte.
+ * What each ASCII byte becomes inside a JSON string with escapeHTML on; null: the byte
+ * itself (encode.go's htmlSafeSet). One table per era, built once.
  */
-export class ByteWriter {
-  private buf: Buffer;
-  length = 0;
-  constructor(capacity = 256) {
-    this.buf = Buffer.allocUnsafe(capacity);
+function asciiEscapes(era: GoJsonEra): (Buffer | null)[] {
+  const table: (Buffer | null)[] = [];
+  for (let b = 0; b < 0x80; b++) {
+    let text: string | null = null;
+    if (b === 0x22 || b === 0x5c) text = '\\' + String.fromCharCode(b); // \" and \\
+    else if (b === 0x0a) text = '\\n';
+    else if (b === 0x0d) text = '\\r';
+    else if (b === 0x09) text = '\\t';
+    else if (b === 0x08 && era === 'go1.22') text = '\\b';
+    else if (b === 0x0c && era === 'go1.22') text = '\\f';
+    else if (!isHtmlSafe(b)) text = '\\u00' + HEX[b >> 4] + HEX[b & 0xf]; // < 0x20, <, >, &
+    table.push(text === null ? null : Buffer.from(text, 'latin1'));
   }
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(next, 0, 0, this.length);
-    this.buf = next;
-  }
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.length++] = b;
-  }
-  ascii(text: string): void {
-    this.reserve(text.length);
-    this.length += this.buf.write(text, this.length, 'latin1');
-  }
-  bytes(src: Buffer, from: number, to: number): void {
-    if (to <= from) return;
-    this.reserve(to - from);
-    this.length += src.copy(this.buf, this.length, from, to);
-  }
-  result(): Buffer {
-    return this.buf.subarray(0, this.length);
-  }
+  return table;
+}
+const ESCAPES: Record<GoJsonEra, (Buffer | null)[]> = { 'go1.21': asciiEscapes('go1.21'), 'go1.22': asciiEscapes('go1.22') };
+const REPLACEMENT = Buffer.from('\\ufffd', 'latin1');
+const LINE_SEPARATOR = Buffer.from('\\u2028', 'latin1');
+const PARAGRAPH_SEPARATOR = Buffer.from('\\u2029', 'latin1');
+
+/** U+2028 is E2 80 A8, U+2029 is E2 80 A9: their escape, or null for anything else. */
+function separatorEscape(src: Buffer, i: number): Buffer | null {
+  if (src[i] !== 0xe2 || src[i + 1] !== 0x80) return null;
+  return src[i + 2] === 0xa8 ? LINE_SEPARATOR : src[i + 2] === 0xa9 ? PARAGRAPH_SEPARATOR : null;
 }
 
 /**
@@ -123,78 +119,91 @@ export class ByteWriter {
  * - U+2028 and U+2029 (LINE/PARAGRAPH SEPARATOR, invalid in JavaScript string literals,
  *   Go issue 5836): \u2028 and \u2029;
  * - every other valid UTF-8 sequence, a literal U+FFFD (EF BF BD) included: as it is.
+ *
+ * Runs of bytes that need no escaping are copied in one go (Go's `start` index).
+ * `out` must have room for goStringLength(src) bytes at `pos`; returns the new position.
  */
-export function appendGoString(out: ByteWriter, src: Buffer, era: GoJsonEra = DEFAULT_GO_JSON_ERA): void {
-  out.byte(0x22);
-  let start = 0; // first byte not yet copied to `out`
+export function writeGoString(out: Buffer, pos: number, src: Buffer, era: GoJsonEra = DEFAULT_GO_JSON_ERA): number {
+  const table = ESCAPES[era];
+  const put = (esc: Buffer): void => {
+    for (let k = 0; k < esc.length; k++) out[pos++] = esc[k];
+  };
+  out[pos++] = 0x22;
+  let start = 0; // first byte of src not yet copied
+  for (let i = 0; i < src.length; ) {
+    const b = src[i];
+    let esc: Buffer | null;
+    let size: number;
+    if (b < 0x80) {
+      esc = table[b];
+      size = 1;
+    } else {
+      size = goRuneLength(src, i);
+      esc = size === 0 ? REPLACEMENT : size === 3 ? separatorEscape(src, i) : null;
+      if (size === 0) size = 1;
+    }
+    if (esc) {
+      pos += src.copy(out, pos, start, i);
+      put(esc);
+      start = i + size;
+    }
+    i += size;
+  }
+  pos += src.copy(out, pos, start, src.length);
+  out[pos++] = 0x22;
+  return pos;
+}
+
+/** The length in bytes of writeGoString's output, quotes included. */
+export function goStringLength(src: Buffer, era: GoJsonEra = DEFAULT_GO_JSON_ERA): number {
+  const table = ESCAPES[era];
+  let length = 2;
   for (let i = 0; i < src.length; ) {
     const b = src[i];
     if (b < 0x80) {
-      if (isHtmlSafe(b)) {
-        i++;
-        continue;
-      }
-      out.bytes(src, start, i);
-      if (b === 0x22 || b === 0x5c) {
-        out.byte(0x5c);
-        out.byte(b);
-      } else if (b === 0x0a) {
-        out.ascii('\\n');
-      } else if (b === 0x0d) {
-        out.ascii('\\r');
-      } else if (b === 0x09) {
-        out.ascii('\\t');
-      } else if (b === 0x08 && era === 'go1.22') {
-        out.ascii('\\b');
-      } else if (b === 0x0c && era === 'go1.22') {
-        out.ascii('\\f');
-      } else {
-        out.ascii('\\u00' + HEX[b >> 4] + HEX[b & 0xf]);
-      }
+      length += table[b]?.length ?? 1;
       i++;
-      start = i;
       continue;
     }
     const size = goRuneLength(src, i);
     if (size === 0) {
-      out.bytes(src, start, i);
-      out.ascii('\\ufffd');
+      length += REPLACEMENT.length;
       i++;
-      start = i;
-      continue;
+    } else {
+      length += size === 3 && separatorEscape(src, i) ? 6 : size;
+      i += size;
     }
-    // U+2028 is E2 80 A8, U+2029 is E2 80 A9.
-    if (size === 3 && b === 0xe2 && src[i + 1] === 0x80 && (src[i + 2] === 0xa8 || src[i + 2] === 0xa9)) {
-      out.bytes(src, start, i);
-      out.ascii('\\u202' + HEX[src[i + 2] & 0xf]);
-      i += 3;
-      start = i;
-      continue;
-    }
-    i += size;
   }
-  out.bytes(src, start, src.length);
-  out.byte(0x22);
+  return length;
 }
 
 /** The JSON string alone (quotes included), e.g. for tests and the docs. */
 export function goJsonString(src: Buffer | string, era: GoJsonEra = DEFAULT_GO_JSON_ERA): Buffer {
-  const out = new ByteWriter();
-  appendGoString(out, typeof src === 'string' ? Buffer.from(src, 'utf8') : src, era);
-  return out.result();
+  const bytes = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
+  const out = Buffer.alloc(goStringLength(bytes, era));
+  writeGoString(out, 0, bytes, era);
+  return out;
 }
 
 /**
  * The reply payload to the text message `p`: exactly what `json.NewEncoder(w).Encode(User{
  * Name: string(p), Age: 18, Description: string(p) + "很厉害!!!!"})` writes, trailing '\n'
- * included.
+ * included. The output is measured first and allocated once (a 16 MiB message of invalid
+ * bytes makes a ~192 MiB reply: no room for doubling buffers).
  */
 export function encodeUserReply(p: Buffer, era: GoJsonEra = DEFAULT_GO_JSON_ERA): Buffer {
-  const out = new ByteWriter(2 * p.length + 64);
-  out.ascii('{"name":');
-  appendGoString(out, p, era);
-  out.ascii(',"age":18,"description":');
-  appendGoString(out, Buffer.concat([p, DESCRIPTION_SUFFIX]), era);
-  out.ascii('}\n');
-  return out.result();
+  const head = Buffer.from('{"name":', 'latin1');
+  const middle = Buffer.from(',"age":18,"description":', 'latin1');
+  const tail = Buffer.from('}\n', 'latin1');
+  const description = Buffer.concat([p, DESCRIPTION_SUFFIX]);
+  const out = Buffer.allocUnsafe(
+    head.length + goStringLength(p, era) + middle.length + goStringLength(description, era) + tail.length,
+  );
+  let pos = head.copy(out, 0);
+  pos = writeGoString(out, pos, p, era);
+  pos += middle.copy(out, pos);
+  pos = writeGoString(out, pos, description, era);
+  pos += tail.copy(out, pos);
+  if (pos !== out.length) throw new Error(`internal error: reply length ${pos} != ${out.length}`);
+  return out;
 }
