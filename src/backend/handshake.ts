@@ -181,7 +181,7 @@ export function httpDate(d: Date): string {
   )}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} GMT`;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 301: 'Moved Permanently', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 301: 'Moved Permanently', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error' };
 
 /**
  * The raw bytes Go's net/http writes for a small complete response (server.go

@@ -48,11 +48,21 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 let demoPageCache: Buffer | null = null;
-/** The demo page, read once from demo.html next to this module (the build copies it to dist). */
-export function demoPage(): Buffer {
-  if (!demoPageCache) demoPageCache = readFileSync(join(__dirname, 'demo.html'));
+/**
+ * The demo page, read once from demo.html next to this module (the build copies it to
+ * dist); null if it is missing (a build without the copy step).
+ */
+export function demoPage(): Buffer | null {
+  if (!demoPageCache) {
+    try {
+      demoPageCache = readFileSync(join(__dirname, 'demo.html'));
+    } catch {
+      return null;
+    }
+  }
   return demoPageCache;
 }
+const DEMO_MISSING = Buffer.from('demo page missing: run `npm run build`\n');
 
 function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -77,11 +87,9 @@ export function startBackend(options: BackendOptions = {}): Promise<BackendHandl
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const decision = route(req.method ?? '', req.url ?? '/', req.headersDistinct, { deflate });
     if (decision.kind === 'demo') {
-      let page: Buffer;
-      try {
-        page = demoPage();
-      } catch {
-        res.writeHead(500, { 'Content-Type': 'text/plain' }).end('demo page missing: run npm run build\n');
+      const page = demoPage();
+      if (!page) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end(DEMO_MISSING);
         return;
       }
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': page.length });
@@ -114,7 +122,12 @@ export function startBackend(options: BackendOptions = {}): Promise<BackendHandl
     }
     // We own the raw socket now: answer as Go's net/http would, then close.
     if (decision.kind === 'demo') {
-      socket.end(goHttpResponse(200, [['Content-Type', 'text/html; charset=utf-8']], demoPage()));
+      const page = demoPage();
+      socket.end(
+        page
+          ? goHttpResponse(200, [['Content-Type', 'text/html; charset=utf-8']], page)
+          : goHttpResponse(500, [['Content-Type', 'text/plain']], DEMO_MISSING),
+      );
       return;
     }
     if (decision.log) log?.(decision.log);
