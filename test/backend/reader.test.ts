@@ -113,3 +113,33 @@ describe('GorillaReader', () => {
     });
   });
 });
+
+describe('garbage in', () => {
+  // A small deterministic PRNG (LCG) so a failure can be replayed.
+  function rng(seed: number): () => number {
+    let s = seed >>> 0;
+    return () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32;
+    };
+  }
+
+  test('500 random streams: never throws, same actions whatever the chunking, at most one terminal action', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const random = rng(seed);
+      const length = Math.floor(random() * 400);
+      const bytes = Buffer.alloc(length);
+      for (let i = 0; i < length; i++) bytes[i] = Math.floor(random() * 256);
+      // Half the streams start with a valid masked frame, so parsing goes past the first header.
+      const stream = seed % 2 ? Buffer.concat([frame(0x1, 'ok'), bytes]) : bytes;
+      for (const deflate of [false, true]) {
+        const whole = run(stream, { maxMessageSize: 1 << 16, deflate });
+        const split = run(stream, { maxMessageSize: 1 << 16, deflate }, 1 + (seed % 5));
+        expect(split).toEqual(whole);
+        const terminal = whole.filter((a) => a.kind === 'close' || a.kind === 'fail');
+        expect(terminal.length).toBeLessThanOrEqual(1);
+        if (terminal.length) expect(whole[whole.length - 1]).toBe(terminal[0]);
+      }
+    }
+  });
+});
