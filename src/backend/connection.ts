@@ -77,10 +77,8 @@ export function serveConnection(socket: Socket, head: Buffer, options: Connectio
           options.log?.(`read loop ended: ${action.error}`);
           if (action.closeCode !== null) {
             write(controlFrame(OP_CLOSE, formatCloseMessage(action.closeCode, action.closeReason)));
-            endConnection();
-          } else {
-            socket.destroy();
           }
+          endConnection(); // replies already written still go out first
           break;
       }
     }
