@@ -9,6 +9,7 @@ import { parseHex } from '../decoder/build';
 import { Session } from '../session';
 import { ClientError, parseWsUrl } from '../teach/client';
 import { runDemo } from '../teach/demo';
+import { stdoutWriter } from './decode';
 import { CliError } from './errors';
 
 const HELP = `usage: wsscope demo [--url ws://HOST:PORT/PATH] [--step] [--deflate] [OPTIONS]
@@ -107,7 +108,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const stops: (() => Promise<void>)[] = [];
   let enter: ReturnType<typeof enterWaiter> | undefined;
-  const out = (line: string) => process.stdout.write(line + '\n');
+  // `wsscope demo | head` closes stdout: stop quietly instead of crashing on EPIPE.
+  const write = stdoutWriter();
+  const out = (line: string) => write(line + '\n');
   try {
     let urlText = values.url;
     if (urlText === undefined) {

@@ -7,6 +7,7 @@ import { parseArgs } from 'util';
 import { parseHex } from '../decoder/build';
 import { ClientError, parseWsUrl } from '../teach/client';
 import { runSend } from '../teach/send';
+import { stdoutWriter } from './decode';
 import { CliError } from './errors';
 
 const HELP = `usage: wsscope send --url ws[s]://HOST:PORT/PATH [--hex "81 85 ..."]... [--file F] [-] [OPTIONS]
@@ -106,6 +107,8 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+  // `wsscope send ... | head` closes stdout: stop quietly instead of crashing on EPIPE.
+  const write = stdoutWriter();
   const extensions = values.extensions ?? (values.deflate ? 'permessage-deflate; client_max_window_bits' : undefined);
   try {
     await runSend(
@@ -120,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
         insecure: values.insecure,
         maxPayload,
       },
-      (line) => process.stdout.write(line + '\n'),
+      (line) => write(line + '\n'),
     );
   } catch (err) {
     if (err instanceof ClientError) throw new CliError(err.message, 1);
