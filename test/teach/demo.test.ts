@@ -5,7 +5,7 @@
  */
 import { startBackend } from '../../src/backend';
 import { deflateMessage } from '../../src/teach/demo';
-import { closedPort, killChildren, runCli } from './helpers';
+import { BIN, closedPort, killChildren, runCli, runCommand } from './helpers';
 
 afterAll(() => killChildren());
 
@@ -108,6 +108,13 @@ describe('wsscope demo', () => {
     } finally {
       await backend.close();
     }
+  });
+
+  it('stops quietly when its reader goes away (wsscope demo | head -1)', async () => {
+    const r = await runCommand('bash', ['-o', 'pipefail', '-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} demo | head -1`], { timeoutMs: 90000 });
+    expect(r.stdout).toMatch(/^built-in backend listening on 127\.0\.0\.1:\d+ \(permessage-deflate on\)\n$/);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('rejects a bad masking key and an unreachable server with one line', async () => {
