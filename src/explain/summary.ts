@@ -25,9 +25,10 @@ function broken(violations: Violation[]): string {
 /**
  * `options.messageOpcode`: the opcode of the message a continuation frame belongs to, when
  * the caller knows it (1: a text message's fragments then show as text when they are
- * whole UTF-8). Added for wsscope send/demo.
+ * whole UTF-8). `options.compressed`: the frame belongs to a permessage-deflate message, so
+ * its payload is DEFLATE data, never shown as text. Added for wsscope send/demo.
  */
-export function summarizeFrame(frame: FrameEvent, options: { messageOpcode?: number } = {}): string {
+export function summarizeFrame(frame: FrameEvent, options: { messageOpcode?: number; compressed?: boolean } = {}): string {
   const flags = [frame.fin ? 'FIN' : 'no-FIN'];
   if (frame.rsv1) flags.push('RSV1');
   if (frame.rsv2) flags.push('RSV2');
@@ -39,7 +40,7 @@ export function summarizeFrame(frame: FrameEvent, options: { messageOpcode?: num
     body = ` ${frame.closeCode} ${closeCodeName(frame.closeCode)}${frame.closeReason ? ' ' + quoteForTerminal(frame.closeReason) : ''}`;
   } else {
     const opcode = frame.opcode === 0x0 ? options.messageOpcode : frame.opcode;
-    body = taste(payload, opcode === 0x1 || opcode === 0x9 || opcode === 0xa);
+    body = taste(payload, !options.compressed && (opcode === 0x1 || opcode === 0x9 || opcode === 0xa));
   }
   return `${frame.dir} frame #${frame.index} ${frame.opcodeName} ${flags.join(' ')} len=${frame.payloadLength}/${frame.lengthForm}-bit${body}${broken(frame.violations)}`;
 }
