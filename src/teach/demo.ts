@@ -86,14 +86,14 @@ class DemoConnection {
    * was negotiated (RSV1 on the first frame only, RFC 7692 §6.1). `between` goes after
    * the first fragment and after each following one but the last.
    */
-  message(opcode: number, payload: Buffer, fragments = 1, between?: () => Buffer): Buffer[] {
-    const body = this.compressed ? deflateMessage(payload) : payload;
+  message(opcode: number, payload: Buffer, fragments = 1, between?: () => Buffer, compress = this.compressed): Buffer[] {
+    const body = compress ? deflateMessage(payload) : payload;
     const size = Math.ceil(body.length / fragments);
     const frames: Buffer[] = [];
     for (let i = 0; i < fragments; i++) {
       const part = body.subarray(i * size, Math.min(body.length, (i + 1) * size));
       const last = i === fragments - 1;
-      frames.push(this.frame(i === 0 ? opcode : OP.continuation, part, last, i === 0 && this.compressed));
+      frames.push(this.frame(i === 0 ? opcode : OP.continuation, part, last, i === 0 && compress));
       if (!last && between) frames.push(between());
     }
     return frames;
@@ -176,6 +176,17 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
   const main = await connect(1, options.deflate ? DEFLATE_OFFER : undefined);
   const text = (s: string) => Buffer.from(s, 'utf8');
   const fill = (n: number) => Buffer.alloc(n, 'a');
+  /**
+   * The length-form steps show the wire length, which compression would shrink (125 'a'
+   * deflate to 6 bytes): they go uncompressed, which permessage-deflate allows per
+   * message (RSV1 clear, RFC 7692 §6).
+   */
+  const sized = async (n: number) => {
+    if (main.compressed) out('  (sent uncompressed, RSV1 = 0, so that the length form shows: RFC 7692 §6 lets each message choose)');
+    const since = main.mark;
+    await main.send(main.message(OP.text, fill(n), 1, undefined, false));
+    await main.expect({ messages: 1 }, since);
+  };
 
   const steps: Step[] = [
     {
@@ -213,27 +224,15 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
     },
     {
       title: 'a message of 125 bytes: the longest in the 7-bit length form — expect an answer',
-      run: async () => {
-        const since = main.mark;
-        await main.send(main.message(OP.text, fill(125)));
-        await main.expect({ messages: 1 }, since);
-      },
+      run: () => sized(125),
     },
     {
       title: 'a message of 126 bytes: the 16-bit length form (126, then 2 bytes of length) — expect an answer',
-      run: async () => {
-        const since = main.mark;
-        await main.send(main.message(OP.text, fill(126)));
-        await main.expect({ messages: 1 }, since);
-      },
+      run: () => sized(126),
     },
     {
       title: 'a message of 65,536 bytes: the 64-bit length form (127, then 8 bytes of length) — expect an answer',
-      run: async () => {
-        const since = main.mark;
-        await main.send(main.message(OP.text, fill(65536)));
-        await main.expect({ messages: 1 }, since);
-      },
+      run: () => sized(65536),
     },
     {
       title: 'a second connection offering permessage-deflate, and a compressed text message — expect a compressed answer',

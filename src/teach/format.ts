@@ -83,9 +83,10 @@ export class EventPrinter {
       const compressed = event.opcode === 0 ? s.compressed : isData && event.rsv1;
       this.lines(explainFrame(event, { messageOpcode, compressed }).split('\n'), event.dir);
     } else {
-      // Fragments of a compressed message are not text until inflated as a whole.
-      const messageOpcode = event.opcode === 0 && !s.compressed ? s.opcode : undefined;
-      this.out(`${arrow(event.dir)} ${summarizeFrame(event, { messageOpcode })}`);
+      // The frames of a compressed message are not text until inflated as a whole.
+      const compressed = event.opcode === 0 ? s.compressed : isData && event.rsv1;
+      const messageOpcode = event.opcode === 0 ? s.opcode : undefined;
+      this.out(`${arrow(event.dir)} ${summarizeFrame(event, { messageOpcode, compressed })}`);
       violationLines(event).forEach((l) => this.out(l));
     }
   }

@@ -110,6 +110,27 @@ describe('wsscope demo', () => {
     }
   });
 
+  it('--deflate compresses the first connection too, but for the length forms', async () => {
+    const r = await runCli(['demo', '--deflate', '--mask', '37fa213d'], { timeoutMs: 90000 });
+    expect(r.code).toBe(0);
+    const steps = bySteps(r.stdout).slice(1);
+    expect(steps.map((s) => s[0])).toEqual(STEPS);
+    // "Hello" deflated as in RFC 7692 §7.2.3.1, RSV1 set; the answer inflates to the User JSON.
+    expect(steps[0].slice(1, 3)).toEqual([
+      '→ client frame #0 text FIN RSV1 masked 37fa213d len=7/7-bit f248cdc9c90700',
+      '→ client message text (1 frame, deflated) 5 bytes "Hello"',
+    ]);
+    expect(steps[0][4]).toMatch(/^← server message text \(1 frame, deflated\) 61 bytes "\{\\"name\\":\\"Hello\\"/);
+    // RSV1 on the first fragment only (RFC 7692 §6.1).
+    expect(steps[3][1]).toMatch(/^→ client frame #3 text no-FIN RSV1 masked 37fa213d /);
+    expect(steps[3][3]).toMatch(/^→ client frame #5 continuation no-FIN masked 37fa213d /);
+    expect(steps[4].slice(1, 3)).toEqual([
+      '  (sent uncompressed, RSV1 = 0, so that the length form shows: RFC 7692 §6 lets each message choose)',
+      '→ client frame #8 text FIN masked 37fa213d len=125/7-bit "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..."',
+    ]);
+    expect(r.stdout).not.toMatch(/no answer within|^ {4}! /m);
+  });
+
   it('stops quietly when its reader goes away (wsscope demo | head -1)', async () => {
     const r = await runCommand('bash', ['-o', 'pipefail', '-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} demo | head -1`], { timeoutMs: 90000 });
     expect(r.stdout).toMatch(/^built-in backend listening on 127\.0\.0\.1:\d+ \(permessage-deflate on\)\n$/);
