@@ -89,6 +89,8 @@ export interface Handshake {
   acceptValid: boolean;
   protocol: string | null;
   extensions: string | null;
+  /** The bytes of the request and of the response head (up to its empty line), as on the wire. */
+  raw: { request: Buffer; response: Buffer };
 }
 
 /** The handshake answer head is small; a server that sends more is not speaking HTTP. */
@@ -131,8 +133,9 @@ export function describeConnectError(err: NodeJS.ErrnoException, url: WsUrl): st
 
 /**
  * A WebSocket connection after a successful handshake, with the raw socket exposed
- * through `send`. Both directions go through one ConnectionDecoder (frames from the
- * start, with the extensions the server accepted), whose events reach `onEvent`.
+ * through `send`. Both directions go through one ConnectionDecoder, from the handshake
+ * on (as in the proxy), so the decoder checks the handshake too and negotiates the
+ * extensions itself; its events reach `onEvent`.
  */
 export class RawConnection {
   readonly decoder: ConnectionDecoder;
@@ -154,8 +157,7 @@ export class RawConnection {
     this.decoder = new ConnectionDecoder({
       conn,
       maxPayload,
-      start: 'frames',
-      extensions: handshake.extensions ?? undefined,
+      start: 'handshake',
       onEvent: (event) => {
         for (const listener of [...this.listeners]) listener(event);
       },
@@ -185,6 +187,9 @@ export class RawConnection {
   start(): void {
     const rest = this.rest;
     this.rest = Buffer.alloc(0);
+    const now = Date.now();
+    this.decoder.push('client', this.handshake.raw.request, now);
+    this.decoder.push('server', this.handshake.raw.response, now);
     if (rest.length) this.receive(rest);
     this.socket.resume();
   }
@@ -337,7 +342,7 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
         cleanup();
         // Keep what follows the head in the socket's stead: it is already frames.
         socket.pause();
-        resolve({ head: received.subarray(0, end).toString('latin1'), rest: received.subarray(end + 4) });
+        resolve({ head: received.subarray(0, end + 4).toString('latin1'), rest: received.subarray(end + 4) });
       } else if (received.length > MAX_HEAD) {
         fail(`${url.host}:${url.port} sent more than ${MAX_HEAD} bytes without ending its HTTP answer`);
       }
@@ -359,7 +364,7 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
     socket.on('close', onClose);
   });
 
-  const response = parseResponseHead(head);
+  const response = parseResponseHead(head.slice(0, -4));
   if (!response) {
     socket.destroy();
     const firstLine = head.split('\r\n')[0].slice(0, 80);
@@ -382,6 +387,7 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
     acceptValid: accept === expectedAccept,
     protocol: header(response.headers, 'Sec-WebSocket-Protocol'),
     extensions: header(response.headers, 'Sec-WebSocket-Extensions'),
+    raw: { request: Buffer.from(requestText, 'latin1'), response: Buffer.from(head, 'latin1') },
   };
   if (!handshake.acceptValid) {
     // §4.1: "If the response lacks a |Sec-WebSocket-Accept| header field or the

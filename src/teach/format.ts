@@ -53,6 +53,9 @@ export class EventPrinter {
       if (this.options.verbose) this.lines(explainMessage(event).split('\n'), event.dir);
       else this.out(`${arrow(event.dir)} ${summarizeMessage(event)}`);
       if (!this.options.verbose) violationLines(event).forEach((l) => this.out(l));
+    } else if (event.event === 'handshake') {
+      // The summary was printed when the connection opened; the decoder adds the rules broken.
+      violationLines(event).forEach((l) => this.out(l));
     } else if (event.event === 'error') {
       this.out(`! ${escapeForTerminal(event.message)}`);
     }

@@ -6,7 +6,7 @@
  * bad close code (§7.4).
  */
 import type { WsEvent } from '../decoder/events';
-import { handshakeEvent, openWebSocket, type WsUrl } from './client';
+import { openWebSocket, type WsUrl } from './client';
 import { EventPrinter, handshakeLines } from './format';
 
 export interface SendOptions {
@@ -49,8 +49,8 @@ export async function runSend(options: SendOptions, out: (line: string) => void)
     else printer.print(event);
   };
   if (json) {
+    // The handshake event comes from the decoder, like every other event.
     emit({ event: 'open', ts: Date.now(), conn: 1, client: conn.localAddress, target: url.href });
-    emit(handshakeEvent(1, conn.handshake));
   } else {
     out(`connected to ${url.host}:${url.port}`);
     for (const line of handshakeLines(conn.handshake, options.verbose)) out(line);

@@ -144,6 +144,31 @@ describe('the raw client', () => {
     }
   });
 
+  it('shows the rules a 101 answer breaks, as the decoder finds them, and goes on', async () => {
+    const server = await rawServer((socket) =>
+      onRequestHead(socket, (head) => {
+        // No Upgrade header, and an extension nobody offered (RFC 6455 §4.1); then "hi".
+        const answer = switchingProtocols(head).replace('Upgrade: websocket\r\n', '').replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: x-nope\r\n\r\n');
+        socket.end(Buffer.concat([Buffer.from(answer, 'latin1'), Buffer.from('81026869', 'hex')]));
+      }),
+    );
+    try {
+      const lines: string[] = [];
+      const r = await runSend({ url: parseWsUrl(`ws://127.0.0.1:${server.port}/`), chunks: [], timeoutMs: 5000, ui: 'text' }, (l) => lines.push(l));
+      expect(r.ending).toBe('closed by the server');
+      expect(lines.slice(4)).toEqual([
+        '  extensions: x-nope',
+        '    ! response-missing-upgrade (RFC 6455 §4.1): 101 response has no "Upgrade: websocket" header',
+        '    ! unrequested-extension (RFC 6455 §4.1): server accepted extension "x-nope" which the client did not offer',
+        '← server frame #0 text FIN unmasked len=2/7-bit "hi"',
+        'the server closed the TCP connection',
+        'sent 0 bytes, received 4 bytes after the handshake',
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reports a server that closes during the handshake', async () => {
     const server = await rawServer((socket) => onRequestHead(socket, () => socket.destroy()));
     try {
