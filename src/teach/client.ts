@@ -11,7 +11,7 @@ import * as crypto from 'crypto';
 import * as net from 'net';
 import * as tls from 'tls';
 import { ConnectionDecoder } from '../decoder';
-import type { HandshakeEvent, HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
+import type { HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
 
 /** An error the user caused or can fix (bad URL, closed port, non-101 answer...): one line. */
 export class ClientError extends Error {
@@ -400,22 +400,4 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
   }
   socket.setNoDelay(true);
   return new RawConnection(socket, handshake, conn, rest, maxPayload);
-}
-
-/** The handshake as the `handshake` event of DESIGN.md, for --ui json. */
-export function handshakeEvent(conn: number, h: Handshake, violations: HandshakeEvent['violations'] = []): HandshakeEvent {
-  return {
-    event: 'handshake',
-    ts: Date.now(),
-    conn,
-    request: h.request,
-    response: h.response,
-    key: h.key,
-    accept: h.accept,
-    expectedAccept: h.expectedAccept,
-    acceptValid: h.acceptValid,
-    protocol: h.protocol,
-    extensions: h.extensions,
-    violations,
-  };
 }

@@ -6,7 +6,7 @@
  */
 import type { Direction, FrameEvent, WsEvent } from '../decoder/events';
 import { escapeForTerminal, explainFrame, explainHandshake, explainMessage, summarizeFrame, summarizeMessage } from '../explain';
-import { handshakeEvent, type Handshake } from './client';
+import type { Handshake } from './client';
 
 export interface FormatOptions {
   verbose?: boolean;
@@ -54,8 +54,10 @@ export class EventPrinter {
       else this.out(`${arrow(event.dir)} ${summarizeMessage(event)}`);
       if (!this.options.verbose) violationLines(event).forEach((l) => this.out(l));
     } else if (event.event === 'handshake') {
-      // The summary was printed when the connection opened; the decoder adds the rules broken.
-      violationLines(event).forEach((l) => this.out(l));
+      // The summary was printed when the connection opened (handshakeLines); the decoder adds
+      // the rules broken, or with --verbose its whole explanation (headers, accept, deflate).
+      if (this.options.verbose) explainHandshake(event).split('\n').slice(1).forEach((l) => this.out(l));
+      else violationLines(event).forEach((l) => this.out(l));
     } else if (event.event === 'error') {
       this.out(`! ${escapeForTerminal(event.message)}`);
     }
@@ -99,9 +101,12 @@ export class EventPrinter {
   }
 }
 
-/** The handshake summary: request line, status line, the accept check, the extensions. */
+/**
+ * The handshake summary: request line, status line, the accept check, the extensions.
+ * Nothing with --verbose: the decoder's handshake event is explained in full instead.
+ */
 export function handshakeLines(h: Handshake, verbose = false): string[] {
-  if (verbose) return explainHandshake(handshakeEvent(0, h)).split('\n').slice(1);
+  if (verbose) return [];
   const esc = escapeForTerminal;
   const lines = [
     `→ ${h.request.method} ${esc(h.request.target)} ${h.request.version}  Sec-WebSocket-Key: ${h.key}`,
