@@ -21,7 +21,7 @@ function violationLines(event: { violations: { rule: string; message: string; se
 
 /**
  * Continuation frames shown in full before the rest of a long run is summed up in one
- * line (the backend, like gorilla, sends a 131 kB answer as 128 frames of 1 kB).
+ * line: a server may stream a big message in hundreds of small frames.
  */
 const SHOWN_CONTINUATIONS = 2;
 
@@ -83,14 +83,13 @@ export class EventPrinter {
         s.hidden = 0;
       }
     }
+    // A continuation frame is shown as its message (text or binary); the frames of a
+    // compressed message are DEFLATE data, not text, until inflated as a whole.
+    const messageOpcode = event.opcode === 0 ? s.opcode : undefined;
+    const compressed = event.opcode === 0 ? s.compressed : isData && event.rsv1;
     if (this.options.verbose) {
-      const messageOpcode = event.opcode === 0 ? s.opcode : undefined;
-      const compressed = event.opcode === 0 ? s.compressed : isData && event.rsv1;
       this.lines(explainFrame(event, { messageOpcode, compressed }).split('\n'), event.dir);
     } else {
-      // The frames of a compressed message are not text until inflated as a whole.
-      const compressed = event.opcode === 0 ? s.compressed : isData && event.rsv1;
-      const messageOpcode = event.opcode === 0 ? s.opcode : undefined;
       this.out(`${arrow(event.dir)} ${summarizeFrame(event, { messageOpcode, compressed })}`);
       violationLines(event).forEach((l) => this.out(l));
     }
