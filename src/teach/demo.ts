@@ -157,8 +157,6 @@ class DemoConnection {
   }
 }
 
-export const STEP_COUNT = 9;
-
 /**
  * Runs the nine steps against `options.url`, writing each announcement and every decoded
  * frame to `out`. Throws ClientError when the first connection cannot be made.
