@@ -22,6 +22,17 @@ const STOPPED = 5;
 /** Payload bytes unmasked per step when every byte is needed (text, compressed). */
 const SCRATCH_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Room for a header (at most 14 bytes) before the preview in the scratch buffer. */
+const HEADROOM = 14;
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lowercase hex of buf[start, end): short runs in JS (cheaper than a call into C++ per field). */
+function toHex(buf: Buffer, start: number, end: number): string {
+  if (end - start > 24) return buf.toString('hex', start, end);
+  let out = '';
+  for (let i = start; i < end; i++) out += HEX[buf[i]];
+  return out;
+}
 
 export interface FrameDecoderOptions {
   conn: number;
@@ -56,8 +67,12 @@ export class FrameDecoder {
   private payloadLength = 0;
   private received = 0;
   private lengthText: string | null = null;
-  private preview: Buffer = EMPTY;
+  /** The preview is previewBuf[previewStart, previewStart + previewLen): a slice of the chunk
+   * when it arrived whole and unmasked, else the reused scratch (never retained by anyone). */
+  private previewBuf: Buffer = EMPTY;
+  private previewStart = 0;
   private previewLen = 0;
+  private previewScratch: Buffer = EMPTY;
   private feed: Feed = Feed.None;
   private violations: Violation[] = [];
   private frameOffset = 0;
@@ -93,12 +108,22 @@ export class FrameDecoder {
         case GET_PAYLOAD_LENGTH_16:
         case GET_PAYLOAD_LENGTH_64:
         case GET_MASK: {
-          // Gather header bytes up to what the current state needs.
-          const n = Math.min(this.hdrNeed - this.hdrLen, end - pos);
+          let n = Math.min(this.hdrNeed - this.hdrLen, end - pos);
+          if (this.hdrLen === 0) {
+            this.frameOffset = this.offset;
+            // Fast path: the whole header is in this chunk; take it at once.
+            if (end - pos >= 2) {
+              const b1 = chunk[pos + 1];
+              const len7 = b1 & 0x7f;
+              const whole = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+              if (end - pos >= whole) n = whole;
+            }
+          }
+          // Gather header bytes up to what the current state needs (or the whole header).
           for (let i = 0; i < n; i++) this.hdr[this.hdrLen++] = chunk[pos + i];
           pos += n;
           this.offset += n;
-          if (this.hdrLen === this.hdrNeed) this.headerStep(ts);
+          while (this.state < GET_DATA && this.hdrLen >= this.hdrNeed) this.headerStep(ts);
           break;
         }
         case GET_DATA: {
@@ -121,7 +146,6 @@ export class FrameDecoder {
     const h = this.hdr;
     switch (this.state) {
       case GET_INFO: {
-        this.frameOffset = this.offset - 2;
         this.fin = (h[0] & 0x80) !== 0;
         this.rsv1 = (h[0] & 0x40) !== 0;
         this.rsv2 = (h[0] & 0x20) !== 0;
@@ -220,7 +244,8 @@ export class FrameDecoder {
     this.state = GET_DATA;
     this.received = 0;
     this.previewLen = Math.min(this.payloadLength, this.o.maxPayload);
-    this.preview = EMPTY;
+    this.previewBuf = EMPTY;
+    this.previewStart = 0;
     if (this.payloadLength === 0) this.frameEnd(ts);
   }
 
@@ -231,14 +256,19 @@ export class FrameDecoder {
     if (at < this.previewLen) {
       const m = Math.min(n, this.previewLen - at);
       if (at === 0 && m === this.previewLen && !this.masked) {
-        // Unmasked and all here: a slice, no copy.
-        this.preview = chunk.subarray(pos, pos + m);
+        // Unmasked and all here: read it in place, no copy.
+        this.previewBuf = chunk;
+        this.previewStart = pos;
       } else {
-        if (at === 0) this.preview = Buffer.allocUnsafe(this.previewLen);
-        if (this.masked) unmaskInto(chunk, pos, this.preview, at, m, this.key, at & 3);
-        else chunk.copy(this.preview, at, pos, pos + m);
+        if (at === 0) {
+          this.previewBuf = this.scratchFor(this.previewLen);
+          this.previewStart = HEADROOM;
+        }
+        if (this.masked) unmaskInto(chunk, pos, this.previewBuf, HEADROOM + at, m, this.key, at & 3);
+        else chunk.copy(this.previewBuf, HEADROOM + at, pos, pos + m);
       }
-      if (this.feed !== Feed.None) this.messages.data(this.preview, at, at + m);
+      const p = this.previewStart + at;
+      if (this.feed !== Feed.None) this.messages.data(this.previewBuf, p, p + m);
       this.received += m;
       pos += m;
       n -= m;
@@ -262,8 +292,22 @@ export class FrameDecoder {
 
   private frameEnd(ts: number): void {
     const h = this.hdr;
-    const preview = this.preview;
-    const payloadHex = preview.length ? preview.toString('hex') : '';
+    const pbuf = this.previewBuf;
+    const pstart = this.previewStart;
+    const plen = this.previewLen;
+    let payloadHex: string;
+    let header: string;
+    if (pbuf === this.previewScratch && plen > 0) {
+      // Header and payload hex in one call: the header goes in the headroom before the preview.
+      const from = HEADROOM - this.hdrLen;
+      for (let i = 0; i < this.hdrLen; i++) pbuf[from + i] = h[i];
+      const both = pbuf.toString('hex', from, pstart + plen);
+      header = both.slice(0, 2 * this.hdrLen);
+      payloadHex = both.slice(2 * this.hdrLen);
+    } else {
+      payloadHex = toHex(pbuf, pstart, pstart + plen);
+      header = toHex(h, 0, this.hdrLen);
+    }
     const event: FrameEvent = {
       event: 'frame',
       ts,
@@ -271,7 +315,7 @@ export class FrameDecoder {
       dir: this.o.dir,
       index: this.index++,
       offset: this.frameOffset,
-      header: h.toString('hex', 0, this.hdrLen),
+      header,
       fin: this.fin,
       rsv1: this.rsv1,
       rsv2: this.rsv2,
@@ -279,21 +323,21 @@ export class FrameDecoder {
       opcode: this.opcode,
       opcodeName: opcodeName(this.opcode),
       masked: this.masked,
-      maskKey: this.masked ? h.toString('hex', this.hdrLen - 4, this.hdrLen) : null,
+      maskKey: this.masked ? header.slice(header.length - 8) : null,
       payloadLength: this.payloadLength,
       lengthForm: this.lengthForm,
       payload: payloadHex,
       payloadTruncated: this.payloadLength > this.previewLen,
       violations: this.violations,
     };
-    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, preview);
+    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, pbuf.subarray(pstart, pstart + plen));
     // Ready for the next frame before anyone sees the event.
     this.state = GET_INFO;
     this.hdrLen = 0;
     this.hdrNeed = 2;
-    this.preview = EMPTY;
+    this.previewBuf = EMPTY;
     this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, preview, payloadHex, ts);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, payloadHex, ts);
   }
 
   /** §5.5.1: a close body is empty, or a 2-byte code (§7.4) followed by a UTF-8 reason. */
@@ -318,6 +362,14 @@ export class FrameDecoder {
     event.closeReason = reason.toString('utf8');
   }
 
+  /** The reused preview buffer, grown (up to maxPayload) as frames need it. */
+  private scratchFor(n: number): Buffer {
+    if (this.previewScratch.length < HEADROOM + n) {
+      this.previewScratch = Buffer.allocUnsafe(HEADROOM + Math.min(this.o.maxPayload, Math.max(n, 2 * this.previewScratch.length, 256)));
+    }
+    return this.previewScratch;
+  }
+
   private stop(ts: number, message: string): void {
     // Report the frame as far as it was read, then stop once (§5.2 cannot be followed).
     const h = this.hdr;
@@ -328,7 +380,7 @@ export class FrameDecoder {
       dir: this.o.dir,
       index: this.index++,
       offset: this.frameOffset,
-      header: h.toString('hex', 0, this.hdrLen),
+      header: h.toString('hex', 0, 10), // the header up to its length field, whatever the chunking
       fin: this.fin,
       rsv1: this.rsv1,
       rsv2: this.rsv2,

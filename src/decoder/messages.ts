@@ -93,7 +93,7 @@ export class MessageAssembler {
     this.compressed = compressed;
     this.wireLength = 0;
     this.single = fin && !compressed;
-    this.parts = [];
+    if (this.parts.length) this.parts = [];
     this.partsLength = 0;
     this.overflow = false;
     this.utf8.reset();
@@ -126,7 +126,7 @@ export class MessageAssembler {
    * The current frame is complete. `preview`/`previewHex` are the frame's payload preview,
    * reused as the message's when the message is that single frame.
    */
-  frameEnd(fin: boolean, payloadLength: number, preview: Buffer, previewHex: string, ts: number): void {
+  frameEnd(fin: boolean, payloadLength: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string, ts: number): void {
     if (!this.current) return;
     this.current = false;
     this.wireLength += payloadLength;
@@ -144,7 +144,12 @@ export class MessageAssembler {
       if (opcode === OPCODES.TEXT && !this.utf8.end()) {
         violations.push(violation('invalid-utf8', `text message is not valid UTF-8 (byte ${this.utf8.errorAt} of the message)`));
       }
-      body = this.single ? preview : this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
+      if (this.single) {
+        // The message is this one frame: its preview is the message's (read in place).
+        this.emitSingle(opcode, length, pbuf, pstart, plen, previewHex, violations, ts);
+        return;
+      }
+      body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
     }
     const truncated = length > body.length;
     const { conn, dir } = this.cfg;
@@ -161,12 +166,32 @@ export class MessageAssembler {
           }
         : {
             event: 'message', ts, conn, dir, opcode, opcodeName: name, frames, length, compressed,
-            data: this.single ? previewHex : body.toString('hex'),
+            data: body.toString('hex'),
             truncated,
             violations,
           };
     this.parts = [];
     this.partsLength = 0;
+    this.cfg.emitMessage(event);
+  }
+
+  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string, violations: Violation[], ts: number): void {
+    const { conn, dir } = this.cfg;
+    const truncated = length > plen;
+    const event: MessageEvent =
+      opcode === OPCODES.TEXT
+        ? {
+            event: 'message', ts, conn, dir, opcode, opcodeName: 'text', frames: 1, length, compressed: false,
+            text: pbuf.toString('utf8', pstart, pstart + (truncated ? utf8CompletePrefix(pbuf.subarray(pstart, pstart + plen)) : plen)),
+            truncated,
+            violations,
+          }
+        : {
+            event: 'message', ts, conn, dir, opcode, opcodeName: opcodeName(opcode), frames: 1, length, compressed: false,
+            data: previewHex,
+            truncated,
+            violations,
+          };
     this.cfg.emitMessage(event);
   }
 

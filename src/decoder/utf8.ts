@@ -52,7 +52,10 @@ export class Utf8Validator {
         break;
       }
     }
-    if (cut > i && !isUtf8(buf.subarray(i, cut))) {
+    // Short runs: a JS scan for ASCII beats a call into C++; else Node's native check.
+    let ascii = cut - i <= 64;
+    for (let j = i; ascii && j < cut; j++) if (buf[j] >= 0x80) ascii = false;
+    if (!ascii && cut > i && !isUtf8(i === 0 && cut === buf.length ? buf : buf.subarray(i, cut))) {
       // Locate the offending byte with the state machine (rare path).
       for (; i < cut; i++) if (!this.step(buf[i], i - start)) return false;
     }
