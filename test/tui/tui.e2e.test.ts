@@ -1,0 +1,192 @@
+/**
+ * End to end: the real CLI (`wsscope proxy --backend --ui tui`) in tmux, real WebSocket
+ * traffic through the proxy, keys sent with `send-keys`, the screen read with
+ * `capture-pane`. Every wait polls the screen for a condition (no fixed sleeps).
+ * Needs `npm run build` first (the CLI runs dist/), as `npm test` does.
+ */
+import { execFile, execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { promisify } from 'util';
+import WebSocket from 'ws';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin/wsscope.js');
+
+function hasTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const tmuxMissing = !hasTmux();
+if (tmuxMissing && !process.env.CI) {
+  // eslint-disable-next-line no-console
+  console.warn('SKIPPED test/tui/tui.e2e.test.ts: tmux is not installed (install tmux to run the terminal UI end-to-end tests)');
+}
+const maybe = tmuxMissing && !process.env.CI ? describe.skip : describe;
+
+jest.setTimeout(120_000);
+
+/** One tmux server per test file run, on its own socket, killed in afterAll. */
+const SOCKET = `wsscope-tui-e2e-${process.pid}-${Date.now()}`;
+const tmux = (...args: string[]) => run('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
+const clients: WebSocket[] = [];
+
+async function screen(target: string, colours = false): Promise<string> {
+  return tmux('capture-pane', '-p', ...(colours ? ['-e'] : []), '-t', target);
+}
+
+/** Polls the screen until `test` passes; fails with the last screen on timeout. */
+async function waitScreen(target: string, test: (text: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    last = await screen(target);
+    if (test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts the CLI in a new tmux window; the shell line after it shows how it exited. */
+async function start(name: string, cols: number, rows: number, env: Record<string, string> = {}): Promise<string> {
+  const envArgs = Object.entries({ LANG: 'C.UTF-8', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  const command = `node ${BIN} proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --ui tui; echo "WSSCOPE-EXITED $?"; exec cat`;
+  const args = ['-x', String(cols), '-y', String(rows), ...envArgs, '-s', name, '-d', command];
+  try {
+    await tmux('new-session', ...args);
+  } catch {
+    // No server on this socket yet is fine for new-session; retry once if it raced.
+    await tmux('new-session', ...args);
+  }
+  return `${name}:0.0`;
+}
+
+/** The proxy's address as the status bar shows it. */
+async function proxyAddress(target: string): Promise<string> {
+  const text = await waitScreen(target, (t) => /(127\.0\.0\.1:\d+) → ws:\/\/127\.0\.0\.1:\d+/.test(t), 'the status bar with the proxy address');
+  return /(127\.0\.0\.1:\d+) → ws:/.exec(text)![1];
+}
+
+/** A client through the proxy that sends `messages` and waits for the backend's answers. */
+async function talk(address: string, messages: string[]): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://${address}/json`);
+  clients.push(ws);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const answers = new Promise<void>((resolve) => {
+    let n = 0;
+    ws.on('message', () => {
+      if (++n === messages.length) resolve();
+    });
+  });
+  for (const m of messages) ws.send(m);
+  await answers;
+  return ws;
+}
+
+afterAll(async () => {
+  for (const ws of clients) ws.terminate();
+  const socketPath = (await tmux('display-message', '-p', '#{socket_path}').catch(() => '')).trim();
+  await tmux('kill-server').catch(() => undefined);
+  // tmux leaves its socket file behind: remove ours.
+  if (socketPath.endsWith(SOCKET)) fs.rmSync(socketPath, { force: true });
+});
+
+maybe('terminal UI in tmux (120x40)', () => {
+  const HOSTILE = '\x1b[31mRED{red-fg}X';
+  let target = '';
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(ROOT, 'dist/cli/index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+    target = await start('main', 120, 40);
+    const address = await proxyAddress(target);
+    await talk(address, ['Hello', HOSTILE]);
+  });
+
+  test('the connection is listed and frames go both ways, distinct at a glance', async () => {
+    const text = await waitScreen(
+      target,
+      (t) => /C ──▶ S {2}text .* Hello/.test(t) && /C ◀── S {2}text .*\{"name":"Hello","age":18/.test(t),
+      'client and server text frames',
+    );
+    expect(text).toMatch(/▶ +1 127\.0\.0\.1:\d+ +open +\d+ fr [\d.]+ (B|KiB) +\d+ fr [\d.]+ (B|KiB) +ws:\/\/127\.0\.0\.1:\d+\/json/);
+    expect(text).toContain('Connections (1)');
+  });
+
+  test('the hostile payload is shown literally: escape sequence and blessed tags are not interpreted', async () => {
+    const text = await waitScreen(target, (t) => t.includes('\\x1b[31mRED{red-fg}X'), 'the escaped hostile payload');
+    expect(text).toContain('\\x1b[31mRED{red-fg}X');
+    // With the cells' colours: the payload's characters are one run of text; had the
+    // terminal interpreted ESC [31m, "RED" would follow an SGR 31 and the "\x1b[31m"
+    // characters would not be on screen at all.
+    const coloured = await screen(target, true);
+    const row = coloured.split('\n').find((l) => l.includes('C ──▶ S') && l.includes('RED'))!;
+    expect(row).toContain('\\x1b[31mRED{red-fg}X');
+    expect(row).not.toMatch(/\x1b\[[0-9;]*31m(?:\x1b\[[0-9;]*m)*RED/);
+  });
+
+  test('the selected frame\'s detail: fields with real bits and XOR, hex, handshake', async () => {
+    await tmux('send-keys', '-t', target, '/');
+    await waitScreen(target, (t) => /^search:/m.test(t), 'the search prompt'); // capture-pane trims trailing spaces
+    await tmux('send-keys', '-t', target, '-l', 'Hello');
+    await tmux('send-keys', '-t', target, 'Enter'); // submits the search: selects the client's Hello
+    await waitScreen(target, (t) => /^│▶ .*C ──▶ S {2}text .* Hello/m.test(t), 'the Hello frame selected');
+    await tmux('send-keys', '-t', target, 'Enter'); // opens its detail full screen
+    await waitScreen(target, (t) => !t.includes('Connections (') && t.includes('1 Fields 2 Hex'), 'the full-screen detail');
+    await tmux('send-keys', '-t', target, '1');
+    // The client's "Hello": masked text frame, 5 bytes; XOR of the first byte gives 'H'.
+    let text = await waitScreen(target, (t) => /client frame #0 .* text {2}6-byte header \+ 5-byte payload/.test(t), 'the detail of the client Hello frame');
+    expect(text).toContain('|1|0|0|0|0 0 0 1|1|0 0 0 0 1 0 1|');
+    expect(text).toContain('|F|R|R|R|opcode |M| Payload len |');
+    expect(text).toMatch(/\[0\] {2}[0-9a-f]{2} [01]{8} ⊕ [0-9a-f]{2} [01]{8} = 48 01001000 'H'/);
+    await tmux('send-keys', '-t', target, '2');
+    text = await waitScreen(target, (t) => /000000 {2}81 85 /.test(t), 'the hex dump');
+    await tmux('send-keys', '-t', target, '4');
+    text = await waitScreen(target, (t) => t.includes('Sec-WebSocket-Accept, step by step'), 'the handshake view');
+    expect(text).toMatch(/5\. the server sent +\S+ +✓ matches/);
+    expect(text).toContain('GET /json HTTP/1.1');
+  });
+
+  test('Enter closes the full-screen detail, ? shows the help, q quits and restores the terminal', async () => {
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitScreen(target, (t) => t.includes('Connections (1)') && t.includes('1 Fields 2 Hex'), 'the panes back');
+    await tmux('send-keys', '-t', target, '?');
+    await waitScreen(target, (t) => t.includes('Keys (one table for the whole UI)'), 'the help overlay');
+    await tmux('send-keys', '-t', target, 'x'); // any key closes the help
+    await waitScreen(target, (t) => !t.includes('Keys (one table'), 'the help to close');
+    await tmux('send-keys', '-t', target, 'q');
+    const text = await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED'), 'the CLI to exit');
+    expect(text).toContain('WSSCOPE-EXITED 0');
+    // Back on the normal screen: the proxy's start-up lines, no UI left over.
+    expect(text).toContain('wsscope: proxy listening on 127.0.0.1:');
+    expect(text).not.toContain('┌─');
+    expect((await tmux('display-message', '-p', '-t', target, '#{alternate_on}')).trim()).toBe('0');
+  });
+});
+
+maybe('terminal UI in tmux at 80x24 with NO_COLOR', () => {
+  test('renders at 80x24 without colours, redraws on resize, Ctrl-C quits cleanly', async () => {
+    const target = await start('small', 80, 24, { NO_COLOR: '1' });
+    const address = await proxyAddress(target);
+    await talk(address, ['Hi']);
+    let text = await waitScreen(target, (t) => /C ◀── S {2}text .*\{"name":"Hi"/.test(t), 'frames at 80x24');
+    expect(text.split('\n').every((l) => [...l].length <= 80)).toBe(true);
+    const coloured = await screen(target, true);
+    // No foreground or background colour at all (bold and reverse video are allowed).
+    expect(coloured).not.toMatch(/\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7]|38;5;\d+|48;5;\d+)(?:;[0-9;]*)?m/);
+    await tmux('resize-window', '-t', 'small', '-x', '100', '-y', '30');
+    text = await waitScreen(target, (t) => [...t.split('\n')[0]].length === 100 && t.split('\n').length >= 30, 'a redraw at 100x30');
+    expect(text).toMatch(/C ◀── S {2}text .*\{"name":"Hi"/);
+    await tmux('send-keys', '-t', target, 'C-c');
+    text = await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED'), 'the CLI to exit on Ctrl-C');
+    expect(text).toContain('WSSCOPE-EXITED 0');
+    expect((await tmux('display-message', '-p', '-t', target, '#{alternate_on}')).trim()).toBe('0');
+  });
+});
