@@ -15,7 +15,8 @@ const HELP = `usage: wsscope send --url ws[s]://HOST:PORT/PATH [--hex "81 85 ...
 Performs the WebSocket handshake (random key, checks the accept), then writes the given
 bytes exactly as given: no masking or framing is added, so give final frame bytes (e.g.
 from \`wsscope encode --mask random --ui hex\`). Then prints, decoded, what the server
-answers until it closes the connection or stays silent for --timeout ms.
+answers until it closes the connection or stays silent for --timeout ms. It never
+answers on its own (no pong to a ping, no close to a close): what you give is all it sends.
 
   --url URL          the server, e.g. ws://127.0.0.1:8080/json
   --hex HEX          bytes as hex ("81 05 48 65 6c 6c 6f", separators allowed); repeatable,
