@@ -3,6 +3,9 @@
  * the seed): a masked text gets the User JSON; an unmasked client frame and a bad close
  * code get what gorilla answers, a close 1002, and the connection ends.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { startBackend } from '../../src/backend';
 import type { FrameEvent, MessageEvent } from '../../src/decoder/events';
 import { parseWsUrl } from '../../src/teach/client';
@@ -99,6 +102,25 @@ describe('wsscope send against the built-in backend', () => {
     expect(events[1]).toMatchObject({ acceptValid: true, response: { status: 101 } });
     expect(events[4]).toMatchObject({ opcode: 8, closeCode: 1002 });
     expect(events[5]).toMatchObject({ conn: 1, reason: 'closed by the server', bytes: { client: 7, server: 23 } });
+  });
+
+  it('reads --file as hex text when it is hex, else as raw bytes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-send-'));
+    try {
+      const hexFile = path.join(dir, 'close.hex');
+      const rawFile = path.join(dir, 'close.bin');
+      // A masked close frame with no body, as hex text and as raw bytes.
+      fs.writeFileSync(hexFile, '88 80 00 00 00 00\n');
+      fs.writeFileSync(rawFile, Buffer.from('888000000000', 'hex'));
+      for (const file of [hexFile, rawFile]) {
+        const r = await runCli(['send', '--url', `ws://127.0.0.1:${backend.port}/json`, '--file', file]);
+        expect({ file, code: r.code }).toEqual({ file, code: 0 });
+        expect(r.stdout).toContain('sending 6 bytes: 88 80 00 00 00 00\n');
+        expect(r.stdout).toContain('the server closed the TCP connection\n');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads the bytes from stdin as hex, as `wsscope encode --ui hex` prints them', async () => {
