@@ -231,7 +231,9 @@ export function payloadView(r: FrameRecord, cols: number): Line[] {
   if (group && (group.compressed || r.groupPos !== 'only')) {
     lines.push([]);
     const m = group.message;
-    const part = r.groupPos === 'only' ? 'a one-frame message' : `fragment ${r.groupIndex} of ${m ? m.frames : 'a'} ${OPCODE_NAMES[group.opcode]} message (§5.4)`;
+    const kind = OPCODE_NAMES[group.opcode];
+    const part =
+      r.groupPos === 'only' ? 'a one-frame message' : m ? `frame ${r.groupIndex} of the ${m.frames} frames of a ${kind} message (§5.4)` : `frame ${r.groupIndex} of a fragmented ${kind} message (§5.4)`;
     if (!m) {
       head(`This frame is ${part}; the message is not complete yet.`);
     } else {
@@ -268,7 +270,7 @@ export function acceptSteps(hs: HandshakeEvent): Line[] {
   else {
     const ok = hs.accept === expected;
     lines.push([
-      seg('  5. the server sent           '),
+      seg('  5. the server sent          '),
       seg(visible(hs.accept), ok ? 'green' : 'red', { bold: true }),
       seg(ok ? '  ✓ matches' : '  ✗ does NOT match: the client must fail the connection', ok ? 'green' : 'red', { bold: true }),
     ]);

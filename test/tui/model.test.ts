@@ -260,7 +260,7 @@ test('a message event arriving after its frame updates the open detail', () => {
   store.add(frame({ opcode: 1, fin: false, payload: 'a' }, { conn: 1 }));
   store.add(frame({ opcode: 0, payload: 'b' }, { conn: 1 }));
   press(model, '3');
-  expect(model.screen(120, 40).detail.lines.map(plain)).toContain('This frame is fragment 2 of a text message (§5.4); the message is not complete yet.');
+  expect(model.screen(120, 40).detail.lines.map(plain)).toContain('This frame is frame 2 of a fragmented text message (§5.4); the message is not complete yet.');
   store.add(message(1, 'client', 'ab', 2));
   expect(model.screen(120, 40).detail.lines.map(plain)).toContain('  ab');
 });

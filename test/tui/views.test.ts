@@ -81,10 +81,10 @@ describe('handshake view', () => {
       '                              + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11',
       '  3. SHA-1 of that (20 bytes) b37a4f2cc0624f1690f64606cf385945b2bec4ea',
       '  4. base64 of the hash       s3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
-      '  5. the server sent           s3pPLMBiTxaQ9kYGzzhZRbK+xOo=  ✓ matches',
+      '  5. the server sent          s3pPLMBiTxaQ9kYGzzhZRbK+xOo=  ✓ matches',
     ]);
     expect(text(acceptSteps(handshake(1, T0, 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=')))[6]).toBe(
-      '  5. the server sent           AAAAAAAAAAAAAAAAAAAAAAAAAAA=  ✗ does NOT match: the client must fail the connection',
+      '  5. the server sent          AAAAAAAAAAAAAAAAAAAAAAAAAAA=  ✗ does NOT match: the client must fail the connection',
     );
   });
 
@@ -122,7 +122,7 @@ describe('payload view', () => {
       "This frame's payload: text, 3 bytes",
       '  Hel',
       '',
-      'This frame is fragment 1 of 2 text message (§5.4). The reassembled message: 5 bytes in 2 frames',
+      'This frame is frame 1 of the 2 frames of a text message (§5.4). The reassembled message: 5 bytes in 2 frames',
       '  Hello',
     ]);
   });
