@@ -102,7 +102,7 @@ describe('byte-exact relay under random chunking, valid and invalid frames', () 
     const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${server.port}/`, session: rec.session });
     try {
       const client = await rawClient(proxy.port);
-      client.socket.end(Buffer.concat([Buffer.from(request('x')), ...clientFrames()]));
+      client.socket.write(Buffer.concat([Buffer.from(request('x')), ...clientFrames()]));
       await waitFor(() => rec.of('end').length === 1, 'the end event');
       const frames = rec.of('frame');
       const client_ = frames.filter((f) => f.dir === 'client');

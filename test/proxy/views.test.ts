@@ -1,0 +1,105 @@
+import { PassThrough } from 'stream';
+import { ConnectionDecoder } from '../../src/decoder';
+import { buildFrame } from '../../src/decoder/build';
+import type { WsEvent } from '../../src/decoder/events';
+import { Session } from '../../src/session';
+import { attachJsonView } from '../../src/views/json';
+import { attachTextView, escapeText, formatEvent } from '../../src/views/text';
+
+const MASK = Buffer.from('37fa213d', 'hex');
+const REQUEST =
+  'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Evil: a\x1b]0;pwned\x07b\r\n\r\n';
+const RESPONSE =
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+
+function decode(client: Buffer[]): WsEvent[] {
+  const events: WsEvent[] = [];
+  const d = new ConnectionDecoder({ conn: 7, onEvent: (e) => events.push(e) });
+  d.push('client', Buffer.concat([Buffer.from(REQUEST, 'latin1'), ...client]), 1);
+  d.push('server', Buffer.from(RESPONSE), 2);
+  d.finish(3);
+  return events;
+}
+
+const time = () => 'T';
+const lines = (events: WsEvent[], verbose = false) => events.flatMap((e) => formatEvent(e, { time, verbose }));
+
+test('one line per frame: time, connection, arrow, opcode, FIN, length, mask, escaped preview', () => {
+  const events = decode([
+    buildFrame({ opcode: 1, mask: MASK, payload: 'Hel\x1b[2Jlo\u202e\n' }),
+    buildFrame({ opcode: 1, fin: false, mask: MASK, payload: 'ab' }),
+    buildFrame({ opcode: 0, mask: MASK, payload: 'cd' }),
+    buildFrame({ opcode: 2, payload: Buffer.alloc(30, 0xab) }),
+    buildFrame({ opcode: 8, mask: MASK, payload: Buffer.from([3, 232, 0x62, 0x79, 0x65]) }),
+  ]);
+  expect(lines(events)).toEqual([
+    'T #7 handshake  GET /chat → 101 Switching Protocols  accept ok',
+    'T #7 C→S text         FIN  len 13     mask 37fa213d "Hel\\x1b[2Jlo\\u{202e}\\n"',
+    'T #7 C→S text         ---  len 2      mask 37fa213d "ab"',
+    'T #7 C→S continuation FIN  len 2      mask 37fa213d "cd"',
+    'T #7 C→S message text  2 frames  4 bytes  "abcd"',
+    'T #7 C→S binary       FIN  len 30     unmasked      ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab …  !! unmasked-client-frame',
+    'T #7 C→S close        FIN  len 5      mask 37fa213d 1000 (Normal Closure) "bye"',
+  ]);
+  for (const line of lines(events, true)) expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+});
+
+test('-v adds the field breakdown of each frame (RFC 6455 §5.2 bit positions) and the handshake headers', () => {
+  const events = decode([buildFrame({ opcode: 1, mask: MASK, payload: 'Hello' })]);
+  const out = lines(events.filter((e) => e.event !== 'message'), true);
+  expect(out).toContain('    > X-Evil: a\\x1b]0;pwned\\x07b');
+  expect(out).toContain('    < Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  const frame = out.indexOf('T #7 C→S text         FIN  len 5      mask 37fa213d "Hello"');
+  expect(out.slice(frame + 1, frame + 10)).toEqual([
+    '    FIN                           bit 0        1                 1',
+    '    RSV1                          bit 1        0                 0',
+    '    RSV2                          bit 2        0                 0',
+    '    RSV3                          bit 3        0                 0',
+    '    opcode                        bits 4-7     0001              1 (text)',
+    '    MASK                          bit 8        1                 1',
+    '    Payload len                   bits 9-15    0000101           5',
+    '    Masking-key                   bits 16-47   0011011111111010… 37fa213d',
+    '    Payload data                  5 bytes, unmasked',
+  ]);
+});
+
+test('open, end, error and http lines', () => {
+  expect(formatEvent({ event: 'open', ts: 0, conn: 2, client: '127.0.0.1:5000', target: 'ws://h:1/json' }, { time })).toEqual([
+    'T #2 open  127.0.0.1:5000 → ws://h:1/json',
+  ]);
+  expect(formatEvent({ event: 'end', ts: 0, conn: 2, reason: 'server closed', bytes: { client: 10, server: 20 } }, { time })).toEqual([
+    'T #2 end   server closed (client sent 10 bytes, server 20)',
+  ]);
+  expect(formatEvent({ event: 'error', ts: 0, conn: 2, message: 'upstream x: refused\r\n' }, { time })).toEqual(['T #2 error upstream x: refused\\r\\n']);
+  expect(
+    formatEvent(
+      { event: 'http', ts: 0, conn: 3, request: { method: 'GET', target: '/', version: 'HTTP/1.1', headers: [] }, response: { status: 200, reason: 'OK', headers: [] } },
+      { time },
+    ),
+  ).toEqual(['T #3 http  GET / → 200 OK']);
+});
+
+test('escapeText shows every control and reordering character', () => {
+  expect(escapeText('a\\b"c\x00\x7f\x9b\u2028\u2066\ufeffé漢')).toBe('a\\\\b\\"c\\x00\\x7f\\x9b\\u{2028}\\u{2066}\\u{feff}é漢');
+});
+
+test('the json view writes exactly one JSON line per event, nothing else', () => {
+  const session = new Session();
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c) => (text += c));
+  attachJsonView(session, out);
+  const events = decode([buildFrame({ opcode: 1, mask: MASK, payload: 'Hello' })]);
+  for (const e of events) session.publish(e);
+  expect(text).toBe(events.map((e) => JSON.stringify(e) + '\n').join(''));
+  const text2 = new PassThrough();
+  let t2 = '';
+  text2.on('data', (c) => (t2 += c));
+  const off = attachTextView(session, text2, { time });
+  session.publish(events[0]);
+  off();
+  session.publish(events[0]);
+  expect(t2).toBe('T #7 handshake  GET /chat → 101 Switching Protocols  accept ok\n');
+});
