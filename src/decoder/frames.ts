@@ -10,6 +10,7 @@ import { OPCODES, closeCodeName, isControlOpcode, isReservedOpcode, isValidClose
 import type { Direction, FrameEvent, MessageEvent, Violation, WsEvent } from './events';
 import { unmaskInto } from './mask';
 import { Feed, MessageAssembler } from './messages';
+import { LAZY_HEX_MIN, LazyHex, defineLazyHex, hexOf } from './strings';
 import { Utf8Validator } from './utf8';
 
 const GET_INFO = 0;
@@ -28,7 +29,7 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 
 /** Lowercase hex of buf[start, end): short runs in JS (cheaper than a call into C++ per field). */
 function toHex(buf: Buffer, start: number, end: number): string {
-  if (end - start > 24) return buf.toString('hex', start, end);
+  if (end - start > 24) return hexOf(buf, start, end);
   let out = '';
   for (let i = start; i < end; i++) out += HEX[buf[i]];
   return out;
@@ -255,17 +256,20 @@ export class FrameDecoder {
     // The preview part: [at, previewLen).
     if (at < this.previewLen) {
       const m = Math.min(n, this.previewLen - at);
-      if (at === 0 && m === this.previewLen && !this.masked) {
+      const lazy = this.previewLen >= LAZY_HEX_MIN;
+      if (at === 0 && m === this.previewLen && !this.masked && !lazy) {
         // Unmasked and all here: read it in place, no copy.
         this.previewBuf = chunk;
         this.previewStart = pos;
       } else {
         if (at === 0) {
-          this.previewBuf = this.scratchFor(this.previewLen);
-          this.previewStart = HEADROOM;
+          // A large preview is kept by its events (lazy hex): it gets a buffer of its own.
+          this.previewBuf = lazy ? Buffer.allocUnsafeSlow(this.previewLen) : this.scratchFor(this.previewLen);
+          this.previewStart = lazy ? 0 : HEADROOM;
         }
-        if (this.masked) unmaskInto(chunk, pos, this.previewBuf, HEADROOM + at, m, this.key, at & 3);
-        else chunk.copy(this.previewBuf, HEADROOM + at, pos, pos + m);
+        const to = this.previewStart + at;
+        if (this.masked) unmaskInto(chunk, pos, this.previewBuf, to, m, this.key, at & 3);
+        else chunk.copy(this.previewBuf, to, pos, pos + m);
       }
       const p = this.previewStart + at;
       if (this.feed !== Feed.None) this.messages.data(this.previewBuf, p, p + m);
@@ -297,11 +301,15 @@ export class FrameDecoder {
     const plen = this.previewLen;
     let payloadHex: string;
     let header: string;
-    if (pbuf === this.previewScratch && plen > 0) {
+    const lazy = plen >= LAZY_HEX_MIN ? new LazyHex(pbuf) : null;
+    if (lazy) {
+      header = hexOf(h, 0, this.hdrLen);
+      payloadHex = '';
+    } else if (pbuf === this.previewScratch && plen > 0) {
       // Header and payload hex in one call: the header goes in the headroom before the preview.
       const from = HEADROOM - this.hdrLen;
       for (let i = 0; i < this.hdrLen; i++) pbuf[from + i] = h[i];
-      const both = pbuf.toString('hex', from, pstart + plen);
+      const both = hexOf(pbuf, from, pstart + plen);
       header = both.slice(0, 2 * this.hdrLen);
       payloadHex = both.slice(2 * this.hdrLen);
     } else {
@@ -330,6 +338,7 @@ export class FrameDecoder {
       payloadTruncated: this.payloadLength > this.previewLen,
       violations: this.violations,
     };
+    if (lazy) defineLazyHex(event, 'payload', lazy);
     if (this.opcode === OPCODES.CLOSE) this.closeFields(event, pbuf.subarray(pstart, pstart + plen));
     // Ready for the next frame before anyone sees the event.
     this.state = GET_INFO;
@@ -337,7 +346,7 @@ export class FrameDecoder {
     this.hdrNeed = 2;
     this.previewBuf = EMPTY;
     this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, payloadHex, ts);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, ts);
   }
 
   /** §5.5.1: a close body is empty, or a 2-byte code (§7.4) followed by a UTF-8 reason. */

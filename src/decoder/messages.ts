@@ -8,6 +8,7 @@
 import { OPCODES, opcodeName, violation } from './constants';
 import type { Direction, MessageEvent, Violation } from './events';
 import { MessageInflater } from './inflate';
+import { LAZY_HEX_MIN, LazyHex, defineLazyHex, hexOf, utf8Of } from './strings';
 import { Utf8Validator, utf8CompletePrefix } from './utf8';
 
 export interface MessageConfig {
@@ -126,7 +127,7 @@ export class MessageAssembler {
    * The current frame is complete. `preview`/`previewHex` are the frame's payload preview,
    * reused as the message's when the message is that single frame.
    */
-  frameEnd(fin: boolean, payloadLength: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string, ts: number): void {
+  frameEnd(fin: boolean, payloadLength: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, ts: number): void {
     if (!this.current) return;
     this.current = false;
     this.wireLength += payloadLength;
@@ -166,32 +167,34 @@ export class MessageAssembler {
           }
         : {
             event: 'message', ts, conn, dir, opcode, opcodeName: name, frames, length, compressed,
-            data: body.toString('hex'),
+            data: body.length >= LAZY_HEX_MIN ? '' : hexOf(body, 0, body.length),
             truncated,
             violations,
           };
+    if (opcode !== OPCODES.TEXT && body.length >= LAZY_HEX_MIN) defineLazyHex(event, 'data', new LazyHex(body));
     this.parts = [];
     this.partsLength = 0;
     this.cfg.emitMessage(event);
   }
 
-  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string, violations: Violation[], ts: number): void {
+  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, violations: Violation[], ts: number): void {
     const { conn, dir } = this.cfg;
     const truncated = length > plen;
     const event: MessageEvent =
       opcode === OPCODES.TEXT
         ? {
             event: 'message', ts, conn, dir, opcode, opcodeName: 'text', frames: 1, length, compressed: false,
-            text: pbuf.toString('utf8', pstart, pstart + (truncated ? utf8CompletePrefix(pbuf.subarray(pstart, pstart + plen)) : plen)),
+            text: utf8Of(pbuf, pstart, pstart + (truncated ? utf8CompletePrefix(pbuf.subarray(pstart, pstart + plen)) : plen)),
             truncated,
             violations,
           }
         : {
             event: 'message', ts, conn, dir, opcode, opcodeName: opcodeName(opcode), frames: 1, length, compressed: false,
-            data: previewHex,
+            data: typeof previewHex === 'string' ? previewHex : '',
             truncated,
             violations,
           };
+    if (typeof previewHex !== 'string' && opcode !== OPCODES.TEXT) defineLazyHex(event, 'data', previewHex);
     this.cfg.emitMessage(event);
   }
 

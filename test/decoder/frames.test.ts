@@ -115,6 +115,31 @@ describe('payload preview, caps and bounded memory', () => {
   });
 });
 
+describe('large payload previews (hex computed on first read)', () => {
+  const payload = Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 13) & 0xff));
+  const events = decodeFrames(buildFrame({ opcode: 2, payload, mask: Buffer.from('0badf00d', 'hex') }), { from: 'client' });
+  const [frame, message] = [frames(events)[0], messages(events)[0]];
+  const expected = payload.subarray(0, 65536).toString('hex');
+  it('read as plain strings: property access, JSON, spread, Object.keys order', () => {
+    expect(frame.payload).toBe(expected);
+    expect(message.data).toBe(expected);
+    expect(JSON.parse(JSON.stringify(frame)).payload).toBe(expected);
+    expect({ ...message }.data).toBe(expected);
+    expect(Object.keys(frame).indexOf('payload')).toBe(Object.keys(frame).indexOf('lengthForm') + 1);
+    expect(frame).toMatchObject({ payloadLength: 70000, payloadTruncated: true });
+  });
+  it('can still be assigned', () => {
+    const copy = decodeFrames(buildFrame({ opcode: 2, payload: Buffer.alloc(5000) }), { from: 'server' })[0] as FrameEvent;
+    copy.payload = 'ff';
+    expect(copy.payload).toBe('ff');
+  });
+  it('a fragmented binary message keeps its own copy of the first 64 KiB', () => {
+    const parts = [payload.subarray(0, 30000), payload.subarray(30000)];
+    const wire = Buffer.concat([buildFrame({ opcode: 2, fin: false, payload: parts[0] }), buildFrame({ opcode: 0, payload: parts[1] })]);
+    expect(messages(decodeFrames(wire, { from: 'server' }))[0]).toMatchObject({ frames: 2, length: 70000, truncated: true, data: expected });
+  });
+});
+
 describe('close frames', () => {
   it('reports the code, its name and the reason', () => {
     const f = frames(decodeFrames(buildFrame({ opcode: 8, payload: Buffer.concat([h('03e9'), Buffer.from('going')]) }), { from: 'server' }))[0];
