@@ -6,7 +6,7 @@
  */
 import type { FrameEvent } from '../decoder/events';
 import { FIELD_COLOURS } from './fields';
-import { seg, type Colour, type Line, type Seg } from './text';
+import { allLines, seg, type Colour, type Doc, type Line, type Seg } from './text';
 
 export const HEX_PER_ROW = 16;
 
@@ -33,36 +33,49 @@ function byteColour(i: number, header: Buffer): Colour | undefined {
 
 const hex2 = (b: number) => b.toString(16).padStart(2, '0');
 
-/** One row per 16 bytes: "0000  81 85 37 fa ...  ..7.!=" with coloured hex and ASCII. */
-export function hexDump(frame: FrameEvent): Line[] {
+/**
+ * One row per 16 bytes: "0000  81 85 37 fa ...  ..7.!=" with coloured hex and ASCII.
+ * Lazy: a row is built when it is shown.
+ */
+export function hexDumpDoc(frame: FrameEvent): Doc {
   const { bytes, headerLength } = wireBytes(frame);
   const header = bytes.subarray(0, headerLength);
-  const lines: Line[] = [];
-  for (let row = 0; row < bytes.length; row += HEX_PER_ROW) {
-    const line: Line = [seg(row.toString(16).padStart(6, '0') + '  ')];
-    const ascii: Seg[] = [];
-    for (let col = 0; col < HEX_PER_ROW; col++) {
-      const i = row + col;
-      if (col === 8) line.push(seg(' '));
-      if (i >= bytes.length) {
-        line.push(seg('   '));
-        continue;
-      }
-      const b = bytes[i];
-      if (i === 0) {
-        // High nibble: FIN + RSV1-3; low nibble: opcode.
-        line.push(seg(hex2(b)[0], FIELD_COLOURS.fin, { bold: true }), seg(hex2(b)[1], FIELD_COLOURS.opcode, { bold: true }), seg(' '));
-      } else {
-        line.push(seg(hex2(b), byteColour(i, header), { bold: i < headerLength }), seg(' '));
-      }
-      ascii.push(seg(b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.', i === 0 ? FIELD_COLOURS.fin : byteColour(i, header)));
+  const rows = Math.ceil(bytes.length / HEX_PER_ROW);
+  const cut = frame.payloadTruncated || frame.payload.length / 2 < frame.payloadLength;
+  return {
+    length: rows + (cut ? 1 : 0),
+    line(r: number): Line {
+      if (r >= rows) return [seg(`... ${frame.payloadLength - frame.payload.length / 2} more payload bytes not kept (--max-payload)`)];
+      return hexRow(bytes, header, r * HEX_PER_ROW);
+    },
+  };
+}
+
+export function hexDump(frame: FrameEvent): Line[] {
+  return allLines(hexDumpDoc(frame));
+}
+
+function hexRow(bytes: Buffer, header: Buffer, row: number): Line {
+  const headerLength = header.length;
+  const line: Line = [seg(row.toString(16).padStart(6, '0') + '  ')];
+  const ascii: Seg[] = [];
+  for (let col = 0; col < HEX_PER_ROW; col++) {
+    const i = row + col;
+    if (col === 8) line.push(seg(' '));
+    if (i >= bytes.length) {
+      line.push(seg('   '));
+      continue;
     }
-    lines.push([...line, seg(' '), ...mergeSegs(ascii)]);
+    const b = bytes[i];
+    if (i === 0) {
+      // High nibble: FIN + RSV1-3; low nibble: opcode.
+      line.push(seg(hex2(b)[0], FIELD_COLOURS.fin, { bold: true }), seg(hex2(b)[1], FIELD_COLOURS.opcode, { bold: true }), seg(' '));
+    } else {
+      line.push(seg(hex2(b), byteColour(i, header), { bold: i < headerLength }), seg(' '));
+    }
+    ascii.push(seg(b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.', i === 0 ? FIELD_COLOURS.fin : byteColour(i, header)));
   }
-  if (frame.payloadTruncated || frame.payload.length / 2 < frame.payloadLength) {
-    lines.push([seg(`... ${frame.payloadLength - frame.payload.length / 2} more payload bytes not kept (--max-payload)`)]);
-  }
-  return lines.map(trimEnd);
+  return trimEnd([...line, seg(' '), ...mergeSegs(ascii)]);
 }
 
 /** The legend under the dump: which colour is which field. */

@@ -7,8 +7,8 @@
 import type { SessionInfo } from '../session';
 import { actionFor, KEYS, type Action, type KeyPress } from './keys';
 import { describeFilter, frameViolations, parseFilter, type ConnRecord, type FrameFilter, type FrameList, type FrameRecord, type Store } from './store';
-import { bytes, fit, padLine, seg, thousands, width, type Line } from './text';
-import { connectionRow, connectionsHeader, DETAIL_VIEWS, detailLines, frameRow, framesHeader, type DetailView } from './views';
+import { bytes, fit, padLine, seg, thousands, width, type Doc, type Line } from './text';
+import { connectionRow, connectionsHeader, DETAIL_VIEWS, detailDoc, frameRow, framesHeader, type DetailView } from './views';
 
 export type Pane = 'conns' | 'frames' | 'detail';
 const PANES: Pane[] = ['conns', 'frames', 'detail'];
@@ -76,7 +76,7 @@ export class TuiModel {
   private framesRows = 10;
   private detailRows = 10;
   private connsRows = 3;
-  private detailCache: { key: string; lines: Line[] } | null = null;
+  private detailCache: { key: string; doc: Doc } | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -442,7 +442,8 @@ export class TuiModel {
     // Detail: cached lines, sliced to the visible window.
     const all = this.detail(selected, conn, inner);
     this.detailTop = Math.max(0, Math.min(this.detailTop, all.length - this.detailRows));
-    const detailLines = all.slice(this.detailTop, this.detailTop + this.detailRows);
+    const detailLines: Line[] = [];
+    for (let i = this.detailTop; i < Math.min(all.length, this.detailTop + this.detailRows); i++) detailLines.push(all.line(i));
     const detailTitle: Line = [seg(' ')];
     for (const v of DETAIL_VIEWS) {
       const on = v.view === this.view;
@@ -462,7 +463,7 @@ export class TuiModel {
     };
   }
 
-  private detail(r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Line[] {
+  private detail(r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Doc {
     const key = [
       this.view,
       cols,
@@ -474,8 +475,8 @@ export class TuiModel {
       c?.errors.length,
       c?.state,
     ].join('|');
-    if (this.detailCache?.key !== key) this.detailCache = { key, lines: detailLines(this.view, r, c, cols) };
-    return this.detailCache.lines;
+    if (this.detailCache?.key !== key) this.detailCache = { key, doc: detailDoc(this.view, r, c, cols) };
+    return this.detailCache.doc;
   }
 
   /** The status bar: live or paused, connections, rates, where the proxy listens and forwards. */

@@ -155,6 +155,7 @@ export class Store {
   version = 0;
 
   private readonly order = new Deque<FrameRecord>();
+  private filtered: { conn: ConnRecord; key: string; list: FilteredFrames } | null = null;
   private readonly capture = new Deque<CaptureEntry>();
   private captureBytes = 0;
   /** Connections whose oldest capture entries were dropped: not replayable from the store. */
@@ -230,7 +231,15 @@ export class Store {
 
   /** The frames of a connection as a list (optionally filtered). */
   frames(conn: ConnRecord, filter: FrameFilter | null = null): FrameList {
-    return filter && !isEmptyFilter(filter) ? new FilteredFrames(conn, filter) : new ConnFrames(conn);
+    if (!filter || isEmptyFilter(filter)) return new ConnFrames(conn);
+    // One filtered list is kept and extended as frames arrive, so that a redraw does not
+    // rescan 100,000 frames.
+    const key = describeFilter(filter);
+    if (!this.filtered || this.filtered.conn !== conn || this.filtered.key !== key) {
+      this.filtered = { conn, key, list: new FilteredFrames(conn, filter) };
+    }
+    this.filtered.list.refresh();
+    return this.filtered.list;
   }
 
   /** The capture file text (`s`): every connection the store still holds from its start. */
@@ -446,29 +455,53 @@ class ConnFrames implements FrameList {
   }
 }
 
-/** Scans the connection's frames once and caches the matches (rebuilt per render). */
+/**
+ * The frames of a connection that match a filter, kept up to date incrementally:
+ * `refresh()` forgets matches dropped from the store (always the oldest) and scans only
+ * the frames that arrived since the last call.
+ */
 class FilteredFrames implements FrameList {
-  private readonly matches: FrameRecord[] = [];
-  constructor(conn: ConnRecord, filter: FrameFilter) {
-    for (let i = conn.head; i < conn.frames.length; i++) {
-      if (matchesFilter(conn.frames[i], filter)) this.matches.push(conn.frames[i]);
+  private matches: FrameRecord[] = [];
+  private start = 0;
+  /** The sequence number of the next frame to scan. */
+  private nextN = 0;
+
+  constructor(
+    private readonly conn: ConnRecord,
+    private readonly filter: FrameFilter,
+  ) {}
+
+  refresh(): void {
+    while (this.start < this.matches.length && this.matches[this.start].dropped) this.start++;
+    if (this.start > 1024 && this.start * 2 > this.matches.length) {
+      this.matches = this.matches.slice(this.start);
+      this.start = 0;
     }
+    const c = this.conn;
+    if (c.frames.length > c.head) {
+      const firstN = c.frames[c.head].n;
+      for (let i = c.head + Math.max(0, this.nextN - firstN); i < c.frames.length; i++) {
+        if (matchesFilter(c.frames[i], this.filter)) this.matches.push(c.frames[i]);
+      }
+    }
+    this.nextN = c.nextN;
   }
+
   get length(): number {
-    return this.matches.length;
+    return this.matches.length - this.start;
   }
   at(i: number): FrameRecord {
-    return this.matches[i];
+    return this.matches[this.start + i];
   }
   indexOfN(n: number): number {
-    let lo = 0;
+    let lo = this.start;
     let hi = this.matches.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.matches[mid].n < n) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.matches.length ? lo : -1;
+    return lo < this.matches.length ? lo - this.start : -1;
   }
 }
 

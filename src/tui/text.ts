@@ -38,6 +38,36 @@ export interface Seg {
 
 export type Line = Seg[];
 
+/**
+ * A document of lines that may be computed lazily: the detail views of a 64 KiB frame
+ * (4,096 hex rows) only ever build the rows on screen.
+ */
+export interface Doc {
+  readonly length: number;
+  line(i: number): Line;
+}
+
+/** Lines from arrays (eager) and docs (lazy), one after the other. */
+export function doc(...parts: (Line[] | Doc)[]): Doc {
+  const docs: Doc[] = parts.map((p) => (Array.isArray(p) ? { length: p.length, line: (i: number) => p[i] } : p));
+  const length = docs.reduce((n, d) => n + d.length, 0);
+  return {
+    length,
+    line(i: number): Line {
+      for (const d of docs) {
+        if (i < d.length) return d.line(i);
+        i -= d.length;
+      }
+      return [];
+    },
+  };
+}
+
+/** Every line of a doc (for tests and small documents). */
+export function allLines(d: Doc | Line[]): Line[] {
+  return Array.isArray(d) ? d : Array.from({ length: d.length }, (_, i) => d.line(i));
+}
+
 export const seg = (t: string, fg?: Colour, extra: Omit<Seg, 't' | 'fg'> = {}): Seg => ({ t, fg, ...extra });
 
 /** The line's text without any style (what a monochrome terminal shows). */
@@ -149,18 +179,25 @@ export function toMarkup(line: Line, colour: boolean): string {
   return out;
 }
 
-/** Wraps plain text into lines of at most `cols` columns (hard wrap, no word logic). */
+/** Wraps plain text into lines of at most `cols` columns (hard wrap, no word logic; linear). */
 export function wrapText(text: string, cols: number): string[] {
-  const lines: string[] = [];
-  let rest = text;
   if (cols <= 0) return [text];
-  while (width(rest) > cols) {
-    const head = clipText(rest, cols);
-    if (head.length === 0) break; // a wide char in a 1-column box: give up rather than loop
-    lines.push(head);
-    rest = rest.slice(head.length);
+  const lines: string[] = [];
+  let start = 0;
+  let w = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const cw = code < 0x7f && code >= 0x20 ? 1 : unicode.charWidth(text, i);
+    // A character wider than the line still gets a line of its own (no endless loop).
+    if (w + cw > cols && i > start) {
+      lines.push(text.slice(start, i));
+      start = i;
+      w = 0;
+    }
+    w += cw;
+    if (code >= 0xd800 && code <= 0xdbff) i++;
   }
-  lines.push(rest);
+  lines.push(text.slice(start));
   return lines;
 }
 

@@ -8,10 +8,10 @@ import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
 import { closeCodeName } from '../explain/names';
 import { prettyJson, utf8OrNull } from '../explain/payload';
 import { bitDiagram, fieldTable, lengthFormLines, opcodeShort, OPCODE_NAMES, xorLines } from './fields';
-import { hexDump, hexLegend } from './hex';
+import { hexDumpDoc, hexLegend } from './hex';
 import { ruleInfo } from './rules';
 import { frameViolations, type ConnRecord, type FrameRecord } from './store';
-import { bytes, fit, seg, thousands, visible, wrapText, type Colour, type Line } from './text';
+import { bytes, doc, fit, seg, thousands, visible, wrapText, type Colour, type Doc, type Line } from './text';
 
 // ---------------------------------------------------------------------------------------
 // Shared bits
@@ -168,20 +168,22 @@ export function fieldsView(r: FrameRecord): Line[] {
   return lines;
 }
 
-export function hexView(r: FrameRecord): Line[] {
-  return [frameTitle(r), [], ...hexDump(r.ev), [], hexLegend(r.ev)];
+export function hexView(r: FrameRecord): Doc {
+  return doc([frameTitle(r), []], hexDumpDoc(r.ev), [[], hexLegend(r.ev)]);
 }
 
-/** A plain hex dump of bytes (for payloads): offset, 16 hex bytes, ASCII. */
-export function plainHexDump(data: Buffer, indent = '  '): Line[] {
-  const lines: Line[] = [];
-  for (let row = 0; row < data.length; row += 16) {
-    const chunk = data.subarray(row, row + 16);
-    let ascii = '';
-    for (const b of chunk) ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
-    lines.push([seg(indent), seg(row.toString(16).padStart(6, '0') + '  '), seg(`${spacedHex(chunk).padEnd(48)} ${ascii}`.trimEnd())]);
-  }
-  return lines;
+/** A plain hex dump of bytes (for payloads): offset, 16 hex bytes, ASCII; rows built lazily. */
+export function plainHexDump(data: Buffer, indent = '  '): Doc {
+  return {
+    length: Math.ceil(data.length / 16),
+    line(r: number): Line {
+      const row = r * 16;
+      const chunk = data.subarray(row, row + 16);
+      let ascii = '';
+      for (const b of chunk) ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+      return [seg(indent), seg(row.toString(16).padStart(6, '0') + '  '), seg(`${spacedHex(chunk).padEnd(48)} ${ascii}`.trimEnd())];
+    },
+  };
 }
 
 /** Text shown as text (wrapped), or JSON indented; every character made visible. */
@@ -196,16 +198,22 @@ function textLines(text: string, cols: number, indent = '  '): Line[] {
 }
 
 /** A payload: text (or JSON) when it should be and is valid UTF-8, else a hex dump. */
-function payloadBody(data: Buffer, asText: boolean, cols: number): { kind: string; lines: Line[] } {
+function payloadBody(data: Buffer, asText: boolean, cols: number): { kind: string; lines: Line[] | Doc } {
   const text = asText ? utf8OrNull(data) : null;
   if (text !== null) return { kind: prettyJson(text) !== null ? 'JSON' : 'text', lines: textLines(text, cols) };
   return { kind: asText ? 'bytes (not valid UTF-8)' : 'bytes', lines: plainHexDump(data) };
 }
 
-export function payloadView(r: FrameRecord, cols: number): Line[] {
+export function payloadView(r: FrameRecord, cols: number): Doc {
   const ev = r.ev;
   const data = Buffer.from(ev.payload, 'hex');
-  const lines: Line[] = [frameTitle(r), []];
+  // Eager lines, with lazy hex dumps in between (parts), joined into one doc at the end.
+  const parts: (Line[] | Doc)[] = [];
+  let lines: Line[] = [frameTitle(r), []];
+  const lazy = (d: Doc) => {
+    parts.push(lines, d);
+    lines = [];
+  };
   const kept = data.length < ev.payloadLength ? ` (first ${thousands(data.length)} of ${thousands(ev.payloadLength)} bytes kept)` : '';
   const head = (text: string) => lines.push([seg(text, undefined, { bold: true })]);
   if (ev.opcode === 0x8) {
@@ -214,19 +222,20 @@ export function payloadView(r: FrameRecord, cols: number): Line[] {
       lines.push([seg('  reason: '), seg(ev.closeReason ? `"${visible(ev.closeReason)}"` : '(none)')]);
     } else {
       head(ev.payloadLength === 0 ? 'Close frame with no status code (allowed, §5.5.1)' : `Close frame body, ${ev.payloadLength} bytes (not a code + reason):`);
-      lines.push(...plainHexDump(data));
+      lazy(plainHexDump(data));
     }
-    return lines;
+    return doc(...parts, lines);
   }
   const group = r.group;
   const op = messageOpcode(r);
   if (group?.compressed) {
     head(`This frame's payload as sent: ${thousands(ev.payloadLength)} bytes compressed with permessage-deflate (RFC 7692)${kept}`);
-    lines.push(...plainHexDump(data));
+    lazy(plainHexDump(data));
   } else {
     const body = payloadBody(data, op === 0x1 || op === 0x9 || op === 0xa, cols);
     head(`This frame's payload: ${body.kind}, ${thousands(ev.payloadLength)} byte${ev.payloadLength === 1 ? '' : 's'}${kept}`);
-    lines.push(...body.lines);
+    if (Array.isArray(body.lines)) lines.push(...body.lines);
+    else lazy(body.lines);
   }
   if (group && (group.compressed || r.groupPos !== 'only')) {
     lines.push([]);
@@ -240,10 +249,10 @@ export function payloadView(r: FrameRecord, cols: number): Line[] {
       const what = m.compressed ? 'inflated' : 'reassembled';
       head(`This frame is ${part}. The ${what} message: ${thousands(m.length)} bytes in ${m.frames} frame${m.frames > 1 ? 's' : ''}${m.truncated ? ' (cut at --max-payload)' : ''}`);
       if (m.text !== undefined) lines.push(...textLines(m.text, cols));
-      else lines.push(...plainHexDump(Buffer.from(m.data ?? '', 'hex')));
+      else lazy(plainHexDump(Buffer.from(m.data ?? '', 'hex')));
     }
   }
-  return lines;
+  return doc(...parts, lines);
 }
 
 /** RFC 6455 §1.3: the GUID the server appends to the key before hashing. */
@@ -360,11 +369,11 @@ export function violationsView(r: FrameRecord | undefined, c: ConnRecord | undef
 }
 
 /** The frame views need a frame; Handshake needs only the connection. */
-export function detailLines(view: DetailView, r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Line[] {
-  if (view === 'handshake') return handshakeView(c);
-  if (view === 'violations') return violationsView(r, c, cols);
-  if (!r) return [[seg(c ? 'No frame selected: frames appear here as they cross the proxy.' : 'No connection yet: point a WebSocket client at the proxy.')]];
-  if (view === 'fields') return fieldsView(r);
+export function detailDoc(view: DetailView, r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Doc {
+  if (view === 'handshake') return doc(handshakeView(c));
+  if (view === 'violations') return doc(violationsView(r, c, cols));
+  if (!r) return doc([[seg(c ? 'No frame selected: frames appear here as they cross the proxy.' : 'No connection yet: point a WebSocket client at the proxy.')]]);
+  if (view === 'fields') return doc(fieldsView(r));
   if (view === 'hex') return hexView(r);
   return payloadView(r, cols);
 }

@@ -1,5 +1,5 @@
 /** The Hex view: the frame as sent, coloured by field like the diagram. */
-import { hexDump, hexLegend, wireBytes } from '../../src/tui/hex';
+import { hexDump, hexDumpDoc, hexLegend, wireBytes } from '../../src/tui/hex';
 import { FIELD_COLOURS } from '../../src/tui/fields';
 import { plain } from '../../src/tui/text';
 import { frame, frameEventFromBytes } from './fixtures';
@@ -42,4 +42,12 @@ test('a payload cut at --max-payload says how much is missing', () => {
   const f = frame({ opcode: 2, payload: Buffer.alloc(40) }, { dir: 'server', maxPayload: 16 });
   const lines = hexDump(f).map(plain);
   expect(lines[lines.length - 1]).toBe('... 24 more payload bytes not kept (--max-payload)');
+});
+
+test('the dump of a 64 KiB frame is lazy: any row can be read without building the others', () => {
+  const f = frame({ opcode: 2, payload: Buffer.alloc(65536, 0x42) }, { dir: 'server' });
+  const d = hexDumpDoc(f);
+  expect(d.length).toBe(4097); // a 10-byte header (2 + 8) and 65,536 bytes: 65,546 bytes
+  expect(plain(d.line(0))).toBe('000000  82 7f 00 00 00 00 00 01  00 00 42 42 42 42 42 42  ..........BBBBBB');
+  expect(plain(d.line(4096))).toBe('010000  42 42 42 42 42 42 42 42  42 42                    BBBBBBBBBB');
 });

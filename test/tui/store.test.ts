@@ -180,3 +180,20 @@ describe('filters (f)', () => {
     expect(matchesFilter(list.at(0), ok('client'))).toBe(false);
   });
 });
+
+test('a filtered list is extended as frames arrive and forgets dropped ones', () => {
+  const store = new Store({ maxFrames: 6 });
+  store.add(open(1));
+  const conn = store.conns.get(1)!;
+  const server = parseFilter('server') as FrameFilter;
+  const names = () => {
+    const list = store.frames(conn, server);
+    return Array.from({ length: list.length }, (_, i) => Buffer.from(list.at(i).ev.payload, 'hex').toString());
+  };
+  for (let i = 0; i < 4; i++) store.add(frame({ opcode: 1, payload: `m${i}` }, { conn: 1, dir: i % 2 ? 'server' : 'client' }));
+  expect(names()).toEqual(['m1', 'm3']);
+  for (let i = 4; i < 8; i++) store.add(frame({ opcode: 1, payload: `m${i}` }, { conn: 1, dir: i % 2 ? 'server' : 'client' }));
+  // m0 and m1 were dropped (6 frames kept); m5 and m7 arrived.
+  expect(names()).toEqual(['m3', 'm5', 'm7']);
+  expect(store.frames(conn, server).indexOfN(5)).toBe(1);
+});

@@ -1,10 +1,10 @@
 /** The panes and detail views as exact strings (no terminal). */
 import { Store } from '../../src/tui/store';
-import { plain, toMarkup, type Line } from '../../src/tui/text';
+import { allLines, plain, toMarkup, type Doc, type Line } from '../../src/tui/text';
 import { acceptSteps, connectionRow, frameRow, framesHeader, handshakeView, payloadView, preview, violationsView } from '../../src/tui/views';
 import { frame, handshake, message, open, T0 } from './fixtures';
 
-const text = (lines: Line[]) => lines.map(plain);
+const text = (lines: Line[] | Doc) => allLines(lines).map(plain);
 
 function storeWith(...events: Parameters<Store['add']>[0][]) {
   const store = new Store();
