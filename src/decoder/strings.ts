@@ -4,19 +4,23 @@
  * calls in the end, present in every Node release) skip that. Falls back to toString
  * where they are missing.
  */
-type Slicer = (this: Buffer, start: number, end: number) => string;
-const proto = Buffer.prototype as unknown as { hexSlice?: Slicer; utf8Slice?: Slicer };
-const hexSlice: Slicer = typeof proto.hexSlice === 'function' ? proto.hexSlice : function (this: Buffer, s, e) { return this.toString('hex', s, e); };
-const utf8Slice: Slicer = typeof proto.utf8Slice === 'function' ? proto.utf8Slice : function (this: Buffer, s, e) { return this.toString('utf8', s, e); };
+interface Slices {
+  hexSlice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+const proto = Buffer.prototype as unknown as Partial<Slices>;
+const FAST = typeof proto.hexSlice === 'function' && typeof proto.utf8Slice === 'function';
 
 /** Lowercase hex of buf[start, end). */
 export function hexOf(buf: Buffer, start: number, end: number): string {
-  return end > start ? hexSlice.call(buf, start, end) : '';
+  if (end <= start) return '';
+  return FAST ? (buf as unknown as Slices).hexSlice(start, end) : buf.toString('hex', start, end);
 }
 
 /** UTF-8 text of buf[start, end) (invalid sequences become U+FFFD). */
 export function utf8Of(buf: Buffer, start: number, end: number): string {
-  return end > start ? utf8Slice.call(buf, start, end) : '';
+  if (end <= start) return '';
+  return FAST ? (buf as unknown as Slices).utf8Slice(start, end) : buf.toString('utf8', start, end);
 }
 
 /**
