@@ -15,7 +15,7 @@ const key = fs.readFileSync(path.join(__dirname, 'fixtures/localhost-key.pem'));
 
 let server: https.Server;
 let port: number;
-const servernames: (string | false)[] = [];
+const servernames: (string | false | null)[] = [];
 
 beforeAll(async () => {
   server = https.createServer({ cert, key });

@@ -1,0 +1,208 @@
+/**
+ * The proxy, start and replay commands as users run them: `node bin/wsscope.js ...` (dist/
+ * must be built; `npm test` builds first). A `ws` client goes through the proxy to the
+ * built-in backend; the NDJSON, the capture replayed, and the pcap read by tshark must agree.
+ */
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { WebSocket } from 'ws';
+import type { FrameEvent, WsEvent } from '../../src/decoder/events';
+import { requireBuilt, runCli, spawnCli, waitFor, type Cli } from './helpers';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-cli-'));
+const running: Cli[] = [];
+beforeAll(() => requireBuilt());
+afterAll(() => {
+  for (const cli of running) if (cli.code === undefined) cli.child.kill('SIGKILL');
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function start(args: string[]): Cli {
+  const cli = spawnCli(args);
+  running.push(cli);
+  return cli;
+}
+
+function jsonLines(text: string): WsEvent[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as WsEvent);
+}
+
+function expectOneLineError(r: { code: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
+  expect(r.code).not.toBe(0);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^wsscope: [^\n]+\n$/);
+  expect(r.stderr).toMatch(pattern);
+}
+
+/** Sends a text, a 70000-byte binary (64-bit length), a ping, a 300-byte text (16-bit), then closes. */
+async function talk(url: string): Promise<string[]> {
+  const ws = new WebSocket(url);
+  const got: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('open', () => {
+      ws.send('wsscope');
+      ws.send(Buffer.alloc(70000, 1));
+      ws.ping('p');
+      ws.send('x'.repeat(300));
+    });
+    ws.on('message', (m) => {
+      got.push(m.toString());
+      if (got.length === 2) ws.close(1000, 'bye');
+    });
+    ws.on('close', () => resolve());
+  });
+  return got;
+}
+
+describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
+  test('no --target', async () => expectOneLineError(await runCli(['proxy']), /--target ws:\/\/HOST:PORT\[\/path\] is required/));
+  test('a bad target URL', async () => {
+    expectOneLineError(await runCli(['proxy', '--target', 'http://127.0.0.1:1/']), /the scheme must be ws: or wss:, not http:/);
+    expectOneLineError(await runCli(['proxy', '--target', 'not a url']), /bad target URL "not a url"/);
+  });
+  test('a bad port, ui or number', async () => {
+    expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--listen', '127.0.0.1:99999']), /bad port in "127.0.0.1:99999"/);
+    expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--ui', 'fancy']), /bad --ui "fancy"/);
+    expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--max-payload', '12k']), /bad --max-payload "12k"/);
+    expectOneLineError(await runCli(['proxy', '--bogus']), /bogus/);
+  });
+  test('the port is in use', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      expectOneLineError(
+        await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--listen', `127.0.0.1:${port}`, '--ui', 'json']),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)`),
+      );
+    } finally {
+      server.close();
+    }
+  });
+  test('an unwritable --save or --pcap file', async () => {
+    const bad = path.join(tmp, 'no-such-dir', 'x');
+    expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--listen', '127.0.0.1:0', '--save', bad]), /cannot write capture file ".*x": .*ENOENT/);
+    expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--listen', '127.0.0.1:0', '--pcap', bad]), /cannot write pcap file/);
+  });
+  test('replay: a missing file, a malformed capture', async () => {
+    expectOneLineError(await runCli(['replay', path.join(tmp, 'missing.ndjson')]), /cannot read capture ".*missing\.ndjson": .*ENOENT/);
+    const bad = path.join(tmp, 'bad.ndjson');
+    fs.writeFileSync(bad, '{"format":"wsscope-capture","version":1}\n{"event":"data","conn":1,"dir":"client","ts":1,"bytes":"0g"}\n');
+    expectOneLineError(await runCli(['replay', bad, '--ui', 'json']), /bad\.ndjson:2: data line whose "bytes" is not hex$/m);
+    fs.writeFileSync(bad, '\x89PNG\r\n');
+    expectOneLineError(await runCli(['replay', bad, '--ui', 'text']), /bad\.ndjson:1: not a wsscope capture/);
+  });
+});
+
+describe('proxy --backend --ui json --save --pcap, then replay and tshark', () => {
+  const capture = path.join(tmp, 'live.ndjson');
+  const pcap = path.join(tmp, 'live.pcap');
+  let live: WsEvent[] = [];
+  let replies: string[] = [];
+  let exitCode: number | null = null;
+  let stderr = '';
+
+  beforeAll(async () => {
+    const cli = start(['proxy', '--backend', '--listen', '127.0.0.1:0', '--ui', 'json', '--save', capture, '--pcap', pcap]);
+    await waitFor(() => cli.stdout().includes('\n') || cli.code !== undefined, 'the listening event');
+    const listening = JSON.parse(cli.stdout().split('\n')[0]);
+    replies = await talk(`ws://${listening.proxy}/json`);
+    // A plain HTTP request through the proxy too: the demo page.
+    const page = await new Promise<string>((resolve, reject) => {
+      http.get(`http://${listening.proxy}/`, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    expect(page).toMatch(/<html/i);
+    await waitFor(() => jsonLines(cli.stdout()).filter((e) => e.event === 'end').length === 2, 'both end events');
+    cli.child.kill('SIGTERM');
+    exitCode = await cli.exited;
+    live = jsonLines(cli.stdout());
+    stderr = cli.stderr();
+  }, 60000);
+
+  test('stdout is exactly the NDJSON events, listening first; SIGTERM exits 0', () => {
+    expect(exitCode).toBe(0);
+    expect(live[0]).toMatchObject({ event: 'listening', backend: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(replies[0]).toBe('{"name":"wsscope","age":18,"description":"wsscope很厉害!!!!"}\n');
+    const kinds = live.map((e) => e.event);
+    expect(kinds.filter((k) => k === 'open')).toHaveLength(2);
+    expect(kinds).toContain('handshake');
+    expect(kinds).toContain('http');
+    const frames = live.filter((e): e is FrameEvent => e.event === 'frame');
+    expect(frames.filter((f) => f.dir === 'client').map((f) => [f.opcode, f.payloadLength, f.lengthForm])).toEqual([
+      [1, 7, 7],
+      [2, 70000, 64],
+      [9, 1, 7],
+      [1, 300, 16],
+      [8, 5, 7],
+    ]);
+    expect(stderr).toMatch(/proxy listening on 127\.0\.0\.1:\d+/);
+  });
+
+  test('replay of the capture yields the same events, ts included', async () => {
+    const r = await runCli(['replay', capture, '--ui', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)).toEqual(live.filter((e) => e.event !== 'listening'));
+  });
+
+  test('replay --ui text prints one line per frame', async () => {
+    const r = await runCli(['replay', capture, '--ui', 'text']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => / #1 (C→S|S→C) /.test(l) && !/ message /.test(l))).toHaveLength(live.filter((e) => e.event === 'frame').length);
+    expect(lines.some((l) => /#2 http  GET \/ → 200 OK/.test(l))).toBe(true);
+  });
+
+  const tsharkMissing = !fs.existsSync('/usr/bin/tshark') && !process.env.CI;
+  (tsharkMissing ? test.skip : test)('tshark dissects the pcap as WebSocket: the same frames as the NDJSON', async () => {
+    const fields = ['tcp.srcport', 'websocket.fin', 'websocket.opcode', 'websocket.mask', 'websocket.payload_length', 'websocket.payload_length_ext_16', 'websocket.payload_length_ext_64'];
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('tshark', ['-r', pcap, '-Y', 'websocket', '-T', 'fields', '-E', 'separator=;', ...fields.flatMap((f) => ['-e', f])], (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    const seen: string[] = [];
+    const ext16: number[] = [];
+    const ext64: number[] = [];
+    for (const line of out.trim().split('\n')) {
+      const [port, fin, opcode, mask, len, e16, e64] = line.split(';').map((v) => (v === '' ? [] : v.split(',')));
+      opcode.forEach((op, i) => seen.push(`${port[0] === '80' ? 'server' : 'client'} ${fin[i]} ${op} ${mask[i]} ${len[i]}`));
+      ext16.push(...e16.map(Number));
+      ext64.push(...e64.map(Number));
+    }
+    const frames = live.filter((e): e is FrameEvent => e.event === 'frame');
+    const len7 = (f: FrameEvent) => (f.lengthForm === 7 ? f.payloadLength : f.lengthForm === 16 ? 126 : 127);
+    expect(seen).toEqual(frames.map((f) => `${f.dir} ${f.fin ? 1 : 0} ${f.opcode} ${f.masked ? 1 : 0} ${len7(f)}`));
+    expect(ext16).toEqual(frames.filter((f) => f.lengthForm === 16).map((f) => f.payloadLength));
+    expect(ext64).toEqual(frames.filter((f) => f.lengthForm === 64).map((f) => f.payloadLength));
+  }, 60000);
+});
+
+test('wsscope with no command: backend + proxy, the demo page loads through the proxy, SIGINT exits 0', async () => {
+  const cli = start(['--listen', '127.0.0.1:0', '--backend-listen', '127.0.0.1:0', '--ui', 'text']);
+  await waitFor(() => /proxy listening on (\S+), forwarding/.test(cli.stdout()) || cli.code !== undefined, 'the listening line');
+  const proxy = /proxy listening on (\S+), forwarding to ws:\/\/127\.0\.0\.1:\d+\/json/.exec(cli.stdout())![1];
+  await waitFor(() => cli.stderr().includes(`http://${proxy}/`), 'the demo page URL');
+  const status = await new Promise<number>((resolve, reject) => {
+    http.get(`http://${proxy}/`, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+  expect(status).toBe(200);
+  await waitFor(() => / #1 http  GET \/ → 200 OK/.test(cli.stdout()) && / #1 end /.test(cli.stdout()), 'the http and end lines');
+  cli.child.kill('SIGINT');
+  expect(await cli.exited).toBe(0);
+}, 60000);
