@@ -201,6 +201,25 @@ export function wrapText(text: string, cols: number): string[] {
   return lines;
 }
 
+/** Wraps text at spaces into lines of at most `cols` columns; longer words are cut. */
+export function wordWrap(text: string, cols: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/ +/)) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (width(candidate) <= cols) {
+      line = candidate;
+      continue;
+    }
+    if (line) lines.push(line);
+    const parts = wrapText(word, cols);
+    line = parts.pop()!;
+    lines.push(...parts);
+  }
+  lines.push(line);
+  return lines;
+}
+
 /** 1234567 -> "1,234,567". */
 export function thousands(n: number): string {
   return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');

@@ -11,7 +11,7 @@ import { bitDiagram, fieldTable, lengthFormLines, opcodeShort, OPCODE_NAMES, xor
 import { hexDumpDoc, hexLegend } from './hex';
 import { ruleInfo } from './rules';
 import { frameViolations, type ConnRecord, type FrameRecord } from './store';
-import { bytes, doc, fit, seg, thousands, visible, wrapText, type Colour, type Doc, type Line } from './text';
+import { bytes, doc, fit, seg, thousands, visible, wordWrap, wrapText, type Colour, type Doc, type Line } from './text';
 
 // ---------------------------------------------------------------------------------------
 // Shared bits
@@ -342,9 +342,9 @@ export function violationLines(violations: Violation[], cols: number): Line[] {
     const info = ruleInfo(v.rule);
     const section = v.section ?? info?.section ?? 'RFC 6455';
     lines.push([seg('! ', 'red', { bold: true }), seg(v.rule, 'red', { bold: true }), seg(`  ${section}`, 'yellow')]);
-    lines.push([seg('    seen: '), seg(visible(v.message))]);
+    wordWrap(visible(v.message), Math.max(20, cols - 10)).forEach((part, i) => lines.push([seg(i === 0 ? '    seen: ' : '          '), seg(part)]));
     if (info) {
-      const wrapped = wrapText(`"${info.sentence}"`, Math.max(20, cols - 10));
+      const wrapped = wordWrap(`"${info.sentence}"`, Math.max(20, cols - 10));
       wrapped.forEach((part, i) => lines.push([seg(i === 0 ? '    RFC:  ' : '          '), seg(part, 'cyan')]));
     }
     lines.push([]);

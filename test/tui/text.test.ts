@@ -2,7 +2,7 @@
  * Escaping and styled text: whatever comes off the wire reaches the terminal as visible
  * characters only, and blessed tag syntax is shown, never interpreted.
  */
-import { clipLine, clipText, escapeTags, fit, padLine, plain, seg, toMarkup, visible, width, wrapText } from '../../src/tui/text';
+import { clipLine, clipText, escapeTags, fit, padLine, plain, seg, toMarkup, visible, width, wordWrap, wrapText } from '../../src/tui/text';
 
 describe('visible()', () => {
   test('ESC, newline, tab, CR, NUL, DEL, C1 controls become escapes', () => {
@@ -47,5 +47,9 @@ describe('widths and clipping', () => {
   test('wrapText hard-wraps by columns', () => {
     expect(wrapText('abcdefghij', 4)).toEqual(['abcd', 'efgh', 'ij']);
     expect(wrapText('很厉害很', 4)).toEqual(['很厉', '害很']);
+  });
+  test('wordWrap breaks at spaces, cuts only words longer than a line', () => {
+    expect(wordWrap('the quick brown fox', 10)).toEqual(['the quick', 'brown fox']);
+    expect(wordWrap('a abcdefghijkl b', 5)).toEqual(['a', 'abcde', 'fghij', 'kl b']);
   });
 });

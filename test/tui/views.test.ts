@@ -173,9 +173,9 @@ describe('violations view', () => {
     expect(lines.slice(2)).toEqual([
       '! non-minimal-length  RFC 6455 §5.2',
       '    seen: length 4 in the 16-bit form',
-      '    RFC:  "Note that in all cases, the minimal number of bytes MUST be used to encode the length, fo',
-      "          r example, the length of a 124-byte-long string can't be encoded as the sequence 126, 0, 1",
-      '          24."',
+      '    RFC:  "Note that in all cases, the minimal number of bytes MUST be used to encode the length,',
+      "          for example, the length of a 124-byte-long string can't be encoded as the sequence 126, 0,",
+      '          124."',
       '',
     ]);
     expect(text(violationsView(rows[1], conn, 100))[2]).toBe('This frame breaks no rule the decoder checks.');
