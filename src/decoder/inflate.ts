@@ -11,6 +11,7 @@
  * *_max_window_bits only limit the compressor; a larger window decodes any such stream.
  */
 import { constants, inflateRawSync } from 'node:zlib';
+import type { ByteQueue } from './queue';
 
 const WINDOW = 32 * 1024;
 /** RFC 7692 §7.2.2: append 00 00 ff ff to the payload before decompressing. */
@@ -33,10 +34,11 @@ export class MessageInflater {
    */
   constructor(private readonly noContextTakeover: boolean, private readonly maxOutput: number) {}
 
-  /** Inflates one whole message (its compressed payload, possibly in several parts). */
-  inflate(parts: Buffer[], totalLength: number): InflateResult {
+  /** Inflates one whole message: its compressed payload, gathered in `payload`. */
+  inflate(payload: ByteQueue): InflateResult {
     if (!this.usable) return { ok: false, tooLarge: false, message: 'the compression context was lost earlier on this side' };
-    const input = Buffer.concat([...parts, TRAILER], totalLength + 4);
+    payload.append(TRAILER);
+    const input = payload.view();
     let data: Buffer;
     try {
       const dictionary = !this.noContextTakeover && this.historyLen > 0 ? this.history!.subarray(Math.max(0, this.historyLen - WINDOW), this.historyLen) : undefined;

@@ -8,6 +8,7 @@
 import { OPCODES, opcodeName, violation } from './constants';
 import type { Direction, MessageEvent, Violation } from './events';
 import { MessageInflater } from './inflate';
+import { ByteQueue } from './queue';
 import { LAZY_HEX_MIN, LazyHex, defineLazyHex, hexOf, utf8Of } from './strings';
 import { Utf8Validator, utf8CompletePrefix } from './utf8';
 
@@ -42,8 +43,8 @@ export class MessageAssembler {
   private wireLength = 0;
   /** True while the message is a single FIN frame, uncompressed: the frame's preview is the message's. */
   private single = false;
-  private parts: Buffer[] = [];
-  private partsLength = 0;
+  /** The bytes kept: the preview of a fragmented message, or a compressed message's payload. */
+  private readonly kept = new ByteQueue();
   private overflow = false;
   private readonly utf8 = new Utf8Validator();
   private violations: Violation[] = [];
@@ -94,8 +95,7 @@ export class MessageAssembler {
     this.compressed = compressed;
     this.wireLength = 0;
     this.single = fin && !compressed;
-    if (this.parts.length) this.parts = [];
-    this.partsLength = 0;
+    this.kept.clear();
     this.overflow = false;
     this.utf8.reset();
     this.violations = [];
@@ -106,21 +106,14 @@ export class MessageAssembler {
     if (!this.current) return;
     const n = end - start;
     if (this.compressed) {
-      if (this.partsLength + n > this.cfg.maxInflate) this.overflow = true;
-      else if (n > 0) this.keep(buf, start, end);
+      if (this.kept.length + n > this.cfg.maxInflate) this.overflow = true;
+      else this.kept.append(buf, start, end);
     } else {
       if (this.opcode === OPCODES.TEXT) this.utf8.push(buf, start, end);
-      if (!this.single && this.partsLength < this.cfg.maxPayload && n > 0) {
-        this.keep(buf, start, Math.min(end, start + this.cfg.maxPayload - this.partsLength));
+      if (!this.single && this.kept.length < this.cfg.maxPayload && n > 0) {
+        this.kept.append(buf, start, Math.min(end, start + this.cfg.maxPayload - this.kept.length));
       }
     }
-  }
-
-  private keep(buf: Buffer, start: number, end: number): void {
-    const copy = Buffer.allocUnsafe(end - start);
-    buf.copy(copy, 0, start, end);
-    this.parts.push(copy);
-    this.partsLength += copy.length;
   }
 
   /**
@@ -150,7 +143,7 @@ export class MessageAssembler {
         this.emitSingle(opcode, length, pbuf, pstart, plen, previewHex, violations, ts);
         return;
       }
-      body = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
+      body = this.kept.take();
     }
     const truncated = length > body.length;
     const { conn, dir } = this.cfg;
@@ -172,8 +165,7 @@ export class MessageAssembler {
             violations,
           };
     if (opcode !== OPCODES.TEXT && body.length >= LAZY_HEX_MIN) defineLazyHex(event, 'data', new LazyHex(body));
-    this.parts = [];
-    this.partsLength = 0;
+    this.kept.clear();
     this.cfg.emitMessage(event);
   }
 
@@ -206,7 +198,7 @@ export class MessageAssembler {
       if (!this.cfg.deflate!.noContextTakeover) this.inflater!.usable = false;
       return failed;
     }
-    const result = this.inflater!.inflate(this.parts, this.partsLength);
+    const result = this.inflater!.inflate(this.kept);
     if (!result.ok) {
       if (result.tooLarge) this.cfg.emitError(`${this.cfg.dir}: ${result.message}`, ts);
       else violations.push(violation('inflate-failed', `compressed message does not inflate: ${result.message}`));

@@ -12,10 +12,12 @@ export class ByteQueue {
     return this.end - this.start;
   }
 
-  append(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    if (this.end + chunk.length > this.buf.length) {
-      const size = this.length + chunk.length;
+  /** Appends chunk[start, end) (a copy). */
+  append(chunk: Buffer, start = 0, end = chunk.length): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.end + n > this.buf.length) {
+      const size = this.length + n;
       if (size <= this.buf.length / 2) {
         this.buf.copy(this.buf, 0, this.start, this.end);
       } else {
@@ -26,8 +28,8 @@ export class ByteQueue {
       this.end -= this.start;
       this.start = 0;
     }
-    chunk.copy(this.buf, this.end);
-    this.end += chunk.length;
+    chunk.copy(this.buf, this.end, start, end);
+    this.end += n;
   }
 
   /** The queued bytes (a view: valid until the next append). */
