@@ -77,10 +77,12 @@ export function plain(line: Line): string {
 
 /** Characters that are shown as escapes rather than passed to the terminal. */
 // C0 controls, DEL, C1 controls (0x9b is a one-byte CSI on some terminals), line and
-// paragraph separators, and the bidirectional overrides/isolates that can make text on
-// screen read differently from the bytes (the "Trojan Source" characters), plus BOM.
+// paragraph separators, the bidirectional overrides/isolates that can make text on
+// screen read differently from the bytes (the "Trojan Source" characters), and the
+// invisible ones (zero-width space/joiners, word joiner, soft hyphen, BOM): an inspector
+// shows every character that is there.
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 /**
  * Text made safe and visible: ESC becomes `\x1b`, newline `\n`, tab `\t`, CR `\r`, other

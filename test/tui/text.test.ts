@@ -11,6 +11,7 @@ describe('visible()', () => {
   });
   test('bidi overrides and line separators (Trojan Source) become escapes; other Unicode stays', () => {
     expect(visible('abc\u202edcba\u2028x\ufeff')).toBe('abc\\u202edcba\\u2028x\\ufeff');
+    expect(visible('a\u200bb\u00adc\u2060d')).toBe('a\\u200bb\\xadc\\u2060d');
     expect(visible('Hello很厉害!!!! é €')).toBe('Hello很厉害!!!! é €');
   });
 });
