@@ -167,7 +167,8 @@ maybe('terminal UI in tmux (120x40)', () => {
     // Back on the normal screen: the proxy's start-up lines, no UI left over.
     expect(text).toContain('wsscope: proxy listening on 127.0.0.1:');
     expect(text).not.toContain('┌─');
-    expect((await tmux('display-message', '-p', '-t', target, '#{alternate_on}')).trim()).toBe('0');
+    // Terminal modes restored: normal screen buffer, cursor shown, keypad mode off.
+    expect((await tmux('display-message', '-p', '-t', target, '#{alternate_on} #{cursor_flag} #{keypad_flag}')).trim()).toBe('0 1 0');
   });
 });
 
