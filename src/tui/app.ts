@@ -19,6 +19,7 @@ export const MAX_FPS = 20;
 
 export interface AppOptions {
   defaultCapturePath?: string;
+  maxPayload?: number;
   limits?: StoreLimits;
   /** Defaults to "NO_COLOR is unset or empty" (https://no-color.org). */
   colour?: boolean;
@@ -26,7 +27,7 @@ export interface AppOptions {
 
 export function runApp(session: Session, options: AppOptions = {}): Promise<void> {
   const colour = options.colour ?? !process.env.NO_COLOR;
-  const store = new Store(options.limits);
+  const store = new Store({ maxPayload: options.maxPayload, ...options.limits });
   // `--save FILE` is already being written by the proxy: `s` then proposes a fresh name.
   const defaultPath = options.defaultCapturePath && !fs.existsSync(options.defaultCapturePath) ? options.defaultCapturePath : undefined;
   const model = new TuiModel(store, { info: () => session.info, defaultCapturePath: defaultPath });

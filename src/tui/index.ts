@@ -22,5 +22,5 @@ export const TUI_AVAILABLE: boolean = true;
 export async function runTui(session: Session, options: TuiOptions = {}): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runApp } = require('./app') as typeof import('./app');
-  await runApp(session, { defaultCapturePath: options.defaultCapturePath });
+  await runApp(session, { defaultCapturePath: options.defaultCapturePath, maxPayload: options.maxPayload });
 }

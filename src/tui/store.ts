@@ -36,6 +36,8 @@ const MAX_ERRORS = 200;
 
 export interface StoreLimits {
   maxFrames?: number;
+  /** The decoder's payload cap (DESIGN.md: --max-payload, default 65536 bytes). */
+  maxPayload?: number;
   maxPayloadChars?: number;
   maxConnections?: number;
   maxCaptureBytes?: number;
@@ -136,6 +138,7 @@ export class Store {
   readonly maxPayloadChars: number;
   readonly maxConnections: number;
   readonly maxCaptureBytes: number;
+  readonly maxPayload: number;
 
   listening?: ListeningEvent;
   readonly conns = new Map<number, ConnRecord>();
@@ -166,6 +169,7 @@ export class Store {
     this.maxPayloadChars = limits.maxPayloadChars ?? DEFAULT_MAX_PAYLOAD_CHARS;
     this.maxConnections = limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.maxCaptureBytes = limits.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES;
+    this.maxPayload = limits.maxPayload ?? 65536;
   }
 
   add(event: WsEvent): void {
@@ -306,7 +310,9 @@ export class Store {
     } else if (open) {
       groupPos = 'inside';
     }
-    const cost = ev.payload.length + ev.header.length + (ev.closeReason?.length ?? 0);
+    // Counted from the lengths, without reading `payload`: the decoder computes the hex of
+    // a large payload only when someone reads it (a frame never shown never pays for it).
+    const cost = 2 * Math.min(ev.payloadLength, this.maxPayload) + ev.header.length + (ev.closeReason?.length ?? 0);
     const record: FrameRecord = {
       ev,
       n: conn.nextN++,
@@ -335,7 +341,7 @@ export class Store {
     const record = conn.lastComplete[ev.dir];
     if (!record || !record.group || record.dropped) return;
     record.group.message = ev;
-    const extra = (ev.text?.length ?? 0) + (ev.data?.length ?? 0);
+    const extra = 2 * Math.min(ev.length, this.maxPayload);
     record.cost += extra;
     this.payloadChars += extra;
     conn.lastComplete[ev.dir] = null;

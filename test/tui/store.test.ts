@@ -197,3 +197,18 @@ test('a filtered list is extended as frames arrive and forgets dropped ones', ()
   expect(names()).toEqual(['m3', 'm5', 'm7']);
   expect(store.frames(conn, server).indexOfN(5)).toBe(1);
 });
+
+test('adding frames and messages never reads their payload (the decoder computes large hex lazily)', () => {
+  const store = new Store();
+  store.add(open(1));
+  let reads = 0;
+  const ev = frame({ opcode: 2, payload: Buffer.alloc(8192) }, { conn: 1, dir: 'server' });
+  const hex = ev.payload;
+  Object.defineProperty(ev, 'payload', { enumerable: true, get: () => (reads++, hex) });
+  store.add(ev);
+  const msg = { event: 'message' as const, ts: T0, conn: 1, dir: 'server' as const, opcode: 2, opcodeName: 'binary', frames: 1, length: 8192, compressed: false, violations: [] };
+  Object.defineProperty(msg, 'data', { enumerable: true, get: () => (reads++, hex) });
+  store.add(msg);
+  expect(reads).toBe(0);
+  expect(store.payloadChars).toBe(2 * 8192 + 8 + 2 * 8192); // frame (header 82 7e 20 00) + message
+});
