@@ -102,7 +102,7 @@ export class TuiModel {
     let newestWs: ConnRecord | undefined;
     for (const c of conns.values()) {
       newest = c;
-      if (c.state !== 'http') newestWs = c;
+      if (!c.passThrough) newestWs = c;
     }
     const chosen = newestWs ?? newest;
     if (chosen) this.selectConn(chosen.id, true);

@@ -83,6 +83,8 @@ export interface ConnRecord {
   target: string;
   openTs: number;
   state: ConnState;
+  /** HTTP without a WebSocket upgrade (the demo page, a favicon): stays marked once closed. */
+  passThrough: boolean;
   handshake?: HandshakeEvent;
   http: HttpEvent[];
   end?: EndEvent;
@@ -189,6 +191,7 @@ export class Store {
         const conn = this.conn(event.conn, event.ts);
         conn.handshake = event;
         if (conn.state === 'handshaking') conn.state = event.response.status === 101 ? 'open' : 'http';
+        conn.passThrough = conn.state === 'http';
         return;
       }
       case 'http': {
@@ -196,6 +199,7 @@ export class Store {
         conn.http.push(event);
         if (conn.http.length > MAX_HTTP_PER_CONN) conn.http.shift();
         if (conn.state === 'handshaking') conn.state = 'http';
+        if (!conn.handshake) conn.passThrough = true;
         return;
       }
       case 'frame':
@@ -291,6 +295,7 @@ export class Store {
     const conn = this.conn(ev.conn, ev.ts);
     const dir = ev.dir;
     if (conn.state === 'handshaking' || conn.state === 'http') conn.state = 'open';
+    conn.passThrough = false;
     let group: Group | null = null;
     let groupPos: GroupPos = null;
     const open = conn.openGroup[dir];
@@ -421,6 +426,7 @@ function newConn(id: number, client: string, target: string, ts: number): ConnRe
     target,
     openTs: ts,
     state: 'handshaking',
+    passThrough: false,
     http: [],
     errors: [],
     frames: [],

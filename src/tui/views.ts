@@ -75,9 +75,9 @@ export function connectionsHeader(cols: number): Line {
 
 export function connectionRow(c: ConnRecord, selected: boolean, cols: number): Line {
   const last = c.http[c.http.length - 1];
-  const state = c.state === 'http' ? 'http pass' : c.state;
+  const state = c.passThrough ? (c.state === 'closed' ? 'http closed' : 'http pass') : c.state;
   let target = c.target;
-  if (c.state === 'http' && last) {
+  if (c.passThrough && last) {
     target += `  ${last.request.method} ${last.request.target}${last.response ? ` → ${last.response.status}` : ''}`;
   }
   const traffic: Line = wideConns(cols)
@@ -91,7 +91,7 @@ export function connectionRow(c: ConnRecord, selected: boolean, cols: number): L
     seg(c.errors.length ? '!' : ' ', 'red', { bold: true }),
     seg(fit(`${c.id}`, 4, 'right') + ' '),
     seg(fit(c.client, 21) + ' '),
-    seg(fit(state, 11) + ' ', STATE_COLOURS[c.state]),
+    seg(fit(state, 11) + ' ', STATE_COLOURS[c.passThrough ? 'http' : c.state]),
     ...traffic,
     seg(target),
   ];

@@ -152,8 +152,10 @@ describe('connections', () => {
     store.add(open(3));
     store.add(handshake(3));
     expect(model.conn()!.id).toBe(3);
+    store.add({ event: 'end', ts: T0, conn: 2, reason: 'closed', bytes: { client: 0, server: 0 } });
+    expect(model.conn()!.id).toBe(3);
     const out = model.screen(120, 40);
-    expect(out.conns.lines.map(plain)[2]).toContain('http pass   0 fr 0 B         0 fr 0 B         ws://127.0.0.1:8080/json  GET /favicon.ico → 404');
+    expect(out.conns.lines.map(plain)[2]).toContain('http closed 0 fr 0 B         0 fr 0 B         ws://127.0.0.1:8080/json  GET /favicon.ico → 404');
     press(model, 'S-tab', 'k', 'k');
     expect(model.conn()!.id).toBe(1);
     store.add(open(4));

@@ -116,6 +116,9 @@ describe('connections and messages', () => {
     store.add(open(1));
     store.add({ event: 'http', ts: T0, conn: 1, request: { method: 'GET', target: '/', version: 'HTTP/1.1', headers: [] }, response: { status: 200, reason: 'OK', headers: [] } });
     expect(store.conns.get(1)!.state).toBe('http');
+    store.add({ event: 'end', ts: T0, conn: 1, reason: 'closed', bytes: { client: 10, server: 20 } });
+    expect(store.conns.get(1)!.state).toBe('closed');
+    expect(store.conns.get(1)!.passThrough).toBe(true); // still marked once closed
   });
 
   test('fragments form one group (first, inside for a control frame between, middle, last) and the message attaches to it', () => {
