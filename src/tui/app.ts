@@ -157,6 +157,22 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
     }, 1000);
 
     const save = (path: string) => {
+      const replayed = session.info.replay;
+      if (replayed && store.dataChunks === 0) {
+        // A replay publishes events, not raw chunks: the file being replayed is the capture.
+        fs.promises.copyFile(replayed, path, fs.constants.COPYFILE_EXCL).then(
+          () => {
+            model.say(`saved a copy of the replayed capture ${replayed} to ${path}`);
+            schedule();
+          },
+          (err: NodeJS.ErrnoException) => {
+            const why = err.code === 'EEXIST' ? 'the file exists; press s and type another name' : err.message;
+            model.say(`not saved to ${path}: ${why}`.replace(/\s+/g, ' '), true);
+            schedule();
+          },
+        );
+        return;
+      }
       const { text, connections, chunks, skipped } = store.captureText();
       // 'wx': never overwrite a file (it could be the capture the proxy is streaming to).
       fs.promises.writeFile(path, text, { flag: 'wx' }).then(

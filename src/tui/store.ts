@@ -156,6 +156,8 @@ export class Store {
   /** Cumulative counters, for the rates in the status bar. */
   totalFrames = 0;
   totalBytes = 0;
+  /** Raw chunks received (a replay publishes none: its file is the capture). */
+  dataChunks = 0;
   /** Bumped on every change: views redraw only when it moved. */
   version = 0;
 
@@ -225,6 +227,7 @@ export class Store {
   /** A raw chunk as relayed: counted for the rates and kept (bounded) for `s`. */
   addData(conn: number, dir: Direction, ts: number, chunk: Buffer): void {
     this.totalBytes += chunk.length;
+    this.dataChunks++;
     const record = this.conns.get(conn);
     if (record && !record.end) record.bytesBy[dir] += chunk.length;
     // A copy: the source may reuse its buffer. Large chunks are rare and bounded below.

@@ -6,6 +6,7 @@
  */
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import WebSocket from 'ws';
@@ -35,6 +36,7 @@ jest.setTimeout(120_000);
 const SOCKET = `wsscope-tui-e2e-${process.pid}-${Date.now()}`;
 const tmux = (...args: string[]) => run('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
 const clients: WebSocket[] = [];
+const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-tui-e2e-'));
 
 async function screen(target: string, colours = false): Promise<string> {
   return tmux('capture-pane', '-p', ...(colours ? ['-e'] : []), '-t', target);
@@ -97,6 +99,7 @@ afterAll(async () => {
   await tmux('kill-server').catch(() => undefined);
   // tmux leaves its socket file behind: remove ours.
   if (socketPath.endsWith(SOCKET)) fs.rmSync(socketPath, { force: true });
+  fs.rmSync(tmpDir, { recursive: true, force: true });
 });
 
 maybe('terminal UI in tmux (120x40)', () => {
@@ -152,6 +155,23 @@ maybe('terminal UI in tmux (120x40)', () => {
     text = await waitScreen(target, (t) => t.includes('Sec-WebSocket-Accept, step by step'), 'the handshake view');
     expect(text).toMatch(/5\. the server sent +\S+ +✓ matches/);
     expect(text).toContain('GET /json HTTP/1.1');
+  });
+
+  test('s saves the session as a capture file that holds the traffic (handshake and frames)', async () => {
+    const file = path.join(tmpDir, 'saved.capture.ndjson');
+    await tmux('send-keys', '-t', target, 's');
+    await waitScreen(target, (t) => /^save capture to: /m.test(t), 'the save prompt');
+    await tmux('send-keys', '-t', target, 'C-u');
+    await tmux('send-keys', '-t', target, '-l', file);
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitScreen(target, (t) => t.includes(`saved 1 connection (`), 'the saved message');
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({ format: 'wsscope-capture', version: 1 });
+    expect(lines[1]).toMatchObject({ event: 'open', conn: 1 });
+    const client = Buffer.concat(lines.filter((l) => l.event === 'data' && l.dir === 'client').map((l) => Buffer.from(l.bytes, 'hex')));
+    expect(client.toString('latin1')).toMatch(/^GET \/json HTTP\/1\.1\r\n/);
+    const server = Buffer.concat(lines.filter((l) => l.event === 'data' && l.dir === 'server').map((l) => Buffer.from(l.bytes, 'hex')));
+    expect(server.toString('utf8')).toContain('{"name":"Hello","age":18,"description":"Hello很厉害!!!!"}');
   });
 
   test('Enter closes the full-screen detail, ? shows the help, q quits and restores the terminal', async () => {
