@@ -43,8 +43,6 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
     title: 'wsscope',
     warnings: false,
     autoPadding: false,
-    // Keys reach our one key table; blessed must not act on any of them itself.
-    ignoreLocked: ['C-c'],
   });
 
   const box = (top: number) =>

@@ -92,7 +92,8 @@ export class TuiModel {
   /** The connection whose frames are shown. */
   conn(): ConnRecord | undefined {
     const conns = this.store.conns;
-    if (!this.connFollow && this.selectedConn !== null) {
+    // Paused (or a connection picked by hand): stay where the user is.
+    if ((!this.connFollow || !this.follow) && this.selectedConn !== null) {
       const picked = conns.get(this.selectedConn);
       if (picked) return picked;
     }

@@ -163,6 +163,12 @@ describe('connections', () => {
     expect(model.conn()!.id).toBe(1); // the user's choice sticks
     press(model, 'end');
     expect(model.conn()!.id).toBe(4);
+    // Paused: a new connection does not pull the view away; resuming follows it.
+    press(model, 'p');
+    store.add(open(5));
+    expect(model.conn()!.id).toBe(4);
+    press(model, 'p');
+    expect(model.conn()!.id).toBe(5);
   });
 });
 
