@@ -196,9 +196,12 @@ export async function runLive(options: LiveOptions): Promise<number> {
       tui = require('../tui');
       if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
     }
-    if (ui === 'json') attachJsonView(session, process.stdout);
-    if (ui === 'text') attachTextView(session, process.stdout, { verbose: options.verbose, explain: options.verbose ? loadExplain() : undefined });
+    let detachView: (() => void) | undefined;
+    if (ui === 'json') detachView = attachJsonView(session, process.stdout);
+    if (ui === 'text') detachView = attachTextView(session, process.stdout, { verbose: options.verbose, explain: options.verbose ? loadExplain() : undefined });
     gate.add(process.stdout);
+    // Runs after the proxy closed (its end events are in) and before the files close.
+    if (detachView) stops.push(async () => detachView!());
 
     let target = options.target;
     if (options.backend) {
@@ -209,7 +212,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
       } catch (err) {
         throw new CliError(`cannot start the built-in backend: ${describeError(err)}`, 1);
       }
-      stops.unshift(() => backend.close());
+      stops.splice(0, 0, () => backend.close());
       session.info.backend = backend.address;
       target = `ws://${backend.address}/json`;
     }

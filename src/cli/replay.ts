@@ -60,7 +60,8 @@ export async function run(argv: string[]): Promise<number> {
     tui = require('../tui');
     if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
   }
-  if (ui === 'json') attachJsonView(session, process.stdout);
+  let detachView: (() => void) | undefined;
+  if (ui === 'json') detachView = attachJsonView(session, process.stdout);
   if (ui === 'text') {
     let explain: ((f: FrameEvent) => string[]) | undefined;
     if (values.verbose) {
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
         explain = undefined;
       }
     }
-    attachTextView(session, process.stdout, { verbose: values.verbose, explain });
+    detachView = attachTextView(session, process.stdout, { verbose: values.verbose, explain });
   }
   process.stdout.on('error', () => undefined); // `| head`: stop writing, never crash
 
@@ -81,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     for await (const record of readCapture(file)) replayer.feed(record);
     replayer.finish();
+    detachView?.();
   } catch (err) {
     if (err instanceof CaptureFormatError) throw new CliError(err.message, 1);
     throw new CliError(`cannot read capture "${file}": ${describeError(err)}`, 1);

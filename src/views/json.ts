@@ -1,18 +1,94 @@
 /**
  * The NDJSON output (`--ui json`): exactly the events of DESIGN.md, one JSON object a line,
  * nothing else (human messages go to stderr).
+ *
+ * Two things keep it cheap on the proxy's hot path:
+ *   - lines are batched and written every few milliseconds (or every 256 KiB): stdout
+ *     redirected to a file or a pipe writes synchronously, one syscall per write;
+ *   - the hex fields of frame and message events (a 64 KiB payload is 128 KiB of hex) are
+ *     copied into the line without JSON's escape scan: hex needs no escaping. Every other
+ *     value goes through JSON.stringify, and keys keep the event's own order, so a line is
+ *     exactly JSON.stringify(event).
  */
 import type { Writable } from 'stream';
 import type { WsEvent } from '../decoder/events';
 import type { Session } from '../session';
 
+/** Keys whose string values are lowercase hex by contract (events.ts). */
+const HEX_KEYS = new Set(['header', 'maskKey', 'payload', 'data']);
+const HEX = /^[0-9a-f]*$/;
+/** Hex strings shorter than this are not worth the shortcut (one JSON.stringify is faster). */
+const SHORTCUT_MIN = 8192;
+
+/** JSON.stringify(event) + "\n", faster for large hex payloads. */
 export function eventLine(event: WsEvent): string {
-  return JSON.stringify(event) + '\n';
+  // Small events: one JSON.stringify call is fastest.
+  const big =
+    (event.event === 'frame' && event.payload.length >= SHORTCUT_MIN) ||
+    (event.event === 'message' && event.data !== undefined && event.data.length >= SHORTCUT_MIN);
+  if (!big) return JSON.stringify(event) + '\n';
+  let out = '{';
+  let first = true;
+  const record = event as unknown as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    let text: string | undefined;
+    if (typeof value === 'string' && value.length >= 64 && HEX_KEYS.has(key) && HEX.test(value)) text = `"${value}"`;
+    else text = JSON.stringify(value);
+    if (text === undefined) continue; // undefined and functions are left out, as JSON.stringify does
+    out += `${first ? '' : ','}"${key}":${text}`;
+    first = false;
+  }
+  return out + '}\n';
 }
 
-/** Writes every event of a session to `out`; returns the unsubscribe function. */
+/** How long a line may wait for company before it is written (invisible to a reader). */
+export const FLUSH_MS = 5;
+
+/**
+ * Collects lines and writes them in one `write` every FLUSH_MS, or sooner when `maxPending`
+ * characters are waiting: one write (a syscall, or a trip to libuv's thread pool for a
+ * file stream) per batch instead of per event. `flush()` writes what is pending at once.
+ */
+export class LineBatcher {
+  private pending: string[] = [];
+  private size = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly maxPending = 256 * 1024,
+  ) {}
+
+  push(line: string): void {
+    this.pending.push(line);
+    this.size += line.length;
+    if (this.size >= this.maxPending) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.flush(), FLUSH_MS);
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
+    this.pending = [];
+    this.size = 0;
+    if (!this.out.destroyed && !this.out.writableEnded) this.out.write(text);
+  }
+}
+
+/**
+ * Writes every event of a session to `out`, batched per event-loop turn; returns a function
+ * that unsubscribes and writes what is still pending.
+ */
 export function attachJsonView(session: Session, out: Writable): () => void {
-  return session.onEvent((event) => {
-    out.write(eventLine(event));
-  });
+  const batcher = new LineBatcher(out);
+  const off = session.onEvent((event) => batcher.push(eventLine(event)));
+  return () => {
+    off();
+    batcher.flush();
+  };
 }

@@ -12,6 +12,7 @@ import { closeCodeName } from '../decoder/constants';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { headerFields } from '../decoder/fields';
 import type { Session } from '../session';
+import { LineBatcher } from './json';
 
 export interface TextOptions {
   /** Adds the field breakdown of each frame and the handshake headers. */
@@ -209,10 +210,18 @@ function messagePreview(m: MessageEvent): string {
   return '';
 }
 
-/** Writes the text log of a session to `out`; returns the unsubscribe function. */
+/**
+ * Writes the text log of a session to `out` (batched per event-loop turn, see LineBatcher);
+ * returns a function that unsubscribes and writes what is still pending.
+ */
 export function attachTextView(session: Session, out: Writable, options: TextOptions = {}): () => void {
-  return session.onEvent((event) => {
+  const batcher = new LineBatcher(out);
+  const off = session.onEvent((event) => {
     const lines = formatEvent(event, options);
-    if (lines.length) out.write(lines.join('\n') + '\n');
+    if (lines.length) batcher.push(lines.join('\n') + '\n');
   });
+  return () => {
+    off();
+    batcher.flush();
+  };
 }

@@ -90,9 +90,14 @@ test('the json view writes exactly one JSON line per event, nothing else', () =>
   const out = new PassThrough();
   let text = '';
   out.on('data', (c) => (text += c));
-  attachJsonView(session, out);
-  const events = decode([buildFrame({ opcode: 1, mask: MASK, payload: 'Hello' })]);
+  const flush = attachJsonView(session, out);
+  const events = decode([
+    buildFrame({ opcode: 1, mask: MASK, payload: 'Hello "quoted" \u2028' }),
+    buildFrame({ opcode: 2, mask: MASK, payload: Buffer.alloc(5000, 0x0f) }),
+    buildFrame({ opcode: 8, mask: MASK, payload: Buffer.from([3, 232, 0x22, 0x5c]) }),
+  ]);
   for (const e of events) session.publish(e);
+  flush();
   expect(text).toBe(events.map((e) => JSON.stringify(e) + '\n').join(''));
   const text2 = new PassThrough();
   let t2 = '';
