@@ -10,7 +10,7 @@ import { OPCODES, closeCodeName, isControlOpcode, isReservedOpcode, isValidClose
 import type { Direction, FrameEvent, MessageEvent, Violation, WsEvent } from './events';
 import { unmaskInto } from './mask';
 import { Feed, MessageAssembler } from './messages';
-import { LAZY_HEX_MIN, LazyHex, defineLazyHex, hexOf } from './strings';
+import { LAZY_HEX_MIN, LazyHex, SMALL_PAYLOAD_MAX, SmallFrameStrings, defineLazyHex, hexOf } from './strings';
 import { Utf8Validator } from './utf8';
 
 const GET_INFO = 0;
@@ -23,18 +23,6 @@ const STOPPED = 5;
 /** Payload bytes unmasked per step when every byte is needed (text, compressed). */
 const SCRATCH_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** Room for a header (at most 14 bytes) before the preview in the scratch buffer. */
-const HEADROOM = 14;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** Lowercase hex of buf[start, end): short runs in JS (cheaper than a call into C++ per field). */
-function toHex(buf: Buffer, start: number, end: number): string {
-  if (end - start > 24) return hexOf(buf, start, end);
-  let out = '';
-  for (let i = start; i < end; i++) out += HEX[buf[i]];
-  return out;
-}
-
 export interface FrameDecoderOptions {
   conn: number;
   dir: Direction;
@@ -74,6 +62,7 @@ export class FrameDecoder {
   private previewStart = 0;
   private previewLen = 0;
   private previewScratch: Buffer = EMPTY;
+  private readonly small = new SmallFrameStrings();
   private feed: Feed = Feed.None;
   private violations: Violation[] = [];
   private frameOffset = 0;
@@ -240,7 +229,7 @@ export class FrameDecoder {
     } else if (isReservedOpcode(opcode)) {
       this.feed = Feed.None;
     } else {
-      this.feed = this.messages.header(this.fin, this.rsv1, opcode, v);
+      this.feed = this.messages.header(this.fin, this.rsv1, opcode, this.payloadLength, v);
     }
     this.state = GET_DATA;
     this.received = 0;
@@ -265,14 +254,14 @@ export class FrameDecoder {
         if (at === 0) {
           // A large preview is kept by its events (lazy hex): it gets a buffer of its own.
           this.previewBuf = lazy ? Buffer.allocUnsafeSlow(this.previewLen) : this.scratchFor(this.previewLen);
-          this.previewStart = lazy ? 0 : HEADROOM;
+          this.previewStart = 0;
         }
         const to = this.previewStart + at;
         if (this.masked) unmaskInto(chunk, pos, this.previewBuf, to, m, this.key, at & 3);
         else chunk.copy(this.previewBuf, to, pos, pos + m);
       }
       const p = this.previewStart + at;
-      if (this.feed !== Feed.None) this.messages.data(this.previewBuf, p, p + m);
+      if (this.feed === Feed.Preview || this.feed === Feed.All) this.messages.data(this.previewBuf, p, p + m);
       this.received += m;
       pos += m;
       n -= m;
@@ -302,19 +291,20 @@ export class FrameDecoder {
     let payloadHex: string;
     let header: string;
     const lazy = plen >= LAZY_HEX_MIN ? new LazyHex(pbuf) : null;
+    let text: string | null = null;
     if (lazy) {
       header = hexOf(h, 0, this.hdrLen);
       payloadHex = '';
-    } else if (pbuf === this.previewScratch && plen > 0) {
-      // Header and payload hex in one call: the header goes in the headroom before the preview.
-      const from = HEADROOM - this.hdrLen;
-      for (let i = 0; i < this.hdrLen; i++) pbuf[from + i] = h[i];
-      const both = hexOf(pbuf, from, pstart + plen);
-      header = both.slice(0, 2 * this.hdrLen);
-      payloadHex = both.slice(2 * this.hdrLen);
+    } else if (plen <= SMALL_PAYLOAD_MAX) {
+      // The common small frame: all its strings from one call (and a whole ASCII text message's text).
+      const small = this.small;
+      small.encode(h, this.hdrLen, pbuf, pstart, plen, this.feed === Feed.Whole && this.opcode === OPCODES.TEXT);
+      header = small.header;
+      payloadHex = small.payload;
+      text = small.text;
     } else {
-      payloadHex = toHex(pbuf, pstart, pstart + plen);
-      header = toHex(h, 0, this.hdrLen);
+      header = hexOf(h, 0, this.hdrLen);
+      payloadHex = hexOf(pbuf, pstart, pstart + plen);
     }
     const event: FrameEvent = {
       event: 'frame',
@@ -346,7 +336,7 @@ export class FrameDecoder {
     this.hdrNeed = 2;
     this.previewBuf = EMPTY;
     this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, ts);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, text, ts);
   }
 
   /** §5.5.1: a close body is empty, or a 2-byte code (§7.4) followed by a UTF-8 reason. */
@@ -373,8 +363,8 @@ export class FrameDecoder {
 
   /** The reused preview buffer, grown (up to maxPayload) as frames need it. */
   private scratchFor(n: number): Buffer {
-    if (this.previewScratch.length < HEADROOM + n) {
-      this.previewScratch = Buffer.allocUnsafe(HEADROOM + Math.min(this.o.maxPayload, Math.max(n, 2 * this.previewScratch.length, 256)));
+    if (this.previewScratch.length < n) {
+      this.previewScratch = Buffer.allocUnsafe(Math.min(this.o.maxPayload, Math.max(n, 2 * this.previewScratch.length, 256)));
     }
     return this.previewScratch;
   }

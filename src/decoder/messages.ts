@@ -31,6 +31,8 @@ export const Feed = {
   Preview: 1,
   /** Every byte is needed (text: UTF-8 validation; compressed: inflation). */
   All: 2,
+  /** The message is this one frame and its preview holds all of it: checked at frameEnd. */
+  Whole: 3,
 } as const;
 export type Feed = (typeof Feed)[keyof typeof Feed];
 
@@ -67,7 +69,7 @@ export class MessageAssembler {
    * A data or continuation frame's header (control frames never come here). Appends the
    * fragmentation violations to `out` and says which payload bytes are needed.
    */
-  header(fin: boolean, rsv1: boolean, opcode: number, out: Violation[]): Feed {
+  header(fin: boolean, rsv1: boolean, opcode: number, payloadLength: number, out: Violation[]): Feed {
     this.current = false;
     if (this.closeSent) out.push(violation('data-after-close', `${this.cfg.dir} sent a ${opcodeName(opcode)} frame after its close frame`));
     if (opcode === OPCODES.CONTINUATION) {
@@ -85,6 +87,7 @@ export class MessageAssembler {
     }
     this.current = true;
     this.frames++;
+    if (this.single && payloadLength <= this.cfg.maxPayload) return Feed.Whole;
     return this.compressed || this.opcode === OPCODES.TEXT ? Feed.All : Feed.Preview;
   }
 
@@ -120,7 +123,7 @@ export class MessageAssembler {
    * The current frame is complete. `preview`/`previewHex` are the frame's payload preview,
    * reused as the message's when the message is that single frame.
    */
-  frameEnd(fin: boolean, payloadLength: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, ts: number): void {
+  frameEnd(fin: boolean, payloadLength: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, asciiText: string | null, ts: number): void {
     if (!this.current) return;
     this.current = false;
     this.wireLength += payloadLength;
@@ -135,12 +138,14 @@ export class MessageAssembler {
       body = inflated.body;
       length = inflated.length;
     } else {
-      if (opcode === OPCODES.TEXT && !this.utf8.end()) {
-        violations.push(violation('invalid-utf8', `text message is not valid UTF-8 (byte ${this.utf8.errorAt} of the message)`));
+      if (opcode === OPCODES.TEXT) {
+        // A whole single-frame message was not streamed through the validator: check it now.
+        if (this.single && plen === length && asciiText === null) this.utf8.push(pbuf, pstart, pstart + plen);
+        if (asciiText === null && !this.utf8.end()) violations.push(violation('invalid-utf8', `text message is not valid UTF-8 (byte ${this.utf8.errorAt} of the message)`));
       }
       if (this.single) {
         // The message is this one frame: its preview is the message's (read in place).
-        this.emitSingle(opcode, length, pbuf, pstart, plen, previewHex, violations, ts);
+        this.emitSingle(opcode, length, pbuf, pstart, plen, previewHex, asciiText, violations, ts);
         return;
       }
       body = this.kept.take();
@@ -169,14 +174,14 @@ export class MessageAssembler {
     this.cfg.emitMessage(event);
   }
 
-  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, violations: Violation[], ts: number): void {
+  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, asciiText: string | null, violations: Violation[], ts: number): void {
     const { conn, dir } = this.cfg;
     const truncated = length > plen;
     const event: MessageEvent =
       opcode === OPCODES.TEXT
         ? {
             event: 'message', ts, conn, dir, opcode, opcodeName: 'text', frames: 1, length, compressed: false,
-            text: utf8Of(pbuf, pstart, pstart + (truncated ? utf8CompletePrefix(pbuf.subarray(pstart, pstart + plen)) : plen)),
+            text: asciiText ?? utf8Of(pbuf, pstart, pstart + (truncated ? utf8CompletePrefix(pbuf.subarray(pstart, pstart + plen)) : plen)),
             truncated,
             violations,
           }

