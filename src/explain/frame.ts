@@ -88,9 +88,20 @@ export function extendedLengthRows(header: Buffer): string[] {
   for (const field of headerFields(header)) {
     if (field.key !== 'extendedLength16' && field.key !== 'extendedLength64') continue;
     const bytes = header.subarray(2, 2 + field.bitLength / 8);
-    rows.push(`${label('Extended len')}${spacedHex(bytes)} = ${field.value} (${field.bitLength}-bit unsigned, network byte order)`);
+    const value = field.bitLength === 64 ? bytes.readBigUInt64BE(0).toString() : String(field.value);
+    rows.push(`${label('Extended len')}${spacedHex(bytes)} = ${value} (${field.bitLength}-bit unsigned, network byte order)`);
   }
   return rows;
+}
+
+/**
+ * The payload length as the header states it, exactly: a 64-bit length above 2^53 (e.g. one
+ * with its top bit set) is read from the header bytes rather than the event's number.
+ */
+export function exactPayloadLength(frame: FrameEvent): string {
+  const header = Buffer.from(frame.header, 'hex');
+  if (frame.lengthForm === 64 && header.length >= 10 && (header[1] & 0x7f) === 127) return header.readBigUInt64BE(2).toString();
+  return String(frame.payloadLength);
 }
 
 /** The smallest length form that can carry `length` (RFC 6455 §5.2). */
@@ -102,8 +113,8 @@ export function minimalLengthForm(length: number): 7 | 16 | 64 {
  * Which length form carried the length and why; a second line flags a non-minimal
  * encoding (RFC 6455 §5.2: "the minimal number of bytes MUST be used").
  */
-export function lengthExplanation(payloadLength: number, lengthForm: 7 | 16 | 64): string[] {
-  const bytes = `${payloadLength} byte${payloadLength === 1 ? '' : 's'}`;
+export function lengthExplanation(payloadLength: number, lengthForm: 7 | 16 | 64, exact = String(payloadLength)): string[] {
+  const bytes = `${exact} byte${payloadLength === 1 ? '' : 's'}`;
   let why: string;
   if (lengthForm === 7) why = '7-bit form: lengths 0-125 are written in Payload len itself';
   else if (lengthForm === 16) why = '16-bit form: Payload len 126, then the length in 2 bytes (for 126-65535 bytes)';
@@ -111,7 +122,7 @@ export function lengthExplanation(payloadLength: number, lengthForm: 7 | 16 | 64
   const rows = [`${label('length')}${bytes}, ${why} (RFC 6455 §5.2)`];
   const minimal = minimalLengthForm(payloadLength);
   if (minimal !== lengthForm) {
-    rows.push(`${label('')}NOT minimal: ${payloadLength} fits the ${minimal}-bit form, and the minimal number of bytes MUST be used`);
+    rows.push(`${label('')}NOT minimal: ${exact} fits the ${minimal}-bit form, and the minimal number of bytes MUST be used`);
   }
   return rows;
 }
@@ -150,9 +161,10 @@ export function maskingRows(maskKey: string | null, clear: Buffer, count = 8): s
 /** The payload: close code and reason, text, indented JSON or a hex dump. */
 export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): string[] {
   const payload = Buffer.from(frame.payload, 'hex');
+  const length = exactPayloadLength(frame);
   const shown =
     frame.payloadTruncated || payload.length < frame.payloadLength
-      ? ` (first ${payload.length} of ${frame.payloadLength} bytes kept)`
+      ? ` (first ${payload.length} of ${length} bytes kept)`
       : '';
   if (frame.opcode === 0x8) {
     if (frame.payloadLength === 0) return [`${label('close body')}empty: no status code (allowed, RFC 6455 §5.5.1)`];
@@ -162,12 +174,12 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
       rows.push(`${label('close reason')}${reason === '' ? '(none)' : quoteForTerminal(reason)}`);
       return rows;
     }
-    return [`${label('close body')}${frame.payloadLength} bytes${shown}, not a valid code + reason:`, ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines];
+    return [`${label('close body')}${length} bytes${shown}, not a valid code + reason:`, ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines];
   }
   if (frame.payloadLength === 0) return [`${label('payload')}empty`];
   if (options.compressed) {
     return [
-      `${label('payload')}${frame.payloadLength} bytes compressed with permessage-deflate (RFC 7692)${shown}; the message shows it inflated`,
+      `${label('payload')}${length} bytes compressed with permessage-deflate (RFC 7692)${shown}; the message shows it inflated`,
       ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines,
     ];
   }
@@ -176,7 +188,7 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
   const asText = messageOpcode === 0x1 || frame.opcode === 0x9 || frame.opcode === 0xa;
   const view = showPayload(payload, { asText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' });
   const kind = view.kind === 'json' ? 'JSON' : view.kind === 'text' ? 'text' : asText ? 'bytes (not valid UTF-8)' : 'bytes';
-  return [`${label('payload')}${kind}, ${frame.payloadLength} byte${frame.payloadLength === 1 ? '' : 's'}${shown}`, ...view.lines];
+  return [`${label('payload')}${kind}, ${length} byte${frame.payloadLength === 1 ? '' : 's'}${shown}`, ...view.lines];
 }
 
 /** One line per violation: rule id, RFC section, message. */
@@ -195,7 +207,7 @@ export function violationRows(violations: Violation[]): string[] {
 export function frameTitle(frame: FrameEvent): string {
   const to = frame.dir === 'client' ? 'server' : 'client';
   const headerLength = frame.header.length / 2;
-  return `frame #${frame.index}  ${frame.dir} -> ${to}  conn ${frame.conn}  offset ${frame.offset}  ${headerLength}-byte header + ${frame.payloadLength}-byte payload`;
+  return `frame #${frame.index}  ${frame.dir} -> ${to}  conn ${frame.conn}  offset ${frame.offset}  ${headerLength}-byte header + ${exactPayloadLength(frame)}-byte payload`;
 }
 
 /** The whole explanation of one frame, lines joined with "\n" (no trailing newline). */
@@ -207,8 +219,10 @@ export function explainFrame(frame: FrameEvent, options: ExplainOptions = {}): s
     `${label('header bytes')}${spacedHex(header)}`,
     ...headerBitRows(header),
     ...extendedLengthRows(header),
-    ...lengthExplanation(frame.payloadLength, frame.lengthForm),
-    ...maskingRows(frame.maskKey, payload, options.unmaskBytes ?? 8),
+    ...lengthExplanation(frame.payloadLength, frame.lengthForm, exactPayloadLength(frame)),
+    ...(frame.masked && frame.maskKey === null
+      ? [`${label('Masking-key')}MASK is 1, but the decoder stopped before the masking key (see the violations)`]
+      : maskingRows(frame.maskKey, payload, options.unmaskBytes ?? 8)),
     ...payloadRows(frame, options),
     ...violationRows(frame.violations),
   ];

@@ -6,6 +6,7 @@ export { escapeForTerminal, quoteForTerminal, type EscapeOptions } from './escap
 export { closeCodeName, opcodeMeaning, opcodeShortName } from './names';
 export { hexDump, prettyJson, showPayload, spacedHex, utf8OrNull, type PayloadView } from './payload';
 export {
+  exactPayloadLength,
   explainFrame,
   extendedLengthRows,
   frameTitle,

@@ -5,6 +5,7 @@
 import type { FrameEvent, HandshakeEvent, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { escapeForTerminal, quoteForTerminal } from './escape';
 import { closeCodeName } from './names';
+import { exactPayloadLength } from './frame';
 import { utf8OrNull } from './payload';
 
 /** At most this many characters of payload text in a summary. */
@@ -42,7 +43,7 @@ export function summarizeFrame(frame: FrameEvent, options: { messageOpcode?: num
     const opcode = frame.opcode === 0x0 ? options.messageOpcode : frame.opcode;
     body = taste(payload, !options.compressed && (opcode === 0x1 || opcode === 0x9 || opcode === 0xa));
   }
-  return `${frame.dir} frame #${frame.index} ${frame.opcodeName} ${flags.join(' ')} len=${frame.payloadLength}/${frame.lengthForm}-bit${body}${broken(frame.violations)}`;
+  return `${frame.dir} frame #${frame.index} ${frame.opcodeName} ${flags.join(' ')} len=${exactPayloadLength(frame)}/${frame.lengthForm}-bit${body}${broken(frame.violations)}`;
 }
 
 export function summarizeMessage(message: MessageEvent): string {

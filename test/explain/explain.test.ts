@@ -139,6 +139,15 @@ describe('explainFrame', () => {
     expect(text).toContain('  payload        bytes, 65536 bytes (first 2 of 65536 bytes kept)\n    0000  01 02 ');
   });
 
+  it('shows a 64-bit length above 2^53 exactly, and a MASK whose key was never read', () => {
+    const text = explainFrame(
+      frame({ header: '82ff8000000000000005', opcode: 2, opcodeName: 'binary', masked: true, payloadLength: 9223372036854775813, lengthForm: 64, payloadTruncated: true }),
+    );
+    expect(text.split('\n')[0]).toBe('frame #0  server -> client  conn 1  offset 0  10-byte header + 9223372036854775813-byte payload');
+    expect(text).toContain('  Extended len   80 00 00 00 00 00 00 05 = 9223372036854775813 (64-bit unsigned, network byte order)\n');
+    expect(text).toContain('  Masking-key    MASK is 1, but the decoder stopped before the masking key (see the violations)\n');
+  });
+
   it('flags a non-minimal length form', () => {
     expect(lengthExplanation(2, 16)).toEqual([
       '  length         2 bytes, 16-bit form: Payload len 126, then the length in 2 bytes (for 126-65535 bytes) (RFC 6455 §5.2)',
