@@ -10,7 +10,7 @@ import { headerFields, type HeaderField } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from './escape';
 import { RULES } from '../decoder/constants';
 import { closeCodeName, opcodeMeaning } from './names';
-import { showPayload, spacedHex } from './payload';
+import { showPayload, spacedHex, splitCutCharacters, utf8OrNull } from './payload';
 
 export interface ExplainOptions {
   /** How many payload bytes the unmasking walk-through shows (default 8). */
@@ -186,6 +186,17 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
   const messageOpcode = frame.opcode === 0 ? options.messageOpcode : frame.opcode;
   // Text messages are shown as text; ping and pong bodies too when they happen to be text.
   const asText = messageOpcode === 0x1 || frame.opcode === 0x9 || frame.opcode === 0xa;
+  const isFragment = frame.opcode === 0 || !frame.fin;
+  if (messageOpcode === 0x1 && isFragment && !frame.payloadTruncated && utf8OrNull(payload) === null) {
+    const cut = splitCutCharacters(payload, frame.opcode === 0, !frame.fin);
+    if (cut) {
+      const parts: string[] = [];
+      if (cut.head.length) parts.push(`${spacedHex(cut.head)} (the end of a character begun in the previous fragment)`);
+      if (cut.text !== '') parts.push(quoteForTerminal(cut.text));
+      if (cut.tail.length) parts.push(`${spacedHex(cut.tail)} (a character cut here: its rest must come in the next fragment)`);
+      return [`${label('payload')}text fragment, ${length} byte${frame.payloadLength === 1 ? '' : 's'}`, `    ${parts.join(' then ')}`];
+    }
+  }
   const view = showPayload(payload, { asText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' });
   const kind = view.kind === 'json' ? 'JSON' : view.kind === 'text' ? 'text' : asText ? 'bytes (not valid UTF-8)' : 'bytes';
   return [`${label('payload')}${kind}, ${length} byte${frame.payloadLength === 1 ? '' : 's'}${shown}`, ...view.lines];

@@ -15,6 +15,32 @@ export function utf8OrNull(bytes: Buffer): string | null {
   }
 }
 
+/**
+ * A fragment of a text message may start or end inside a UTF-8 character (RFC 6455 §5.4
+ * allows cutting anywhere; §8.1 checks the reassembled message). Splits off such cut
+ * bytes: `head` are continuation bytes ending a character begun in the previous fragment,
+ * `tail` the start of a character that the next fragment completes. Null when the rest
+ * is not valid UTF-8 either.
+ */
+export function splitCutCharacters(bytes: Buffer, leading: boolean, trailing: boolean): { head: Buffer; text: string; tail: Buffer } | null {
+  let start = 0;
+  if (leading) while (start < Math.min(3, bytes.length) && (bytes[start] & 0xc0) === 0x80) start++;
+  let end = bytes.length;
+  if (trailing) {
+    // The last lead byte among the last 3: cut there if its sequence is incomplete.
+    for (let i = bytes.length - 1; i >= Math.max(start, bytes.length - 3); i--) {
+      const b = bytes[i];
+      if ((b & 0xc0) === 0x80) continue;
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      if (bytes.length - i < need) end = i;
+      break;
+    }
+  }
+  if (start === 0 && end === bytes.length) return null;
+  const text = utf8OrNull(bytes.subarray(start, end));
+  return text === null ? null : { head: bytes.subarray(0, start), text, tail: bytes.subarray(end) };
+}
+
 /** Lowercase hex bytes separated by spaces: "81 05 48". */
 export function spacedHex(bytes: Buffer): string {
   return bytes.toString('hex').replace(/(..)(?!$)/g, '$1 ');

@@ -204,6 +204,16 @@ describe('explainFrame', () => {
     expect(text).toContain('  payload        7 bytes compressed with permessage-deflate (RFC 7692); the message shows it inflated\n    0000  f2 48 cd c9 c9 07 00 ');
   });
 
+  it('shows a text fragment cut inside a UTF-8 character as text plus the cut bytes', () => {
+    // "café!" cut inside é (c3 a9), as §5.4 allows.
+    const first = explainFrame(frame({ header: '0104', fin: false, payloadLength: 4, payload: '636166c3' }));
+    expectEnd(first, '  payload        text fragment, 4 bytes\n    "caf" then c3 (a character cut here: its rest must come in the next fragment)');
+    const second = explainFrame(frame({ header: '8002', opcode: 0, opcodeName: 'continuation', payloadLength: 2, payload: 'a921' }), { messageOpcode: 1 });
+    expectEnd(second, '  payload        text fragment, 2 bytes\n    a9 (the end of a character begun in the previous fragment) then "!"');
+    // A whole (FIN, non-continuation) frame gets no such leniency.
+    expect(explainFrame(frame({ header: '8104', payloadLength: 4, payload: '636166c3' }))).toContain('bytes (not valid UTF-8), 4 bytes');
+  });
+
   it('shows text that is not valid UTF-8 as bytes', () => {
     const text = explainFrame(frame({ header: '8102', payloadLength: 2, payload: 'c328' }));
     expect(text).toContain('  payload        bytes (not valid UTF-8), 2 bytes\n    0000  c3 28');
