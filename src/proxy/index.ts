@@ -63,8 +63,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const target = parseTarget(options.target);
   const connections = new Set<ProxyConnection>();
   let nextConn = 1;
+  let allDone: (() => void) | null = null;
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const connection = new ProxyConnection(nextConn++, socket, target, options, () => connections.delete(connection));
+    const connection = new ProxyConnection(nextConn++, socket, target, options, () => {
+      connections.delete(connection);
+      if (connections.size === 0) allDone?.();
+    });
     connections.add(connection);
   });
   await new Promise<void>((resolve, reject) => {
@@ -91,10 +95,15 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     address: address.address,
     port: address.port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const c of [...connections]) c.shutdown('proxy shut down');
-      });
+      // Resolves once the listener is closed and every connection has published its end.
+      closing ??= Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => {
+          allDone = resolve;
+          if (connections.size === 0) resolve();
+          for (const c of [...connections]) c.shutdown('proxy shut down');
+        }),
+      ]).then(() => undefined);
       return closing;
     },
   };

@@ -387,3 +387,21 @@ test('backpressure: a slow client holds the server back instead of growing the p
     await server.close();
   }
 }, 90000);
+
+test('close() ends open connections: each publishes its end before close() resolves', async () => {
+  const server = await rawServer((peer) => void until(peer.bytes, HEAD_END, 'head').then(() => peer.socket.write(RESPONSE)));
+  const rec = recordingSession();
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${server.port}/`, session: rec.session });
+  try {
+    const a = await rawClient(proxy.port);
+    const b = await rawClient(proxy.port);
+    a.socket.write(request('x'));
+    await until(a.bytes, HEAD_END, 'the 101');
+    b.socket.write('GET / HT'); // still in its head
+    await waitFor(() => rec.of('open').length === 2, 'both open');
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+  expect(rec.of('end').map((e) => e.reason)).toEqual(['proxy shut down', 'proxy shut down']);
+});
