@@ -435,7 +435,7 @@ export class TuiModel {
       position = n > 0 ? `${thousands(sel + 1)}/${thousands(n)}` : '0';
     }
     const framesTitle: Line = [
-      seg(` Frames${conn ? ` of conn ${conn.id}` : ''} ${position} `),
+      seg(` Frames${conn ? ` of conn ${conn.id}` : ''}${position ? ` ${position}` : ''} `),
       ...(this.filter ? [seg(`[filter: ${describeFilter(this.filter)}] `, 'yellow')] : []),
       this.follow ? seg('LIVE ', 'green', { bold: true }) : seg('PAUSED ', 'yellow', { bold: true }),
     ];
