@@ -19,7 +19,7 @@ export interface TextOptions {
   verbose?: boolean;
   /** Formats `ts` (default: local time HH:MM:SS.mmm). */
   time?: (ts: number) => string;
-  /** Explains a frame in more words (src/explain), for -v; optional. */
+  /** Explains a frame in more words (src/explain) for -v, instead of the field table. */
   explain?: (frame: FrameEvent) => string[];
 }
 
@@ -181,9 +181,10 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
         `${t} #${event.conn} ${ARROWS[event.dir]} ${event.opcodeName.padEnd(12)} ${flags.padEnd(3)}  len ${String(event.payloadLength).padEnd(6)} ${mask.padEnd(13)} ${payloadPreview(event)}${violationsSuffix(event.violations)}`,
       ];
       if (v) {
-        lines.push(...frameFieldLines(event));
-        if (options.explain) lines.push(...options.explain(event).map((l) => `    ${escapeText(l)}`));
-        lines.push(...violationLines(event.violations, '    '));
+        // src/explain's breakdown is the richer one (bit rows, unmasking, payload; its text
+        // is already escaped for the terminal); the plain field table is the fallback.
+        if (options.explain) lines.push(...options.explain(event).map((l) => `    ${l}`));
+        else lines.push(...frameFieldLines(event), ...violationLines(event.violations, '    '));
       }
       return lines;
     }

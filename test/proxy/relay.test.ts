@@ -405,3 +405,30 @@ test('close() ends open connections: each publishes its end before close() resol
   }
   expect(rec.of('end').map((e) => e.reason)).toEqual(['proxy shut down', 'proxy shut down']);
 });
+
+test('random bytes after the handshake, both ways: forwarded exactly, nothing crashes', async () => {
+  const rand = prng(42);
+  const noise = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+  const fromServer = Buffer.concat([Buffer.from(RESPONSE), noise(20000)]);
+  const fromClient = Buffer.concat([Buffer.from(request('127.0.0.1:1')), noise(20000)]);
+  const server = await rawServer((peer) => {
+    void until(peer.bytes, HEAD_END, 'head').then(() => writeChunked(peer.socket, fromServer, rand, 700));
+  });
+  const rec = recordingSession();
+  const target = `ws://127.0.0.1:${server.port}/`;
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target, session: rec.session });
+  try {
+    const client = await rawClient(proxy.port);
+    const head = Buffer.from(request(`127.0.0.1:${server.port}`));
+    await writeChunked(client.socket, Buffer.concat([head, fromClient.subarray(Buffer.byteLength(request('127.0.0.1:1')))]), rand, 700);
+    await waitFor(() => client.bytes().length === fromServer.length && server.peers[0]?.bytes().length === head.length + 20000, 'all bytes');
+    expect(client.bytes().equals(fromServer)).toBe(true);
+    expect(server.peers[0].bytes().subarray(head.length).equals(fromClient.subarray(fromClient.length - 20000))).toBe(true);
+    client.socket.end();
+    await waitFor(() => rec.of('end').length === 1, 'end');
+    expect(rec.of('frame').length).toBeGreaterThan(0); // the decoder kept going over garbage
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
