@@ -150,6 +150,12 @@ describe('wsscope decode (in-process)', () => {
     expect(frame).toMatchObject({ payload: '4865', payloadLength: 5, payloadTruncated: true });
   });
 
+  it('--max-payload 0 keeps no payload and says so', async () => {
+    const out = await decode(['--hex', '81 85 37 fa 21 3d 7f 9f 4d 51 58', '--max-payload', '0']);
+    expect(out).toContain('    (no payload bytes kept to unmask)\n  payload        5 bytes, none of them kept\n');
+    expect(out).toContain('message  client -> server  conn 1  text, 1 frame, 5 bytes, first 0 kept\n    (none of it kept)\n');
+  });
+
   it('replays a capture file (a sample) and a capture on stdin alike', async () => {
     const capture = path.join(SAMPLES, 'close-client-first.capture.ndjson');
     const fromFile = await decode([capture, '--ui', 'json']);

@@ -132,7 +132,7 @@ export function lengthExplanation(payloadLength: number, lengthForm: 7 | 16 | 64
  * line: masked ^ key[i % 4] = clear (RFC 6455 §5.3). `clear` is the unmasked payload (the
  * masked bytes are recomputed from it: XOR is its own inverse).
  */
-export function maskingRows(maskKey: string | null, clear: Buffer, count = 8): string[] {
+export function maskingRows(maskKey: string | null, clear: Buffer, count = 8, total = clear.length): string[] {
   if (maskKey === null) {
     return [`${label('Masking-key')}none: the payload travels as is (servers never mask; clients always must, RFC 6455 §5.1)`];
   }
@@ -142,7 +142,7 @@ export function maskingRows(maskKey: string | null, clear: Buffer, count = 8): s
     `${label('unmasking')}clear[i] = masked[i] XOR key[i mod 4] (RFC 6455 §5.3)`,
   ];
   if (clear.length === 0) {
-    rows.push('    (empty payload: nothing to unmask)');
+    rows.push(total > 0 ? '    (no payload bytes kept to unmask)' : '    (empty payload: nothing to unmask)');
     return rows;
   }
   const n = Math.min(count, clear.length);
@@ -166,6 +166,10 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
     frame.payloadTruncated || payload.length < frame.payloadLength
       ? ` (first ${payload.length} of ${length} bytes kept)`
       : '';
+  if (payload.length === 0 && frame.payloadLength > 0) {
+    // Cut by the preview cap (--max-payload), or decoding stopped inside the header.
+    return [`${label(frame.opcode === 0x8 ? 'close body' : 'payload')}${length} bytes, none of them kept`];
+  }
   if (frame.opcode === 0x8) {
     if (frame.payloadLength === 0) return [`${label('close body')}empty: no status code (allowed, RFC 6455 §5.5.1)`];
     if (frame.closeCode !== undefined) {
@@ -174,7 +178,8 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
       rows.push(`${label('close reason')}${reason === '' ? '(none)' : quoteForTerminal(reason)}`);
       return rows;
     }
-    return [`${label('close body')}${length} bytes${shown}, not a valid code + reason:`, ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines];
+    const why = frame.payloadTruncated ? 'cut by --max-payload' : 'not a valid code + reason';
+    return [`${label('close body')}${length} bytes${shown}, ${why}:`, ...showPayload(payload, { asText: false, maxDumpBytes: options.maxDumpBytes, indent: '    ' }).lines];
   }
   if (frame.payloadLength === 0) return [`${label('payload')}empty`];
   if (options.compressed) {
@@ -233,7 +238,7 @@ export function explainFrame(frame: FrameEvent, options: ExplainOptions = {}): s
     ...lengthExplanation(frame.payloadLength, frame.lengthForm, exactPayloadLength(frame)),
     ...(frame.masked && frame.maskKey === null
       ? [`${label('Masking-key')}MASK is 1, but the decoder stopped before the masking key (see the violations)`]
-      : maskingRows(frame.maskKey, payload, options.unmaskBytes ?? 8)),
+      : maskingRows(frame.maskKey, payload, options.unmaskBytes ?? 8, frame.payloadLength)),
     ...payloadRows(frame, options),
     ...violationRows(frame.violations),
   ];

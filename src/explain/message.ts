@@ -19,6 +19,8 @@ export function explainMessage(message: MessageEvent, options: ExplainOptions & 
   const lines = [`message  ${message.dir} -> ${to}  conn ${message.conn}  ${message.opcodeName}, ${parts.join(', ')}`];
   if (options.shownAbove) {
     lines.push('    (the payload of the frame above)');
+  } else if (message.length > 0 && bytes.length === 0) {
+    lines.push(message.violations.length ? '    (no content: see the violations)' : '    (none of it kept)');
   } else if (message.length > 0) {
     lines.push(...showPayload(bytes, { asText: isText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' }).lines);
   }
