@@ -21,9 +21,11 @@ Decodes WebSocket bytes offline and explains every frame field by field. The inp
 recognised by its first bytes:
   - a capture file (first line {"format":"wsscope-capture",...}, see wsscope proxy --save):
     every connection is replayed from its handshake on;
-  - an HTTP upgrade ("GET ..." and/or "HTTP/1.1 101 ..."): decoded from the handshake on;
+  - an HTTP upgrade: the request, the response, then one side's frames: decoded from the
+    handshake on; or one side's head only ("GET ..." or "HTTP/1.1 101 ...") then that
+    side's frames;
   - hex text (pairs of hex digits, any separators, # comments): raw frames;
-  - anything else: raw frame bytes.
+  - anything else: raw frame bytes (streamed: any size).
 
   --hex HEX             the bytes as hex instead of a FILE
   --from client|server  who sent the raw frames, i.e. which masking rule applies
