@@ -84,6 +84,19 @@ describe('the opening handshake (RFC 6455 §4)', () => {
     const events = decodeChunks([['client', b('GET / HTTP/1.0\r\nHost: h\r\n\r\n')], ['server', b('HTTP/1.0 200 OK\r\n\r\nanything \x81\x05 goes')]]);
     expect(kinds(events)).toEqual(['http']);
   });
+  it('pipelined requests are paired with their responses in order; HEAD and 304 have no body', () => {
+    const events = decodeChunks([
+      ['client', b('HEAD /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n')],
+      ['server', b('HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx')],
+    ]);
+    expect(events.map((e) => e.event === 'http' && [e.request.target, e.response?.status])).toEqual([['/a', 200], ['/b', 304], ['/c', 200]]);
+  });
+  it('finish reports a head cut short and client bytes the server never answered', () => {
+    expect(decodeChunks([['client', b('GET / HTTP/1.1\r\nHo')]])).toEqual([expect.objectContaining({ event: 'error', message: 'client: stream ended inside an HTTP head (18 bytes)' })]);
+    expect(decodeChunks([['client', Buffer.concat([b(REQUEST), Buffer.from('8180', 'hex')])]])).toEqual([
+      expect.objectContaining({ event: 'error', message: 'client: 2 bytes after the upgrade request were never answered by the server' }),
+    ]);
+  });
   it('a head over 64 KiB is reported once and that side stops', () => {
     const big = 'GET / HTTP/1.1\r\nX-Big: ' + 'a'.repeat(70 * 1024);
     const events = decodeChunks([['client', b(big)], ['client', b('\r\n\r\n')], ['client', b('more')]]);
