@@ -153,6 +153,8 @@ class ProxyConnection {
   private clientClosed = false;
   private upstreamClosed = true; // until there is an upstream
   private tlsConnected = false;
+  /** The client's FIN arrived while connecting to the upstream. */
+  private clientEndedEarly = false;
   /** The upstream sent its first byte. */
   private answered = false;
 
@@ -263,6 +265,7 @@ class ProxyConnection {
     this.relay(this.client, this.upstream!, 'client');
     this.client.resume();
     this.upstream!.resume();
+    if (this.clientEndedEarly) this.upstream!.end();
   }
 
   private onUpstreamData(chunk: Buffer): void {
@@ -355,8 +358,12 @@ class ProxyConnection {
       this.client.end();
       return;
     }
-    // Half-close: pass the FIN on after the bytes already queued (RFC 9293 §3.6). The
-    // client's 'end' cannot come while it is paused for 'connecting', so `upstream` exists.
+    if (side === 'client' && this.phase === 'connecting') {
+      // The request and the client's FIN came together: pass the FIN on once connected.
+      this.clientEndedEarly = true;
+      return;
+    }
+    // Half-close: pass the FIN on after the bytes already queued (RFC 9293 §3.6).
     const other = side === 'client' ? this.upstream : this.client;
     if (other && !other.destroyed) other.end();
   }

@@ -63,13 +63,13 @@ function track(socket: net.Socket): RawPeer {
 }
 
 /** A raw TCP server of the test's own; `peers` lists accepted sockets. */
-export async function rawServer(onPeer: (peer: RawPeer) => void = () => undefined): Promise<{
+export async function rawServer(onPeer: (peer: RawPeer) => void = () => undefined, options: { allowHalfOpen?: boolean } = {}): Promise<{
   port: number;
   peers: RawPeer[];
   close(): Promise<void>;
 }> {
   const peers: RawPeer[] = [];
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (socket) => {
     const peer = track(socket);
     peers.push(peer);
     onPeer(peer);

@@ -432,3 +432,24 @@ test('random bytes after the handshake, both ways: forwarded exactly, nothing cr
     await server.close();
   }
 });
+
+test('a client that half-closes right after its request still gets the answer', async () => {
+  const server = await rawServer(
+    (peer) => peer.socket.on('end', () => peer.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')),
+    { allowHalfOpen: true },
+  );
+  const rec = recordingSession();
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${server.port}/`, session: rec.session });
+  try {
+    const client = await rawClient(proxy.port);
+    client.socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => client.closed, 'the client closed');
+    expect(client.bytes().toString()).toBe('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    await waitFor(() => rec.of('end').length === 1, 'end');
+    expect(rec.of('end')[0].reason).toBe('client closed');
+    expect(rec.of('http')[0]).toMatchObject({ request: { method: 'GET', target: '/' }, response: { status: 200 } });
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
