@@ -64,6 +64,14 @@ describe('wsscope encode: the bytes', () => {
     expect(await hexOf(['--close-code', '1001'])).toBe('88 02 03 e9');
   });
 
+  it('--compress builds RFC 7692 §7.2.3.1\'s compressed "Hello" and decodes it inflated', async () => {
+    expect(await hexOf(['--compress', 'Hello'])).toBe('c1 07 f2 48 cd c9 c9 07 00');
+    const out = await encode(['--compress', 'Hello']);
+    expect(out).toContain('message  server -> client  conn 1  text, 1 frame, 5 bytes after inflating (permessage-deflate)\n    "Hello"\n');
+    expect(lastLine(out)).toBe('breaks no rule (decoded as sent by the server)');
+    expect(lastLine(await encode(['--compress', '--opcode', 'ping', 'x']))).toBe('breaks 1 rule (decoded as sent by the server): rsv1-on-control-frame');
+  });
+
   it('forces the length form and can lie about the length', async () => {
     expect(await hexOf(['--length-form', '16', 'Hi'])).toBe('81 7e 00 02 48 69');
     expect(await hexOf(['--length-form', '64', 'Hi'])).toBe('81 7f 00 00 00 00 00 00 00 02 48 69');

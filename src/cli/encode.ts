@@ -5,6 +5,7 @@
  * the frame breaks.
  */
 import { randomBytes } from 'crypto';
+import { constants as zlibConstants, deflateRawSync } from 'zlib';
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { ConnectionDecoder } from '../decoder';
@@ -30,6 +31,9 @@ it field by field, with the rules it breaks. Invalid frames are built on purpose
   --file F              the payload from a file (its raw bytes)
   --close-code N        a close payload: the 2-byte code N, then TEXT (or --hex/--file) as
                         the reason; implies --opcode close
+  --compress            compress the payload with permessage-deflate (RFC 7692 §7.2.1:
+                        DEFLATE, sync flush, the final 00 00 ff ff removed) and set RSV1;
+                        decoded as if permessage-deflate was negotiated
   --length-form 7|16|64 write the length in this form, even when not minimal
   --declared-length N   write N as the payload length instead of the real one
   --from client|server  the sender the decoder assumes (which masking rule applies);
@@ -77,6 +81,15 @@ function readPayloadFile(path: string): Buffer {
   }
 }
 
+/**
+ * A message payload as permessage-deflate sends it (RFC 7692 §7.2.1): DEFLATE with an empty
+ * stored block from a sync flush at the end, whose 4 bytes 00 00 ff ff are then removed.
+ */
+export function compressMessage(payload: Buffer): Buffer {
+  const deflated = deflateRawSync(payload, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  return deflated.subarray(0, deflated.length - 4);
+}
+
 /** The frame spec the flags describe. */
 export function specFromArgs(argv: string[], random?: () => Buffer): { spec: FrameSpec; ui: 'text' | 'json' | 'hex'; from?: Direction; extensions?: string; maxPayload: number } | 'help' {
   const { values, positionals } = parseArgs({
@@ -93,6 +106,7 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
       hex: { type: 'string' },
       file: { type: 'string' },
       'close-code': { type: 'string' },
+      compress: { type: 'boolean', default: false },
       'length-form': { type: 'string' },
       'declared-length': { type: 'string' },
       from: { type: 'string' },
@@ -128,6 +142,8 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
     if (values.opcode === undefined) opcode = 8;
   }
 
+  if (values.compress) payload = compressMessage(payload);
+
   let lengthForm: 7 | 16 | 64 | undefined;
   if (values['length-form'] !== undefined) {
     const form = values['length-form'];
@@ -144,7 +160,7 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
     spec: {
       opcode,
       fin: !values['no-fin'],
-      rsv1: values.rsv1,
+      rsv1: values.rsv1 || values.compress,
       rsv2: values.rsv2,
       rsv3: values.rsv3,
       mask: values.mask !== undefined ? parseMaskKey(values.mask, random) : null,
@@ -154,7 +170,7 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
     },
     ui,
     from: parseFrom(values.from),
-    extensions: values.extensions,
+    extensions: values.extensions ?? (values.compress ? 'permessage-deflate' : undefined),
     maxPayload: parseMaxPayload(values['max-payload'] as string),
   };
 }
