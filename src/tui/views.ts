@@ -315,7 +315,10 @@ export function handshakeView(c: ConnRecord | undefined): Line[] {
       for (const h of c.http) lines.push([], ...httpLines(h));
       return lines;
     }
-    return [title, [], [seg('Waiting for the opening handshake (RFC 6455 §4).')]];
+    if (c.state !== 'closed') return [title, [], [seg('Waiting for the opening handshake (RFC 6455 §4).')]];
+    const lines: Line[] = [title, [], [seg('The connection closed without a complete opening handshake (RFC 6455 §4).')]];
+    for (const e of c.errors.slice(-20)) lines.push([seg('  '), seg(visible(e), 'red')]);
+    return lines;
   }
   const lines: Line[] = [title, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }), [], ...acceptSteps(hs), []];
   lines.push([seg('Subprotocol: ', undefined, { bold: true }), seg(hs.protocol === null ? 'none' : visible(hs.protocol))]);

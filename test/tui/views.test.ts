@@ -111,6 +111,17 @@ describe('handshake view', () => {
   });
 });
 
+test('handshake view of a connection that never completed its handshake', () => {
+  const { store, conn } = storeWith();
+  expect(text(handshakeView(conn)).slice(2)).toEqual(['Waiting for the opening handshake (RFC 6455 §4).']);
+  store.add({ event: 'error', ts: T0, conn: 1, message: 'upstream ws://127.0.0.1:9/json: connection refused (ECONNREFUSED)' });
+  store.add({ event: 'end', ts: T0, conn: 1, reason: 'upstream error', bytes: { client: 0, server: 0 } });
+  expect(text(handshakeView(conn)).slice(2)).toEqual([
+    'The connection closed without a complete opening handshake (RFC 6455 §4).',
+    '  upstream ws://127.0.0.1:9/json: connection refused (ECONNREFUSED)',
+  ]);
+});
+
 describe('payload view', () => {
   test('a fragment shows its own bytes and the reassembled message', () => {
     const { rows } = storeWith(
