@@ -185,7 +185,7 @@ export const RULES = {
     summary: 'the server selected a subprotocol the client did not offer',
   },
   'bad-deflate-params': {
-    section: 'RFC 7692 §7.1',
+    section: 'RFC 7692 §7',
     sentence:
       'A client MUST _Fail the WebSocket Connection_ if the peer server accepted an extension negotiation offer for this extension with an extension negotiation response meeting any of the following conditions: the negotiation response contains an extension parameter not defined for use in a response; the negotiation response contains an extension parameter with an invalid value; the negotiation response contains multiple extension parameters with the same name; the client does not support the configuration that the response represents.',
     summary: 'the accepted permessage-deflate has an unknown, repeated or invalid parameter (window bits must be 8..15)',
@@ -281,19 +281,21 @@ export const RULES = {
   },
   // --- permessage-deflate (RFC 7692) ---
   'rsv1-on-control-frame': {
-    section: 'RFC 7692 §6.1',
-    sentence: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message.',
+    section: 'RFC 7692 §6',
+    sentence:
+      'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.',
     summary: 'RSV1 set on a close, ping or pong frame while permessage-deflate is negotiated',
   },
   'rsv1-on-continuation-frame': {
-    section: 'RFC 7692 §6.1',
-    sentence: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message.',
+    section: 'RFC 7692 §6',
+    sentence:
+      'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.',
     summary: 'RSV1 set on a continuation frame while permessage-deflate is negotiated',
   },
   'inflate-failed': {
-    section: 'RFC 7692 §6.2',
+    section: 'RFC 7692 §7.2.2',
     sentence:
-      'An endpoint uses the following algorithm to decompress a message. 1. Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message. 2. Decompress the resulting data using DEFLATE. (RFC 7692 §6: the payload of a compressed message is DEFLATE-compressed data.)',
+      'An endpoint uses the following algorithm to decompress a message. 1. Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message. 2. Decompress the resulting data using DEFLATE. (RFC 7692 §6.2: a message with the "Per-Message Compressed" bit set is decompressed; data that is not DEFLATE cannot be.)',
     summary: 'a compressed message that is not a valid DEFLATE stream',
   },
 } as const satisfies Record<string, RuleInfo>;
