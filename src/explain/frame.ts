@@ -191,15 +191,21 @@ export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): st
   const messageOpcode = frame.opcode === 0 ? options.messageOpcode : frame.opcode;
   // Text messages are shown as text; ping and pong bodies too when they happen to be text.
   const asText = messageOpcode === 0x1 || frame.opcode === 0x9 || frame.opcode === 0xa;
+  // A text fragment may start or end inside a character (§5.4 cuts anywhere), and so may
+  // a preview cut by --max-payload: show the text and the cut bytes apart.
   const isFragment = frame.opcode === 0 || !frame.fin;
-  if (messageOpcode === 0x1 && isFragment && !frame.payloadTruncated && utf8OrNull(payload) === null) {
-    const cut = splitCutCharacters(payload, frame.opcode === 0, !frame.fin);
+  const truncated = shown !== '';
+  if (messageOpcode === 0x1 && (isFragment || truncated) && utf8OrNull(payload) === null) {
+    const cut = splitCutCharacters(payload, frame.opcode === 0, !frame.fin || truncated);
     if (cut) {
       const parts: string[] = [];
       if (cut.head.length) parts.push(`${spacedHex(cut.head)} (the end of a character begun in the previous fragment)`);
       if (cut.text !== '') parts.push(quoteForTerminal(cut.text));
-      if (cut.tail.length) parts.push(`${spacedHex(cut.tail)} (a character cut here: its rest must come in the next fragment)`);
-      return [`${label('payload')}text fragment, ${length} byte${frame.payloadLength === 1 ? '' : 's'}`, `    ${parts.join(' then ')}`];
+      if (cut.tail.length) {
+        parts.push(`${spacedHex(cut.tail)} (${truncated ? 'a character cut by the preview' : 'a character cut here: its rest must come in the next fragment'})`);
+      }
+      const kind = isFragment ? 'text fragment' : 'text';
+      return [`${label('payload')}${kind}, ${length} byte${frame.payloadLength === 1 ? '' : 's'}${shown}`, `    ${parts.join(' then ')}`];
     }
   }
   const view = showPayload(payload, { asText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' });

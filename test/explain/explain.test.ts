@@ -214,6 +214,11 @@ describe('explainFrame', () => {
     expect(explainFrame(frame({ header: '8104', payloadLength: 4, payload: '636166c3' }))).toContain('bytes (not valid UTF-8), 4 bytes');
   });
 
+  it('shows a preview cut inside a UTF-8 character as text plus the cut byte', () => {
+    const text = explainFrame(frame({ header: '8109', payloadLength: 9, payload: 'e5be88e5', payloadTruncated: true }));
+    expectEnd(text, '  payload        text, 9 bytes (first 4 of 9 bytes kept)\n    "很" then e5 (a character cut by the preview)');
+  });
+
   it('shows text that is not valid UTF-8 as bytes', () => {
     const text = explainFrame(frame({ header: '8102', payloadLength: 2, payload: 'c328' }));
     expect(text).toContain('  payload        bytes (not valid UTF-8), 2 bytes\n    0000  c3 28');
