@@ -57,7 +57,7 @@ async function waitScreen(target: string, test: (text: string) => boolean, what:
 /** Starts the CLI in a new tmux window; the shell line after it shows how it exited. */
 async function start(name: string, cols: number, rows: number, env: Record<string, string> = {}): Promise<string> {
   const envArgs = Object.entries({ LANG: 'C.UTF-8', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const command = `node ${BIN} proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --ui tui; echo "WSSCOPE-EXITED $?"; exec cat`;
+  const command = `node "${BIN}" proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --ui tui; echo "WSSCOPE-EXITED $?"; exec cat`;
   const args = ['-x', String(cols), '-y', String(rows), ...envArgs, '-s', name, '-d', command];
   try {
     await tmux('new-session', ...args);
