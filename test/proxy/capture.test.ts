@@ -99,3 +99,41 @@ test('a capture split inside a multi-byte character still reads', async () => {
 test('an unwritable capture path fails at once', () => {
   expect(() => new CaptureWriter(path.join(tmp, 'no-such-dir', 'x.ndjson'))).toThrow(/ENOENT/);
 });
+
+test('replaying a live capture (permessage-deflate, fragments, ping, close) yields the live events, ts included', async () => {
+  const { startBackend } = require('../../src/backend') as typeof import('../../src/backend');
+  const { startProxy } = await import('../../src/proxy');
+  const { replayCaptureFile } = await import('../../src/capture');
+  const { WebSocket } = await import('ws');
+  const { waitFor } = await import('./helpers');
+  const backend = await startBackend({ host: '127.0.0.1', port: 0, deflate: true });
+  const session = new Session();
+  const live: import('../../src/decoder/events').WsEvent[] = [];
+  session.onEvent((e) => live.push(e));
+  const file = path.join(tmp, 'live.ndjson');
+  const writer = new CaptureWriter(file).attach(session);
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${backend.port}/json`, session });
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/json`, { perMessageDeflate: true });
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    let got = 0;
+    ws.on('message', () => got++);
+    ws.send('first');
+    ws.ping('p');
+    ws.send('x'.repeat(3000)); // answered in several frames
+    ws.send(Buffer.from([1, 2, 3]), { fin: false });
+    ws.send(Buffer.from([4, 5]), { fin: true });
+    await waitFor(() => got === 2, 'two answers');
+    ws.close(1000, 'bye');
+    await waitFor(() => live.some((e) => e.event === 'end'), 'the end event');
+  } finally {
+    await proxy.close();
+    await backend.close();
+    await writer.close();
+  }
+  const replayed: typeof live = [];
+  await replayCaptureFile(file, (e) => replayed.push(e));
+  const withoutListening = live.filter((e) => e.event !== 'listening');
+  expect(withoutListening.some((e) => e.event === 'message' && e.compressed)).toBe(true);
+  expect(JSON.parse(JSON.stringify(replayed))).toEqual(JSON.parse(JSON.stringify(withoutListening)));
+});
