@@ -453,3 +453,29 @@ test('a client that half-closes right after its request still gets the answer', 
     await server.close();
   }
 });
+
+test('a decoder that throws, or a view that throws, never breaks forwarding', async () => {
+  const { ConnectionDecoder } = await import('../../src/decoder');
+  const spy = jest.spyOn(ConnectionDecoder.prototype, 'push').mockImplementation(() => {
+    throw new Error('boom');
+  });
+  const server = await rawServer((peer) => void until(peer.bytes, HEAD_END, 'head').then(() => peer.socket.write(RESPONSE + 'tail')));
+  const rec = recordingSession();
+  rec.session.onData(() => {
+    throw new Error('a broken capture writer');
+  });
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${server.port}/`, session: rec.session });
+  try {
+    const client = await rawClient(proxy.port);
+    client.socket.write(request(`127.0.0.1:${server.port}`) + 'more');
+    await waitFor(() => client.bytes().toString() === RESPONSE + 'tail', 'the answer');
+    await waitFor(() => server.peers[0].bytes().toString() === request(`127.0.0.1:${server.port}`) + 'more', 'the request');
+    client.socket.write('and more');
+    await waitFor(() => server.peers[0].bytes().toString().endsWith('moreand more'), 'later bytes');
+    expect(rec.of('error').map((e) => e.message)).toEqual(['decoder failed, decoding stopped for this connection: boom']);
+  } finally {
+    spy.mockRestore();
+    await proxy.close();
+    await server.close();
+  }
+});
