@@ -23,6 +23,7 @@ const STOPPED = 5;
 /** Payload bytes unmasked per step when every byte is needed (text, compressed). */
 const SCRATCH_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+
 export interface FrameDecoderOptions {
   conn: number;
   dir: Direction;
@@ -56,8 +57,11 @@ export class FrameDecoder {
   private payloadLength = 0;
   private received = 0;
   private lengthText: string | null = null;
-  /** The preview is previewBuf[previewStart, previewStart + previewLen): a slice of the chunk
-   * when it arrived whole and unmasked, else the reused scratch (never retained by anyone). */
+  /**
+   * The preview is previewBuf[previewStart, previewStart + previewLen): the chunk itself
+   * when it arrived whole and unmasked, else the reused scratch (never retained), or for
+   * previews of LAZY_HEX_MIN bytes and more a buffer of its own (kept by the events).
+   */
   private previewBuf: Buffer = EMPTY;
   private previewStart = 0;
   private previewLen = 0;
@@ -208,9 +212,13 @@ export class FrameDecoder {
     const v = this.violations;
     const opcode = this.opcode;
     const control = isControlOpcode(opcode);
+    // §5.1: "a client MUST mask all frames that it sends to the server"; "A server MUST NOT mask".
     if (o.dir === 'client' && !this.masked) v.push(violation('unmasked-client-frame', 'frame from the client is not masked'));
     if (o.dir === 'server' && this.masked) v.push(violation('masked-server-frame', 'frame from the server is masked'));
+    // §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
     if (isReservedOpcode(opcode)) v.push(violation('reserved-opcode', `opcode 0x${opcode.toString(16)} is reserved`));
+    // §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings for
+    // non-zero values"; RFC 7692 §6 gives RSV1 a meaning on the first frame of a data message only.
     if (this.rsv1) {
       if (o.deflate) {
         if (control) v.push(violation('rsv1-on-control-frame', `RSV1 (compressed) set on a ${opcodeName(opcode)} frame`));
@@ -223,6 +231,7 @@ export class FrameDecoder {
       v.push(violation('rsv-without-extension', `${this.rsv2 ? 'RSV2' : 'RSV3'}${this.rsv2 && this.rsv3 ? ' and RSV3' : ''} set but no negotiated extension defines it`));
     }
     if (control) {
+      // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
       if (!this.fin) v.push(violation('fragmented-control-frame', `${opcodeName(opcode)} frame with FIN = 0`));
       if (this.payloadLength > 125) v.push(violation('control-frame-too-long', `${opcodeName(opcode)} frame with ${this.payloadLength} payload bytes (at most 125)`));
       this.feed = Feed.None;
