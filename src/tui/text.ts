@@ -203,22 +203,25 @@ export function wrapText(text: string, cols: number): string[] {
   return lines;
 }
 
-/** Wraps text at spaces into lines of at most `cols` columns; longer words are cut. */
+/**
+ * Wraps text at spaces into lines of at most `cols` columns; longer words are cut. The
+ * spaces stay where they were (at the end of a line when it breaks there), so header
+ * values shown "as sent" keep every character.
+ */
 export function wordWrap(text: string, cols: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(/ +/)) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (width(candidate) <= cols) {
-      line = candidate;
+  for (const token of text.match(/[^ ]+ *| +/g) ?? ['']) {
+    if (width((line + token).trimEnd()) <= cols) {
+      line += token;
       continue;
     }
-    if (line) lines.push(line);
-    const parts = wrapText(word, cols);
+    if (line) lines.push(line.trimEnd());
+    const parts = wrapText(token, cols);
     line = parts.pop()!;
     lines.push(...parts);
   }
-  lines.push(line);
+  lines.push(line.trimEnd());
   return lines;
 }
 

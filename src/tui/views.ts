@@ -287,32 +287,38 @@ export function acceptSteps(hs: HandshakeEvent): Line[] {
   return lines;
 }
 
-function headLines(title: string, first: string, headers: [string, string][]): Line[] {
-  return [
-    [seg(title, undefined, { bold: true })],
-    [seg('  '), seg(visible(first))],
-    ...headers.map(([name, value]): Line => [seg('  '), seg(visible(name), 'cyan'), seg(': '), seg(visible(value))]),
-  ];
-}
-
-function httpLines(h: HttpEvent): Line[] {
-  const req = h.request;
-  const lines = headLines('Request (client → server), as sent:', `${req.method} ${req.target} ${req.version}`, req.headers);
-  if (h.response) {
-    const res = h.response;
-    lines.push(...headLines('Response (server → client):', `${res.version ?? 'HTTP/1.1'} ${res.status} ${res.reason}`, res.headers));
+/** A request or response head as sent; long header lines wrap (indented) instead of being cut. */
+function headLines(title: string, first: string, headers: [string, string][], cols: number): Line[] {
+  const lines: Line[] = [[seg(title, undefined, { bold: true })]];
+  const wrapped = (text: string, style: (part: string, i: number) => Line) =>
+    wordWrap(text, Math.max(10, cols - 4)).forEach((part, i) => lines.push([seg(i === 0 ? '  ' : '    '), ...style(part, i)]));
+  wrapped(visible(first), (part) => [seg(part)]);
+  for (const [name, value] of headers) {
+    const n = visible(name);
+    // The name in its colour on the first line; the rest of the text plain.
+    wrapped(`${n}: ${visible(value)}`, (part, i) => (i === 0 && part.startsWith(n) ? [seg(n, 'cyan'), seg(part.slice(n.length))] : [seg(part)]));
   }
   return lines;
 }
 
-export function handshakeView(c: ConnRecord | undefined): Line[] {
+function httpLines(h: HttpEvent, cols: number): Line[] {
+  const req = h.request;
+  const lines = headLines('Request (client → server), as sent:', `${req.method} ${req.target} ${req.version}`, req.headers, cols);
+  if (h.response) {
+    const res = h.response;
+    lines.push(...headLines('Response (server → client):', `${res.version ?? 'HTTP/1.1'} ${res.status} ${res.reason}`, res.headers, cols));
+  }
+  return lines;
+}
+
+export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
   if (!c) return [[seg('No connection selected.')]];
   const title: Line = [seg(`conn ${c.id}  ${c.client} → ${c.target}  ${c.state}`, undefined, { bold: true })];
   const hs = c.handshake;
   if (!hs) {
     if (c.http.length) {
       const lines: Line[] = [title, [seg('HTTP pass-through: no WebSocket upgrade on this connection; the exchanges:')]];
-      for (const h of c.http) lines.push([], ...httpLines(h));
+      for (const h of c.http) lines.push([], ...httpLines(h, cols));
       return lines;
     }
     if (c.state !== 'closed') return [title, [], [seg('Waiting for the opening handshake (RFC 6455 §4).')]];
@@ -320,9 +326,11 @@ export function handshakeView(c: ConnRecord | undefined): Line[] {
     for (const e of c.errors.slice(-20)) lines.push([seg('  '), seg(visible(e), 'red')]);
     return lines;
   }
-  const lines: Line[] = [title, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }), [], ...acceptSteps(hs), []];
+  const lines: Line[] = [title, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }, cols), [], ...acceptSteps(hs), []];
   lines.push([seg('Subprotocol: ', undefined, { bold: true }), seg(hs.protocol === null ? 'none' : visible(hs.protocol))]);
-  lines.push([seg('Extensions:  ', undefined, { bold: true }), seg(hs.extensions === null ? 'none' : visible(hs.extensions))]);
+  wrapText(hs.extensions === null ? 'none' : visible(hs.extensions), Math.max(10, cols - 13)).forEach((part, i) =>
+    lines.push([seg(i === 0 ? 'Extensions:  ' : '             ', undefined, { bold: true }), seg(part)]),
+  );
   const d = hs.permessageDeflate;
   if (d) {
     const bits = (v: number | true | null) => (v === null ? 'not given (15)' : v === true ? 'offered without a value (15)' : String(v));
@@ -373,7 +381,7 @@ export function violationsView(r: FrameRecord | undefined, c: ConnRecord | undef
 
 /** The frame views need a frame; Handshake needs only the connection. */
 export function detailDoc(view: DetailView, r: FrameRecord | undefined, c: ConnRecord | undefined, cols: number): Doc {
-  if (view === 'handshake') return doc(handshakeView(c));
+  if (view === 'handshake') return doc(handshakeView(c, cols));
   if (view === 'violations') return doc(violationsView(r, c, cols));
   if (!r) return doc([[seg(c ? 'No frame selected: frames appear here as they cross the proxy.' : 'No connection yet: point a WebSocket client at the proxy.')]]);
   if (view === 'fields') return doc(fieldsView(r));

@@ -52,5 +52,6 @@ describe('widths and clipping', () => {
   test('wordWrap breaks at spaces, cuts only words longer than a line', () => {
     expect(wordWrap('the quick brown fox', 10)).toEqual(['the quick', 'brown fox']);
     expect(wordWrap('a abcdefghijkl b', 5)).toEqual(['a', 'abcde', 'fghij', 'kl b']);
+    expect(wordWrap('a  b   c', 4)).toEqual(['a  b', 'c']); // runs of spaces kept inside a line
   });
 });

@@ -109,6 +109,19 @@ describe('handshake view', () => {
     expect(lines).toContain('Extensions:  permessage-deflate');
     expect(lines).toContain('Subprotocol: none');
   });
+
+  test('long header lines wrap instead of being cut (80 columns)', () => {
+    const hs = handshake(1);
+    hs.request.headers.push(['Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits; server_no_context_takeover, x-webkit-deflate-frame']);
+    const { conn } = storeWith(hs);
+    const lines = text(handshakeView(conn, 60));
+    const i = lines.indexOf('  Sec-WebSocket-Extensions: permessage-deflate;');
+    expect(lines.slice(i, i + 3)).toEqual([
+      '  Sec-WebSocket-Extensions: permessage-deflate;',
+      '    client_max_window_bits; server_no_context_takeover,',
+      '    x-webkit-deflate-frame',
+    ]);
+  });
 });
 
 test('handshake view of a connection that never completed its handshake', () => {
