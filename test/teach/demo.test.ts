@@ -4,8 +4,9 @@
  * the built CLI: `npm run build` first.
  */
 import { startBackend } from '../../src/backend';
-import { deflateMessage } from '../../src/teach/demo';
-import { BIN, closedPort, killChildren, runCli, runCommand } from './helpers';
+import { parseWsUrl } from '../../src/teach/client';
+import { deflateMessage, runDemo } from '../../src/teach/demo';
+import { BIN, closedPort, killChildren, onRequestHead, rawServer, runCli, runCommand, switchingProtocols } from './helpers';
 
 afterAll(() => killChildren());
 
@@ -136,6 +137,27 @@ describe('wsscope demo', () => {
     expect(r.stdout).toMatch(/^built-in backend listening on 127\.0\.0\.1:\d+ \(permessage-deflate on\)\n$/);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it('goes on when a server accepts the handshake and then never answers', async () => {
+    const server = await rawServer((socket) => onRequestHead(socket, (head) => socket.write(switchingProtocols(head))));
+    try {
+      const lines: string[] = [];
+      await runDemo(
+        { url: parseWsUrl(`ws://127.0.0.1:${server.port}/json`), mask: Buffer.from('37fa213d', 'hex'), timeoutMs: 300, quietMs: 50 },
+        (line) => lines.push(line),
+      );
+      const steps = bySteps(lines.join('\n')).slice(1);
+      expect(steps.map((s) => s[0])).toEqual(STEPS);
+      for (const i of [0, 2, 3, 4, 5, 6]) expect(steps[i]).toContain('  (no answer within 300 ms)');
+      expect(steps[8].slice(-3)).toEqual([
+        '→ client frame #11 close FIN masked 37fa213d len=5/7-bit 1000 Normal Closure "bye"',
+        '  (no answer within 300 ms)',
+        '  the server did not close the TCP connection within 300 ms: the client closed it (RFC 6455 §7.1.1)',
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('rejects a bad masking key and an unreachable server with one line', async () => {
