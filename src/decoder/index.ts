@@ -44,6 +44,8 @@ export const DEFAULT_MAX_INFLATE = 16 * 1024 * 1024;
 export const MAX_HEAD = 64 * 1024;
 /** Client bytes held while waiting for the server's answer to an upgrade request. */
 const MAX_WAIT = 1024 * 1024;
+/** Requests waiting for their responses (HTTP pipelining) before the client side stops. */
+const MAX_PIPELINED = 256;
 
 type Mode = 'head' | 'body' | 'wait' | 'frames' | 'stopped';
 
@@ -202,6 +204,10 @@ export class ConnectionDecoder {
           return false;
         }
         const upgrade = isUpgradeRequest(parsed.head);
+        if (this.requests.length >= MAX_PIPELINED) {
+          this.stop(side, ts, `client: more than ${MAX_PIPELINED} requests waiting for a response; stopped decoding this direction`);
+          return false;
+        }
         this.requests.push({ head: parsed.head, violations: parsed.violations, upgrade });
         return this.startBody(side, requestBodyLength(parsed.head.headers), ts, upgrade ? 'wait' : 'head');
       }

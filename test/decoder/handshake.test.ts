@@ -97,6 +97,10 @@ describe('the opening handshake (RFC 6455 §4)', () => {
       expect.objectContaining({ event: 'error', message: 'client: 2 bytes after the upgrade request were never answered by the server' }),
     ]);
   });
+  it('requests pipelined without answers are bounded', () => {
+    const events = decodeChunks([['client', b('GET / HTTP/1.1\r\nHost: h\r\n\r\n'.repeat(300))]]);
+    expect(events).toEqual([expect.objectContaining({ event: 'error', message: 'client: more than 256 requests waiting for a response; stopped decoding this direction' })]);
+  });
   it('a head over 64 KiB is reported once and that side stops', () => {
     const big = 'GET / HTTP/1.1\r\nX-Big: ' + 'a'.repeat(70 * 1024);
     const events = decodeChunks([['client', b(big)], ['client', b('\r\n\r\n')], ['client', b('more')]]);
