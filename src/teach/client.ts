@@ -252,18 +252,20 @@ export class RawConnection {
 
   /**
    * Resolves when the server has sent nothing for `quietMs` (true) or when the
-   * connection closes (false).
+   * connection closes (false); with `maxMs`, also after that long in any case (true), so
+   * that a server that never stops talking cannot keep us waiting.
    */
-  waitQuiet(quietMs: number): Promise<boolean> {
+  waitQuiet(quietMs: number, maxMs = Infinity): Promise<boolean> {
     return new Promise((resolve) => {
       if (this.closedFlag) return resolve(false);
       let timer: NodeJS.Timeout;
+      const deadline = Date.now() + maxMs;
       const check = () => {
         const idle = Date.now() - this.lastServerData;
-        if (idle >= quietMs) {
+        if (idle >= quietMs || Date.now() >= deadline) {
           resolve(!this.closedFlag);
         } else {
-          timer = setTimeout(check, quietMs - idle);
+          timer = setTimeout(check, Math.min(quietMs - idle, deadline - Date.now()));
         }
       };
       this.lastServerData = Math.max(this.lastServerData, Date.now());

@@ -7,7 +7,6 @@
 import * as crypto from 'crypto';
 import * as zlib from 'zlib';
 import { buildFrame } from '../decoder/build';
-import type { FrameEvent, MessageEvent, WsEvent } from '../decoder/events';
 import { ClientError, openWebSocket, type RawConnection, type WsUrl } from './client';
 import { EventPrinter, handshakeLines } from './format';
 
@@ -35,11 +34,11 @@ const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } 
 /** The offer of step 8: no parameters, so the server may not shrink our window (RFC 7692 §7.1.2.2). */
 const DEFLATE_OFFER = 'permessage-deflate';
 
-/** What the step waits for from the server before the next one. */
-interface Expect {
+/** What a step waits for from the server before the next one: how many of each. */
+interface Counts {
   messages?: number;
   pongs?: number;
-  close?: boolean;
+  closes?: number;
 }
 
 interface Step {
@@ -56,7 +55,8 @@ export function deflateMessage(payload: Buffer): Buffer {
 /** A connection of the demo: masks and (when negotiated) compresses what it sends. */
 class DemoConnection {
   readonly compressed: boolean;
-  private seen: WsEvent[] = [];
+  /** What the server sent so far, counted (not kept: a chatty server must not grow memory). */
+  private readonly counts: Required<Counts> = { messages: 0, pongs: 0, closes: 0 };
 
   constructor(
     readonly conn: RawConnection,
@@ -66,7 +66,9 @@ class DemoConnection {
     this.compressed = /(^|,)\s*permessage-deflate\b/i.test(conn.handshake.extensions ?? '');
     const printer = new EventPrinter(out, { verbose: options.verbose });
     conn.onEvent((event) => {
-      this.seen.push(event);
+      if (event.event === 'message' && event.dir === 'server') this.counts.messages++;
+      if (event.event === 'frame' && event.dir === 'server' && event.opcode === OP.pong) this.counts.pongs++;
+      if (event.event === 'frame' && event.dir === 'server' && event.opcode === OP.close) this.counts.closes++;
       printer.print(event);
     });
     conn.start();
@@ -105,16 +107,12 @@ class DemoConnection {
   }
 
   /** Waits until the server has sent what `expect` says (counted from `since`), or times out. */
-  async expect(expect: Expect, since: number): Promise<void> {
+  async expect(expect: Counts, since: Required<Counts>): Promise<void> {
     const timeoutMs = this.options.timeoutMs ?? 5000;
-    const met = () => {
-      const events = this.seen.slice(since);
-      const server = (e: WsEvent): e is FrameEvent | MessageEvent => 'dir' in e && e.dir === 'server';
-      const messages = events.filter((e) => e.event === 'message' && server(e)).length;
-      const pongs = events.filter((e) => e.event === 'frame' && server(e) && e.opcode === OP.pong).length;
-      const close = events.some((e) => e.event === 'frame' && server(e) && e.opcode === OP.close);
-      return messages >= (expect.messages ?? 0) && pongs >= (expect.pongs ?? 0) && (!expect.close || close);
-    };
+    const met = () =>
+      this.counts.messages - since.messages >= (expect.messages ?? 0) &&
+      this.counts.pongs - since.pongs >= (expect.pongs ?? 0) &&
+      this.counts.closes - since.closes >= (expect.closes ?? 0);
     if (met()) return;
     const ok = await this.conn.waitFor(() => met(), timeoutMs);
     if (!ok && !met()) {
@@ -122,8 +120,9 @@ class DemoConnection {
     }
   }
 
-  get mark(): number {
-    return this.seen.length;
+  /** The counts now, to wait for what comes after. */
+  get mark(): Required<Counts> {
+    return { ...this.counts };
   }
 
   /** Sends a close frame and waits for the server's close and for it to end TCP (§7.1.1). */
@@ -137,7 +136,7 @@ class DemoConnection {
     payload.write(reason, 2, 'utf8');
     const since = this.mark;
     await this.send([this.frame(OP.close, payload)]);
-    await this.expect({ close: true }, since);
+    await this.expect({ closes: 1 }, since);
     // §7.1.1: the server should close the TCP connection first (so that it, not the
     // client, holds TIME_WAIT); a client waits a little, then closes it itself.
     const waitMs = this.options.timeoutMs ?? 5000;
@@ -199,7 +198,7 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
       title: 'a binary message of 4 bytes (de ad be ef) — expect no answer: the backend ignores binary messages',
       run: async () => {
         await main.send(main.message(OP.binary, Buffer.from('deadbeef', 'hex')));
-        await main.conn.waitQuiet(quietMs);
+        await main.conn.waitQuiet(quietMs, timeoutMs);
       },
     },
     {
