@@ -19,8 +19,9 @@ function renderInput(input: ExampleInput): string {
     const ext = input.extensions ? `, with \`${input.extensions}\` negotiated` : '';
     return `frames from the ${input.from}${ext}:\n\n\`\`\`\n${spacedHex(input.hex)}\n\`\`\``;
   }
+  // Each head as on the wire, without its final empty line; the two heads apart.
   const show = (text: string) => text.replace(/(\r\n)+$/, '').split('\r\n').join('\n');
-  return `request and response:\n\n\`\`\`http\n${show(input.request)}\n${show(input.response)}\`\`\``;
+  return `request and response:\n\n\`\`\`http\n${show(input.request)}\n\n${show(input.response)}\n\`\`\``;
 }
 
 export function rulesMarkdown(): string {
