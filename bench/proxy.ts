@@ -20,6 +20,7 @@ import { startProxy } from '../src/proxy';
 import { Session } from '../src/session';
 import { OutputGate } from '../src/views/gate';
 import { attachJsonView } from '../src/views/json';
+import { OffThreadOutput } from '../src/views/offthread';
 
 const LATENCY_ROUNDS = 2000;
 const LATENCY_WARMUP = 200;
@@ -89,7 +90,30 @@ async function relay(target: number): Promise<Hop> {
   };
 }
 
+/** wsscope as `wsscope proxy --ui json > file` runs it: decoding and NDJSON in a worker. */
 async function wsscope(target: number, file: string): Promise<Hop> {
+  const session = new Session();
+  const fd = fs.openSync(file, 'w');
+  const output = new OffThreadOutput({ ui: 'json', fd }).attach(session);
+  const proxy = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 },
+    target: `ws://127.0.0.1:${target}/`,
+    session,
+    decode: false,
+    gate: new OutputGate().addGate(output),
+  });
+  return {
+    port: proxy.port,
+    close: async () => {
+      await proxy.close();
+      await output.close();
+      fs.closeSync(fd);
+    },
+  };
+}
+
+/** For comparison: decoding and NDJSON in the proxy's own thread (what the TUI mode does). */
+async function wsscopeInline(target: number, file: string): Promise<Hop> {
   const session = new Session();
   const out = fs.createWriteStream(file);
   const detach = attachJsonView(session, out);
@@ -215,6 +239,7 @@ export async function main(): Promise<void> {
       ['direct', async () => ({ port: upstreamPort, close: async () => undefined })],
       ['relay', () => relay(upstreamPort)],
       ['wsscope', () => wsscope(upstreamPort, path.join(dir, 'events.ndjson'))],
+      ['inline', () => wsscopeInline(upstreamPort, path.join(dir, 'inline.ndjson'))],
     ];
     for (const [name, make] of paths) {
       const hop = await make();
@@ -238,11 +263,16 @@ export async function main(): Promise<void> {
     }
     const w = results.wsscope;
     const rl = results.relay;
-    console.log(`wsscope decoded every frame and wrote ${(ndjson / (1024 * 1024)).toFixed(1)} MiB of NDJSON`);
+    console.log(`wsscope decoded every frame and wrote ${(ndjson / (1024 * 1024)).toFixed(1)} MiB of NDJSON (in a worker thread;`);
+    console.log('"inline": the same in the proxy\'s own thread, as with the terminal UI)');
     console.log(
       `wsscope / relay: throughput ${(w.mbps / rl.mbps).toFixed(2)} (target >= 0.8), ` +
         `small-message rate ${(w.rate / rl.rate).toFixed(2)} (target >= 0.7), ` +
         `p50 latency ${(w.p50 / rl.p50).toFixed(2)} (target <= 1.3)`,
+    );
+    const i = results.inline;
+    console.log(
+      `inline / relay:  throughput ${(i.mbps / rl.mbps).toFixed(2)}, small-message rate ${(i.rate / rl.rate).toFixed(2)}, p50 latency ${(i.p50 / rl.p50).toFixed(2)}`,
     );
   } finally {
     child.send({ cmd: 'exit' } satisfies PeerRequest);

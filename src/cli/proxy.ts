@@ -5,13 +5,11 @@
  */
 import { parseArgs } from 'util';
 import { CaptureWriter } from '../capture';
-import type { FrameEvent } from '../decoder/events';
 import { describeError, parseTarget, startProxy, type ProxyHandle } from '../proxy';
 import { Session } from '../session';
 import { OutputGate } from '../views/gate';
-import { attachJsonView } from '../views/json';
+import { OffThreadOutput } from '../views/offthread';
 import { PcapWriter } from '../views/pcap';
-import { attachTextView } from '../views/text';
 import { CliError, parseHostPort } from './errors';
 
 export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
@@ -132,17 +130,6 @@ function loadBackend(): (o: { host?: string; port?: number; deflate?: boolean })
   }
 }
 
-/** Loads src/explain for -v when it is there (it is optional for the text log). */
-function loadExplain(): ((frame: FrameEvent) => string[]) | undefined {
-  try {
-    const explainFrame = require('../explain').explainFrame as (f: FrameEvent) => string;
-    // Its first line repeats the frame line; the rest is already escaped for the terminal.
-    return (frame) => explainFrame(frame).split('\n').slice(1);
-  } catch {
-    return undefined;
-  }
-}
-
 function openOutput<T>(what: string, path: string, open: (p: string) => T): T {
   try {
     return open(path);
@@ -196,12 +183,22 @@ export async function runLive(options: LiveOptions): Promise<number> {
       tui = require('../tui');
       if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
     }
-    let detachView: (() => void) | undefined;
-    if (ui === 'json') detachView = attachJsonView(session, process.stdout);
-    if (ui === 'text') detachView = attachTextView(session, process.stdout, { verbose: options.verbose, explain: options.verbose ? loadExplain() : undefined });
-    gate.add(process.stdout);
-    // Runs after the proxy closed (its end events are in) and before the files close.
-    if (detachView) stops.push(async () => detachView!());
+    // The text log and the NDJSON are decoded and written by a worker thread, so that
+    // producing them never slows the relay down (see views/offthread.ts); the TUI needs
+    // the events in this thread.
+    let decodeHere = true;
+    if (ui === 'json' || ui === 'text') {
+      const output = new OffThreadOutput({ ui, fd: 1, verbose: options.verbose, maxPayload: options.maxPayload }).attach(session);
+      output.onFailure = (message) => {
+        // EPIPE: stdout was closed (`| head`): stop quietly; anything else is worth a line.
+        if (!/EPIPE/.test(message)) say(`cannot write the ${ui === 'json' ? 'NDJSON' : 'text log'}: ${message}`);
+        stdoutBroken();
+      };
+      gate.addGate(output);
+      decodeHere = false;
+      // Runs after the proxy closed (its end events are in).
+      stops.push(() => output.close());
+    }
 
     let target = options.target;
     if (options.backend) {
@@ -227,6 +224,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
         insecure: options.insecure,
         upstreamTimeout: options.upstreamTimeout,
         gate,
+        decode: decodeHere,
       });
     } catch (err) {
       throw new CliError(describeError(err), 1);

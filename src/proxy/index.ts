@@ -17,7 +17,7 @@ import * as tls from 'tls';
 import { ConnectionDecoder } from '../decoder';
 import type { Direction, WsEvent } from '../decoder/events';
 import type { Session } from '../session';
-import type { OutputGate } from '../views/gate';
+import type { Gate } from '../views/gate';
 import { MAX_HEAD_BYTES, parseHead, parseTarget, rewriteHead, scanHead, type UpstreamTarget } from './head';
 
 export { parseTarget, MAX_HEAD_BYTES } from './head';
@@ -36,7 +36,13 @@ export interface ProxyOptions {
   /** Milliseconds to wait for a complete request head (default 30000): then 408. */
   headTimeout?: number;
   /** Pauses the relay while an output is behind. */
-  gate?: OutputGate;
+  gate?: Gate;
+  /**
+   * Decode in this thread (default true). False when the raw data goes elsewhere to be
+   * decoded (e.g. an output worker fed by session.onData): then only open, end, error and
+   * listening events are published here.
+   */
+  decode?: boolean;
   /** Extra CA certificates to trust upstream (tests). */
   ca?: string | Buffer;
 }
@@ -166,7 +172,7 @@ class ProxyConnection {
     private readonly onDone: () => void,
   ) {
     this.session = options.session;
-    this.decoder = new ConnectionDecoder({ conn, maxPayload: options.maxPayload, onEvent: (e) => this.publish(e) });
+    this.decoder = options.decode === false ? null : new ConnectionDecoder({ conn, maxPayload: options.maxPayload, onEvent: (e) => this.publish(e) });
     this.publish({
       event: 'open',
       ts: now(),

@@ -1,0 +1,85 @@
+/**
+ * The worker side of OffThreadOutput (offthread.ts): re-decodes the proxied traffic with
+ * CaptureReplayer and writes the text log or the NDJSON to a file descriptor (not through
+ * process.stdout: a worker's process.stdout goes through the main thread).
+ */
+import * as fs from 'fs';
+import { parentPort, workerData } from 'worker_threads';
+import { CaptureReplayer } from '../capture';
+import type { FrameEvent } from '../decoder/events';
+import { Session } from '../session';
+import { attachJsonView } from './json';
+import type { FromWorker, OffThreadOptions, ToWorker } from './offthread';
+import { attachTextView } from './text';
+
+const options = workerData as OffThreadOptions;
+const port = parentPort!;
+const send = (m: FromWorker) => port.postMessage(m);
+
+// Written through libuv's thread pool, so that writing overlaps with decoding; the fd
+// stays open (it is stdout, or the caller's file).
+const out = fs.createWriteStream('', { fd: options.fd, autoClose: false });
+let failed = false;
+out.on('error', (err) => {
+  if (failed) return;
+  failed = true;
+  send({ t: 'failed', message: err.message });
+});
+/** Output queued beyond this holds the acknowledgements back, and so the proxy. */
+const OUT_HIGH_WATER = 8 * 1024 * 1024;
+
+function loadExplain(): ((f: FrameEvent) => string[]) | undefined {
+  try {
+    const explainFrame = require('../explain').explainFrame as (f: FrameEvent) => string;
+    return (frame) => explainFrame(frame).split('\n').slice(1);
+  } catch {
+    return undefined;
+  }
+}
+
+const session = new Session();
+const flush =
+  options.ui === 'json'
+    ? attachJsonView(session, out)
+    : attachTextView(session, out, { verbose: options.verbose, explain: options.verbose ? loadExplain() : undefined });
+const replayer = new CaptureReplayer((e) => session.publish(e), { maxPayload: options.maxPayload });
+
+let processed = 0;
+let ackScheduled = false;
+function ack(): void {
+  if (!failed && out.writableLength > OUT_HIGH_WATER) {
+    out.once('drain', ack);
+    return;
+  }
+  ackScheduled = false;
+  if (processed === 0) return;
+  send({ t: 'ack', bytes: processed });
+  processed = 0;
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'data':
+      replayer.feed({ kind: 'data', line: 0, conn: m.conn, dir: m.dir, ts: m.ts, bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength) });
+      processed += m.bytes.byteLength;
+      if (!ackScheduled) {
+        ackScheduled = true;
+        setImmediate(ack);
+      }
+      return;
+    case 'event': {
+      const e = m.e;
+      if (e.event === 'open') replayer.feed({ kind: 'open', line: 0, event: e });
+      else if (e.event === 'end') replayer.feed({ kind: 'end', line: 0, event: e });
+      else if (e.event === 'error' && e.conn !== undefined) replayer.feed({ kind: 'error', line: 0, event: e });
+      else session.publish(e);
+      return;
+    }
+    case 'close':
+      flush();
+      // Everything written (or the output failed): then the main thread may stop us.
+      if (failed || out.writableLength === 0) send({ t: 'closed' });
+      else out.write('', () => send({ t: 'closed' }));
+      return;
+  }
+});

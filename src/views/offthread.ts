@@ -1,0 +1,126 @@
+/**
+ * The text log and the NDJSON output, decoded and written in a worker thread.
+ *
+ * With `--ui json` or `--ui text` nothing in the proxy's thread needs the decoder's
+ * events, and producing them (a 64 KiB frame becomes 2 × 128 KiB of hex in NDJSON) costs
+ * far more than relaying the bytes. So the proxy runs with `decode: false` and this output
+ * receives what a capture file would hold (open/end/error events and the raw chunks, in
+ * order) and re-runs the decoder in a worker, exactly as `wsscope replay` does with a
+ * capture (CaptureReplayer): the events and their ts are the same as if decoded inline.
+ *
+ * Memory stays bounded: it acts as an OutputGate; while more than OFFTHREAD_HIGH_WATER
+ * bytes are on their way to the worker, the proxy stops reading.
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { WsEvent } from '../decoder/events';
+import type { Session } from '../session';
+
+export const OFFTHREAD_HIGH_WATER = 8 * 1024 * 1024;
+
+export interface OffThreadOptions {
+  ui: 'json' | 'text';
+  /** The file descriptor to write to (1: stdout); the worker writes it, never closes it. */
+  fd: number;
+  verbose?: boolean;
+  maxPayload?: number;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | { t: 'event'; e: WsEvent }
+  | { t: 'data'; conn: number; dir: 'client' | 'server'; ts: number; bytes: Uint8Array }
+  | { t: 'close' };
+
+/** Worker → main thread. */
+export type FromWorker = { t: 'ack'; bytes: number } | { t: 'closed' } | { t: 'failed'; message: string };
+
+export class OffThreadOutput {
+  private readonly worker: Worker;
+  private inflight = 0;
+  private waiting: (() => void)[] = [];
+  private closed: Promise<void>;
+  private failure: string | null = null;
+  private detach: (() => void)[] = [];
+  /** Called once if the worker cannot write (e.g. stdout closed: EPIPE). */
+  onFailure: (message: string) => void = () => undefined;
+
+  constructor(options: OffThreadOptions) {
+    this.worker = startWorker(options);
+    let markClosed: () => void = () => undefined;
+    this.closed = new Promise<void>((resolve) => (markClosed = resolve));
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.t === 'ack') {
+        this.inflight -= m.bytes;
+        this.check();
+      } else if (m.t === 'closed') {
+        markClosed();
+      } else if (m.t === 'failed' && this.failure === null) {
+        this.failure = m.message;
+        this.onFailure(m.message);
+      }
+    });
+    this.worker.on('error', (err) => {
+      if (this.failure === null) {
+        this.failure = err.message;
+        this.onFailure(err.message);
+      }
+      markClosed();
+    });
+    this.worker.on('exit', () => {
+      this.inflight = 0;
+      this.check();
+      markClosed();
+    });
+  }
+
+  attach(session: Session): this {
+    this.detach.push(
+      session.onEvent((e) => this.worker.postMessage({ t: 'event', e } satisfies ToWorker)),
+      session.onData((conn, dir, ts, chunk) => {
+        this.inflight += chunk.length;
+        // A copy with its own ArrayBuffer, handed over without a second copy. (Cloning the
+        // chunk itself would copy the whole pool or socket buffer it is a view of.)
+        const bytes = new Uint8Array(chunk);
+        this.worker.postMessage({ t: 'data', conn, dir, ts, bytes } satisfies ToWorker, [bytes.buffer]);
+      }),
+    );
+    return this;
+  }
+
+  /** OutputGate interface: true while too many bytes wait for the worker. */
+  get full(): boolean {
+    return this.inflight > OFFTHREAD_HIGH_WATER && this.failure === null;
+  }
+
+  whenClear(cb: () => void): void {
+    if (!this.full) return cb();
+    this.waiting.push(cb);
+  }
+
+  private check(): void {
+    if (this.full || this.waiting.length === 0) return;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const cb of waiting) cb();
+  }
+
+  /** Unsubscribes, lets the worker finish and write everything, and stops it. */
+  async close(): Promise<void> {
+    for (const off of this.detach.splice(0)) off();
+    this.worker.postMessage({ t: 'close' } satisfies ToWorker);
+    await this.closed;
+    await this.worker.terminate();
+  }
+}
+
+function startWorker(options: OffThreadOptions): Worker {
+  const compiled = path.join(__dirname, 'offthread-worker.js');
+  if (__filename.endsWith('.js')) return new Worker(compiled, { workerData: options });
+  // Running from TypeScript sources (tests, `npm run bench`): compile the worker on the fly.
+  const source = path.join(__dirname, 'offthread-worker.ts');
+  return new Worker(`require('ts-node/register/transpile-only'); require(${JSON.stringify(source)});`, {
+    eval: true,
+    workerData: options,
+  });
+}
