@@ -200,6 +200,20 @@ describe('failures are answered, never crashed on', () => {
     }
   });
 
+  test('no complete head in time: 408', async () => {
+    const rec = recordingSession();
+    const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: 'ws://127.0.0.1:1/', session: rec.session, headTimeout: 200 });
+    try {
+      const client = await rawClient(proxy.port);
+      client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n'); // and nothing more
+      await waitFor(() => client.closed, 'the client closed');
+      expect(client.bytes().toString()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[^]*\r\n\r\n408 Request Timeout: no complete request head received in time\n$/);
+      await waitFor(() => rec.of('end').length === 1, 'end');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('upstream refused: 502 naming the target and the cause', async () => {
     const { deadPort } = await import('./helpers');
     const port = await deadPort();
