@@ -46,9 +46,18 @@ const replayer = new CaptureReplayer((e) => session.publish(e), { maxPayload: op
 
 let processed = 0;
 let ackScheduled = false;
+let waitingForDrain = false;
 function ack(): void {
   if (!failed && out.writableLength > OUT_HIGH_WATER) {
-    out.once('drain', ack);
+    // Our own output is behind: hold the acknowledgement (and so the proxy) until it drains.
+    ackScheduled = true;
+    if (!waitingForDrain) {
+      waitingForDrain = true;
+      out.once('drain', () => {
+        waitingForDrain = false;
+        ack();
+      });
+    }
     return;
   }
   ackScheduled = false;
@@ -62,7 +71,9 @@ port.on('message', (m: ToWorker) => {
     case 'data':
       replayer.feed({ kind: 'data', line: 0, conn: m.conn, dir: m.dir, ts: m.ts, bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength) });
       processed += m.bytes.byteLength;
-      if (!ackScheduled) {
+      // Acknowledge at least every MiB, so the proxy resumes before the queue runs dry.
+      if (processed >= 1024 * 1024 && !ackScheduled) ack();
+      else if (!ackScheduled) {
         ackScheduled = true;
         setImmediate(ack);
       }
