@@ -235,8 +235,10 @@ export async function runLive(options: LiveOptions): Promise<number> {
     if (options.announceDemo) say(`open the demo page through the proxy: http://${proxyAddress}/`);
 
     let tuiDone: Promise<void> | undefined;
-    if (ui === 'tui' && tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload });
+    let tuiError: unknown;
+    if (ui === 'tui' && tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload }).catch((err) => void (tuiError = err));
     await untilStopped(tuiDone ? Promise.race([tuiDone, stdoutGone]) : stdoutGone);
+    if (tuiError !== undefined) throw new CliError(`the terminal UI failed: ${describeError(tuiError)}`, 1);
     return 0;
   } finally {
     // Listeners first (each connection gets its end event), then backend, then files.
