@@ -240,14 +240,14 @@ describe('failures are answered, never crashed on', () => {
       listen: { host: '127.0.0.1', port: 0 },
       target: `ws://127.0.0.1:${server.port}/`,
       session: rec.session,
-      upstreamTimeout: 300,
+      upstreamTimeout: 1000, // long enough that connecting never hits it, even on a loaded machine
     });
     try {
       const client = await rawClient(proxy.port);
       client.socket.write(request('x'));
       await waitFor(() => client.closed, 'the client closed');
       expect(client.bytes().toString().split('\r\n\r\n')[1]).toBe(
-        `502 Bad Gateway: upstream ws://127.0.0.1:${server.port}/: timed out after 300 ms waiting for the response\n`,
+        `502 Bad Gateway: upstream ws://127.0.0.1:${server.port}/: timed out after 1000 ms waiting for the response\n`,
       );
       await waitFor(() => server.peers[0]?.closed === true, 'the upstream socket closed');
     } finally {
