@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { CaptureReplayer } from '../../src/capture';
 import { buildFrame } from '../../src/decoder/build';
-import type { WsEvent } from '../../src/decoder/events';
+import type { FrameEvent, WsEvent } from '../../src/decoder/events';
+import { explainFrame } from '../../src/explain';
 import { Session } from '../../src/session';
 import { eventLine } from '../../src/views/json';
 import { OffThreadOutput } from '../../src/views/offthread';
@@ -55,18 +56,21 @@ function inline(): WsEvent[] {
   return events;
 }
 
-for (const ui of ['json', 'text'] as const) {
-  test(`--ui ${ui} in a worker writes what inline decoding writes`, async () => {
+for (const [ui, verbose] of [['json', false], ['text', false], ['text', true]] as const) {
+  test(`--ui ${ui}${verbose ? ' -v' : ''} in a worker writes what inline decoding writes`, async () => {
     const file = path.join(tmp, `out.${ui}`);
     const fd = fs.openSync(file, 'w');
     const session = new Session();
-    const output = new OffThreadOutput({ ui, fd }).attach(session);
+    const output = new OffThreadOutput({ ui, fd, verbose }).attach(session);
     feed(session);
     await output.close();
     fs.closeSync(fd);
     const events = inline();
     expect(events.filter((e) => e.event === 'frame')).toHaveLength(4);
-    const expected = ui === 'json' ? events.map(eventLine).join('') : events.flatMap((e) => formatEvent(e)).map((l) => l + '\n').join('');
+    const explain = (f: FrameEvent) => explainFrame(f).split('\n').slice(1);
+    const text = (e: WsEvent) => formatEvent(e, verbose ? { verbose, explain } : {});
+    const expected = ui === 'json' ? events.map(eventLine).join('') : events.flatMap(text).map((l) => l + '\n').join('');
+    if (verbose) expect(expected).toContain('unmasking      clear[i] = masked[i] XOR key[i mod 4]');
     expect(fs.readFileSync(file, 'utf8')).toBe(expected);
   }, 30000);
 }
