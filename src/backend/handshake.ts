@@ -4,15 +4,9 @@
  * Pure functions from request headers to a decision, so both the plain-request path and
  * the upgrade path of index.ts share them.
  */
-import { createHash } from 'crypto';
-
-/** RFC 6455 §1.3 / §4.2.2: the GUID appended to Sec-WebSocket-Key before hashing. */
-const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
-/** gorilla's computeAcceptKey: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2 item 5.4). */
-export function computeAcceptKey(challengeKey: string): string {
-  return createHash('sha1').update(challengeKey + WS_GUID).digest('base64');
-}
+// gorilla's computeAcceptKey is the same base64(SHA-1(key + GUID)) as the decoder's check
+// (RFC 6455 §4.2.2 item 5.4); Node's HTTP parser trims the key as Go's does.
+import { computeAccept } from '../decoder/handshake';
 
 /** RFC 7230 §3.2.6 tchar (gorilla util.go isTokenOctet). */
 function isTokenOctet(c: number): boolean {
@@ -161,7 +155,7 @@ export function route(method: string, url: string, headers: HeaderValues, option
   const deflate = options.deflate && extensionNames(headers['sec-websocket-extensions']).includes('permessage-deflate');
   let response =
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ' +
-    computeAcceptKey(challengeKey) +
+    computeAccept(challengeKey) +
     '\r\n';
   if (deflate) {
     response += 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n';

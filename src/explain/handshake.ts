@@ -2,6 +2,7 @@
  * The HTTP upgrade explained (RFC 6455 §4): the request and response heads as sent, the
  * key and the accept value recomputed from it, the subprotocol and the extensions.
  */
+import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, HttpRequestHead, HttpResponseHead, PerMessageDeflateParams } from '../decoder/events';
 import { escapeForTerminal } from './escape';
 import { violationRows } from './frame';
@@ -9,9 +10,6 @@ import { violationRows } from './frame';
 const LABEL = 15;
 const label = (name: string) => `  ${name.padEnd(LABEL)}`;
 const esc = (text: string) => escapeForTerminal(text);
-
-/** RFC 6455 §1.3: the GUID the server appends to the key before hashing. */
-export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export function requestRows(request: HttpRequestHead): string[] {
   return [
@@ -43,7 +41,7 @@ export function explainHandshake(hs: HandshakeEvent): string {
   const lines = [`handshake  conn ${hs.conn}`, ...requestRows(hs.request), ...responseRows(hs.response)];
   lines.push(`${label('key')}${hs.key === null ? '(missing)' : esc(hs.key)}`);
   if (hs.expectedAccept !== null) {
-    lines.push(`${label('expected')}${esc(hs.expectedAccept)} = base64(SHA-1(key + "${WEBSOCKET_GUID}")) (RFC 6455 §4.2.2)`);
+    lines.push(`${label('expected')}${esc(hs.expectedAccept)} = base64(SHA-1(key + "${WS_GUID}")) (RFC 6455 §4.2.2)`);
   }
   const verdict = hs.acceptValid ? 'matches' : 'does NOT match';
   lines.push(`${label('accept')}${hs.accept === null ? '(missing)' : esc(hs.accept)}: ${verdict} the expected value`);

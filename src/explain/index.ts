@@ -18,7 +18,7 @@ export {
   violationRows,
   type ExplainOptions,
 } from './frame';
-export { explainHandshake, explainHttp, requestRows, responseRows, WEBSOCKET_GUID } from './handshake';
+export { explainHandshake, explainHttp, requestRows, responseRows } from './handshake';
 export { explainMessage } from './message';
 export { summarizeEvent, summarizeFrame, summarizeHandshake, summarizeMessage } from './summary';
 export { TextRenderer, type TextRendererOptions } from './render';

@@ -10,7 +10,8 @@
 import * as crypto from 'crypto';
 import * as net from 'net';
 import * as tls from 'tls';
-import { ConnectionDecoder } from '../decoder';
+import { computeAccept, ConnectionDecoder } from '../decoder';
+import { headerValue, parseResponseHead } from '../decoder/handshake';
 import type { HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
 
 /** An error the user caused or can fix (bad URL, closed port, non-101 answer...): one line. */
@@ -19,14 +20,6 @@ export class ClientError extends Error {
     super(message);
     this.name = 'ClientError';
   }
-}
-
-/** The GUID of RFC 6455 §1.3 that every server appends to the key. */
-export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
-/** Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2 step 5.4): base64(SHA-1(key + GUID)). */
-export function acceptFor(key: string): string {
-  return crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
 }
 
 export interface WsUrl {
@@ -95,24 +88,6 @@ export interface Handshake {
 
 /** The handshake answer head is small; a server that sends more is not speaking HTTP. */
 const MAX_HEAD = 16 * 1024;
-
-function header(headers: [string, string][], name: string): string | null {
-  const found = headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
-  return found.length ? found.join(', ') : null;
-}
-
-function parseResponseHead(text: string): HttpResponseHead | null {
-  const lines = text.split('\r\n');
-  const m = /^(HTTP\/\d(?:\.\d)?) (\d{3})(?: (.*))?$/.exec(lines[0]);
-  if (!m) return null;
-  const headers: [string, string][] = [];
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return null;
-    headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
-  }
-  return { version: m[1], status: Number(m[2]), reason: m[3] ?? '', headers };
-}
 
 /** The one line for a failed connect. */
 export function describeConnectError(err: NodeJS.ErrnoException, url: WsUrl): string {
@@ -366,7 +341,9 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
     socket.on('close', onClose);
   });
 
-  const response = parseResponseHead(head.slice(0, -4));
+  // The decoder's parser: a malformed header line is a violation it reports on the
+  // handshake event, not a reason to give up here.
+  const response = parseResponseHead(head.slice(0, -4))?.head;
   if (!response) {
     socket.destroy();
     const firstLine = head.split('\r\n')[0].slice(0, 80);
@@ -378,8 +355,8 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
       `the server answered ${response.status} ${response.reason}, not 101 Switching Protocols: no WebSocket at ${url.href}`,
     );
   }
-  const accept = header(response.headers, 'Sec-WebSocket-Accept');
-  const expectedAccept = acceptFor(key);
+  const accept = headerValue(response.headers, 'Sec-WebSocket-Accept');
+  const expectedAccept = computeAccept(key);
   const handshake: Handshake = {
     request,
     response,
@@ -387,8 +364,8 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
     accept,
     expectedAccept,
     acceptValid: accept === expectedAccept,
-    protocol: header(response.headers, 'Sec-WebSocket-Protocol'),
-    extensions: header(response.headers, 'Sec-WebSocket-Extensions'),
+    protocol: headerValue(response.headers, 'Sec-WebSocket-Protocol'),
+    extensions: headerValue(response.headers, 'Sec-WebSocket-Extensions'),
     raw: { request: Buffer.from(requestText, 'latin1'), response: Buffer.from(head, 'latin1') },
   };
   if (!handshake.acceptValid) {

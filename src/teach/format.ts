@@ -4,7 +4,9 @@
  * broken spelled out, and with --verbose the explainer's full field-by-field explanation.
  * Terminal-safe: everything from the wire goes through the explainer's escaping.
  */
+import { WS_GUID } from '../decoder/constants';
 import type { Direction, FrameEvent, WsEvent } from '../decoder/events';
+import { headerValue } from '../decoder/handshake';
 import { escapeForTerminal, explainFrame, explainHandshake, explainMessage, summarizeFrame, summarizeMessage } from '../explain';
 import type { Handshake } from './client';
 
@@ -110,9 +112,9 @@ export function handshakeLines(h: Handshake, verbose = false): string[] {
   const lines = [
     `→ ${h.request.method} ${esc(h.request.target)} ${h.request.version}  Sec-WebSocket-Key: ${h.key}`,
     `← ${esc(h.response.version ?? 'HTTP/1.1')} ${h.response.status} ${esc(h.response.reason)}  Sec-WebSocket-Accept: ${esc(h.accept ?? '(missing)')}`,
-    `  accept ${h.acceptValid ? 'valid' : 'INVALID'}: base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")) = ${h.expectedAccept}`,
+    `  accept ${h.acceptValid ? 'valid' : 'INVALID'}: base64(SHA-1(key + "${WS_GUID}")) = ${h.expectedAccept}`,
   ];
-  const offered = h.request.headers.find(([n]) => n.toLowerCase() === 'sec-websocket-extensions')?.[1];
+  const offered = headerValue(h.request.headers, 'sec-websocket-extensions');
   if (h.extensions) lines.push(`  extensions: ${esc(h.extensions)}`);
   else if (offered) lines.push(`  extensions: none (offered ${offered}, the server declined)`);
   return lines;

@@ -4,6 +4,7 @@
  * exact strings.
  */
 import { createHash } from 'crypto';
+import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
 import { closeCodeName } from '../explain/names';
 import { prettyJson, utf8OrNull } from '../explain/payload';
@@ -255,9 +256,6 @@ export function payloadView(r: FrameRecord, cols: number): Doc {
   return doc(...parts, lines);
 }
 
-/** RFC 6455 §1.3: the GUID the server appends to the key before hashing. */
-export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
 /** The accept value computed step by step (RFC 6455 §4.2.2, item 5.4). */
 export function acceptSteps(hs: HandshakeEvent): Line[] {
   const lines: Line[] = [[seg('Sec-WebSocket-Accept, step by step (RFC 6455 §4.2.2):', undefined, { bold: true })]];
@@ -265,13 +263,13 @@ export function acceptSteps(hs: HandshakeEvent): Line[] {
     lines.push([seg('  the request has no Sec-WebSocket-Key: nothing to compute', 'red')]);
     return lines;
   }
-  const joined = hs.key + WEBSOCKET_GUID;
+  const joined = hs.key + WS_GUID;
   const sha1 = createHash('sha1').update(joined, 'latin1').digest();
   const expected = sha1.toString('base64');
   lines.push(
     [seg('  1. key (from the request)   '), seg(visible(hs.key), 'yellow')],
     [seg('  2. key + GUID               '), seg(visible(hs.key), 'yellow')],
-    [seg('                              + '), seg(WEBSOCKET_GUID, 'cyan')],
+    [seg('                              + '), seg(WS_GUID, 'cyan')],
     [seg('  3. SHA-1 of that (20 bytes) '), seg(sha1.toString('hex'))],
     [seg('  4. base64 of the hash       '), seg(expected, 'green', { bold: true })],
   );

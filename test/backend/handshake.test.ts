@@ -1,5 +1,5 @@
 /** gorilla's header token parsing and gin/gorilla routing decisions, without sockets. */
-import { computeAcceptKey, httpDate, route, tokenListContainsValue } from '../../src/backend/handshake';
+import { httpDate, route, tokenListContainsValue } from '../../src/backend/handshake';
 
 describe('tokenListContainsValue (gorilla util.go)', () => {
   test.each([
@@ -16,10 +16,6 @@ describe('tokenListContainsValue (gorilla util.go)', () => {
   ])('%j contains "upgrade": %s', (values, expected) => {
     expect(tokenListContainsValue(values, 'upgrade')).toBe(expected);
   });
-});
-
-test('computeAcceptKey: RFC 6455 §1.3 example', () => {
-  expect(computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ==')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
 });
 
 test("httpDate: Go's http.TimeFormat", () => {

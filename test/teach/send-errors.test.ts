@@ -4,7 +4,7 @@
  * one line on stderr and a non-zero exit. Runs the built CLI: `npm run build` first.
  */
 import { closedPort, killChildren, onRequestHead, rawServer, runCli, switchingProtocols } from './helpers';
-import { acceptFor, ClientError, describeConnectError, parseWsUrl } from '../../src/teach/client';
+import { ClientError, describeConnectError, parseWsUrl } from '../../src/teach/client';
 import { runSend } from '../../src/teach/send';
 
 afterAll(() => killChildren());
@@ -78,10 +78,6 @@ describe('wsscope send: errors are one line and a non-zero exit', () => {
 });
 
 describe('the raw client', () => {
-  it('computes the accept of RFC 6455 §1.3', () => {
-    expect(acceptFor('dGhlIHNhbXBsZSBub25jZQ==')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
-  });
-
   it('words DNS failures as such (tested without a lookup: only loopback traffic in tests)', () => {
     const url = parseWsUrl('ws://no-such-host.invalid:8080/json');
     const err = Object.assign(new Error('getaddrinfo ENOTFOUND no-such-host.invalid'), { code: 'ENOTFOUND' });
