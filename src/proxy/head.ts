@@ -14,6 +14,7 @@
  * Everything after the head, both ways, is forwarded unchanged.
  */
 import type { HttpRequestHead } from '../decoder/events';
+import { parseWsUrl, type WsUrl } from '../wsurl';
 
 /** The largest request head the proxy reads before answering 431 (RFC 6585 §5). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -75,44 +76,13 @@ export function isWebSocketUpgrade(head: HttpRequestHead): boolean {
   return (headerValue(head, 'upgrade') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'websocket');
 }
 
-export interface UpstreamTarget {
-  /** The URL as normalized by WHATWG URL, e.g. "ws://127.0.0.1:8080/json". */
-  href: string;
-  tls: boolean;
-  hostname: string;
-  port: number;
-  /** The Host header value: host, plus the port unless it is the scheme's default. */
-  hostHeader: string;
-  /** Path and query, "/" at least. */
-  path: string;
-}
-
 /** Parses --target; throws an Error with a one-line message when it is not ws[s]://host[:port][/path]. */
-export function parseTarget(text: string): UpstreamTarget {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`bad target URL "${text}": expected ws://HOST:PORT[/path] or wss://...`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new Error(`bad target URL "${text}": the scheme must be ws: or wss:, not ${url.protocol}`);
-  }
-  if (!url.hostname) throw new Error(`bad target URL "${text}": no host`);
-  const tls = url.protocol === 'wss:';
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return {
-    href: url.href,
-    tls,
-    hostname,
-    port: url.port ? Number(url.port) : tls ? 443 : 80,
-    hostHeader: url.host,
-    path: url.pathname + url.search,
-  };
+export function parseTarget(text: string): WsUrl {
+  return parseWsUrl(text, 'target URL');
 }
 
 /** The head to send upstream (see the rules at the top of this file). */
-export function rewriteHead(head: ParsedHead, target: UpstreamTarget): Buffer {
+export function rewriteHead(head: ParsedHead, target: WsUrl): Buffer {
   const upgrade = isWebSocketUpgrade(head);
   const requestTarget = upgrade && head.target === '/' && target.path !== '/' ? target.path : head.target;
   const out = [`${head.method} ${requestTarget} ${head.version}`];

@@ -18,7 +18,8 @@ import { ConnectionDecoder } from '../decoder';
 import type { Direction, WsEvent } from '../decoder/events';
 import type { Session } from '../session';
 import type { Gate } from '../views/gate';
-import { MAX_HEAD_BYTES, parseHead, parseTarget, rewriteHead, scanHead, type UpstreamTarget } from './head';
+import { MAX_HEAD_BYTES, parseHead, parseTarget, rewriteHead, scanHead } from './head';
+import type { WsUrl } from '../wsurl';
 
 export { parseTarget, MAX_HEAD_BYTES } from './head';
 
@@ -167,7 +168,7 @@ class ProxyConnection {
   constructor(
     readonly conn: number,
     private readonly client: net.Socket,
-    private readonly target: UpstreamTarget,
+    private readonly target: WsUrl,
     private readonly options: ProxyOptions,
     private readonly onDone: () => void,
   ) {
@@ -221,14 +222,14 @@ class ProxyConnection {
       const what = this.phase === 'connecting' ? 'connecting' : 'waiting for the response';
       this.upstreamFailed(`timed out after ${timeout} ms ${what}`);
     }, timeout);
-    const { hostname, port } = this.target;
+    const { host, port } = this.target;
     let upstream: net.Socket | tls.TLSSocket;
-    if (this.target.tls) {
+    if (this.target.secure) {
       upstream = tls.connect({
-        host: hostname,
+        host,
         port,
         // SNI must be a host name, not an IP address (RFC 6066 §3).
-        servername: net.isIP(hostname) ? undefined : hostname,
+        servername: net.isIP(host) ? undefined : host,
         rejectUnauthorized: !this.options.insecure,
         ca: this.options.ca,
       });
@@ -237,7 +238,7 @@ class ProxyConnection {
         this.onUpstreamConnected(first);
       });
     } else {
-      upstream = net.connect({ host: hostname, port, allowHalfOpen: true });
+      upstream = net.connect({ host, port, allowHalfOpen: true });
       upstream.once('connect', () => this.onUpstreamConnected(first));
     }
     upstream.setNoDelay(true);
@@ -247,7 +248,7 @@ class ProxyConnection {
     upstream.pause(); // until the head went out: onUpstreamConnected resumes
     upstream.on('error', (err) => {
       if (this.phase === 'connecting' || this.phase === 'waiting') {
-        const cause = this.target.tls && !this.tlsConnected ? describeTlsError(err, !this.options.insecure) : describeError(err);
+        const cause = this.target.secure && !this.tlsConnected ? describeTlsError(err, !this.options.insecure) : describeError(err);
         this.upstreamFailed(cause);
       } else {
         this.fail('server', err);

@@ -13,8 +13,9 @@ import * as tls from 'tls';
 import { computeAccept, ConnectionDecoder } from '../decoder';
 import { headerValue, parseResponseHead } from '../decoder/handshake';
 import type { HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
+import type { WsUrl } from '../wsurl';
 
-/** An error the user caused or can fix (bad URL, closed port, non-101 answer...): one line. */
+/** An error the user caused or can fix (closed port, non-101 answer...): one line. */
 export class ClientError extends Error {
   constructor(message: string) {
     super(message);
@@ -22,44 +23,7 @@ export class ClientError extends Error {
   }
 }
 
-export interface WsUrl {
-  secure: boolean;
-  host: string;
-  port: number;
-  /** The request target: path and query, at least "/". */
-  path: string;
-  /** The Host header value: host, plus the port when it is not the scheme's default. */
-  hostHeader: string;
-  /** The URL as given, normalised. */
-  href: string;
-}
-
-/** Parses ws://HOST[:PORT][/PATH] or wss://...; throws ClientError with the reason. */
-export function parseWsUrl(text: string): WsUrl {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ClientError(`bad URL "${text}": expected ws://HOST:PORT/PATH, e.g. ws://127.0.0.1:8080/json`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new ClientError(`bad URL "${text}": the scheme must be ws:// or wss://, not ${url.protocol}//`);
-  }
-  if (!url.hostname) throw new ClientError(`bad URL "${text}": no host`);
-  if (url.hash) throw new ClientError(`bad URL "${text}": a WebSocket URL has no #fragment (RFC 6455 §3)`);
-  const secure = url.protocol === 'wss:';
-  const port = url.port ? Number(url.port) : secure ? 443 : 80;
-  // URL keeps the brackets of an IPv6 literal in hostname; net.connect wants them off.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return {
-    secure,
-    host,
-    port,
-    path: (url.pathname || '/') + url.search,
-    hostHeader: url.host,
-    href: url.href,
-  };
-}
+export { parseWsUrl, type WsUrl } from '../wsurl';
 
 export interface OpenOptions {
   url: WsUrl;

@@ -65,7 +65,7 @@ async function talk(url: string): Promise<string[]> {
 describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
   test('no --target', async () => expectOneLineError(await runCli(['proxy']), /--target ws:\/\/HOST:PORT\[\/path\] is required/));
   test('a bad target URL', async () => {
-    expectOneLineError(await runCli(['proxy', '--target', 'http://127.0.0.1:1/']), /the scheme must be ws: or wss:, not http:/);
+    expectOneLineError(await runCli(['proxy', '--target', 'http://127.0.0.1:1/']), /the scheme must be ws:\/\/ or wss:\/\/, not http:\/\//);
     expectOneLineError(await runCli(['proxy', '--target', 'not a url']), /bad target URL "not a url"/);
   });
   test('a bad port, ui or number', async () => {

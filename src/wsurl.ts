@@ -1,0 +1,48 @@
+/**
+ * WebSocket URLs (RFC 6455 §3): `ws://host[:port][/path][?query]` and `wss://...`, as the
+ * proxy's --target and the raw client's --url (send, demo) take them. One parser, so that
+ * both accept and reject the same URLs with the same words.
+ */
+export interface WsUrl {
+  /** wss: TLS to the server. */
+  secure: boolean;
+  /** Host name or IP address as net.connect wants it (an IPv6 literal without brackets). */
+  host: string;
+  port: number;
+  /** The request target: path and query, "/" at least. */
+  path: string;
+  /** The Host header value: host, plus the port unless it is the scheme's default. */
+  hostHeader: string;
+  /** The URL as normalised by WHATWG URL, e.g. "ws://127.0.0.1:8080/json". */
+  href: string;
+}
+
+/**
+ * Parses a ws:// or wss:// URL; throws an Error with a one-line message naming `what`
+ * ("URL", "target URL") and the reason.
+ */
+export function parseWsUrl(text: string, what = 'URL'): WsUrl {
+  const bad = (reason: string) => new Error(`bad ${what} "${text}": ${reason}`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad('expected ws://HOST:PORT/PATH, e.g. ws://127.0.0.1:8080/json');
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw bad(`the scheme must be ws:// or wss://, not ${url.protocol}//`);
+  if (!url.hostname) throw bad('no host');
+  // §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and MUST
+  // NOT be used on these URIs."
+  if (url.hash) throw bad('a WebSocket URL has no #fragment (RFC 6455 §3)');
+  const secure = url.protocol === 'wss:';
+  return {
+    secure,
+    // URL keeps the brackets of an IPv6 literal in hostname; net.connect wants them off.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    // ws: and wss: are special schemes: WHATWG URL gives them a pathname of "/" at least.
+    path: url.pathname + url.search,
+    hostHeader: url.host,
+    href: url.href,
+  };
+}
