@@ -227,7 +227,8 @@ export class TuiModel {
         else this.say('no search yet: press / to search', true);
         return null;
       case 'filter':
-        this.prompt = { kind: 'filter', text: this.filter ? describeFilter(this.filter) : '' };
+        // The current filter, then a space: typed words add to it (C-u clears it).
+        this.prompt = { kind: 'filter', text: this.filter ? `${describeFilter(this.filter)} ` : '' };
         return null;
       case 'pause':
         if (this.follow) {
@@ -402,7 +403,7 @@ export class TuiModel {
         const selected = c === conn;
         connLines.push(selected ? padLine(connectionRow(c, true, inner), inner, { inverse: true }) : connectionRow(c, false, inner));
       }
-      if (conns.length === 0) connLines.push([seg('  waiting for a client to connect to the proxy...')]);
+      if (conns.length === 0) connLines.push([seg(this.waitingText())]);
     }
     const dropped = this.store.droppedConnections ? `, ${thousands(this.store.droppedConnections)} old dropped` : '';
     const connsTitle: Line = [seg(` Connections (${this.store.conns.size}${dropped}) `)];
@@ -480,6 +481,18 @@ export class TuiModel {
     return this.detailCache.doc;
   }
 
+  /**
+   * The empty connections pane says where to connect: the "open the demo page" line the CLI
+   * prints on stderr is hidden behind the UI's screen, and the demo page is where a class starts.
+   */
+  private waitingText(): string {
+    const info = this.options.info?.() ?? {};
+    const proxy = info.proxy ?? this.store.listening?.proxy;
+    if (info.replay || !proxy) return '  waiting for a client to connect to the proxy...';
+    if (info.backend ?? this.store.listening?.backend) return `  waiting for a client... demo page: http://${proxy}/  WebSocket: ws://${proxy}/`;
+    return `  waiting for a client to connect to ws://${proxy}/ ...`;
+  }
+
   /** The status bar: live or paused, connections, rates, where the proxy listens and forwards. */
   statusLine(): Line {
     const store = this.store;
@@ -534,7 +547,7 @@ export class TuiModel {
 }
 
 function promptLabel(p: Prompt): string {
-  return p.kind === 'search' ? 'search: ' : p.kind === 'filter' ? 'filter (e.g. client text !; empty clears): ' : 'save capture to: ';
+  return p.kind === 'search' ? 'search: ' : p.kind === 'filter' ? 'filter (e.g. client text !; C-u and Enter clears): ' : 'save capture to: ';
 }
 
 function matchesSearch(r: FrameRecord, needle: string, hexNeedle: string): boolean {

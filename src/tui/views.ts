@@ -47,7 +47,8 @@ export function preview(r: FrameRecord): string {
   if (r.group?.compressed) {
     const m = r.group.message;
     if (m && (r.groupPos === 'last' || r.groupPos === 'only')) {
-      return `⇲ ${m.text !== undefined ? m.text : m.data ?? ''}`;
+      // An inflated binary message is hex like any other binary payload (spaced).
+      return `⇲ ${m.text !== undefined ? m.text : spacedHex(Buffer.from((m.data ?? '').slice(0, PREVIEW_BYTES * 2), 'hex'))}`;
     }
     return `(compressed) ${spacedHex(payload)}`;
   }

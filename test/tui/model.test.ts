@@ -172,6 +172,21 @@ describe('connections', () => {
   });
 });
 
+describe('no connection yet', () => {
+  const waiting = (info: { proxy?: string; backend?: string; replay?: string }) => {
+    const model = new TuiModel(new Store(), { now: () => T0, info: () => info });
+    return plain(model.screen(120, 40).conns.lines[1]).trim();
+  };
+
+  test('the empty connections pane says where to connect: the demo page when the backend is built in', () => {
+    // The CLI's stderr line with the demo page URL is hidden behind the UI's screen.
+    expect(waiting({ proxy: '127.0.0.1:9000', backend: '127.0.0.1:8080' })).toBe(
+      'waiting for a client... demo page: http://127.0.0.1:9000/  WebSocket: ws://127.0.0.1:9000/');
+    expect(waiting({ proxy: '127.0.0.1:9000' })).toBe('waiting for a client to connect to ws://127.0.0.1:9000/ ...');
+    expect(waiting({ replay: 'x.capture.ndjson' })).toBe('waiting for a client to connect to the proxy...');
+  });
+});
+
 describe('filter, search, save, help, quit', () => {
   test('f opens a prompt; the filter narrows the list and shows in the title; bad words say why', () => {
     const { model } = setup(6);
@@ -187,6 +202,15 @@ describe('filter, search, save, help, quit', () => {
     expect(plain(out.message)).toMatch(/^unknown filter word "bogus"/);
     press(model, 'f', 'C-u', 'enter');
     expect(frameTexts(model.screen(120, 40))).toHaveLength(6);
+  });
+
+  test('f again shows the current filter and a space: typed words add to it', () => {
+    const { model } = setup(6);
+    press(model, 'f', 'server', 'enter');
+    press(model, 'f');
+    expect(model.prompt!.text).toBe('server ');
+    press(model, 'text', 'enter');
+    expect(plain(model.screen(120, 40).frames.title)).toBe(' Frames of conn 1 3/3 [filter: server text] LIVE ');
   });
 
   test('/ searches payload text (then n, N); hex works too; no match is said', () => {

@@ -55,6 +55,14 @@ describe('frames pane rows', () => {
     expect(rows.map(preview)).toEqual(['1000 Normal Closure "bye"', '00 01 fe', '⇲ Hello']);
   });
 
+  test('an inflated binary message previews as spaced hex, like any binary payload', () => {
+    const { rows } = storeWith(
+      frame({ opcode: 2, rsv1: true, payload: Buffer.from('6260640200', 'hex') }, { conn: 1, dir: 'server' }),
+      { ...message(1, 'server', '', 1, T0, true), opcode: 2, opcodeName: 'binary', length: 3, text: undefined, data: '0001fe' },
+    );
+    expect(preview(rows[0])).toBe('⇲ 00 01 fe');
+  });
+
   test('the hostile payload stays text in the row markup: no ESC, no live tag', () => {
     const { rows } = storeWith(frame({ opcode: 1, payload: '\x1b[31mRED{red-fg}X' }, { conn: 1 }));
     const markup = toMarkup(frameRow(rows[0], false), true);
