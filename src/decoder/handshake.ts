@@ -26,8 +26,8 @@ export function headerValue(headers: [string, string][], name: string): string |
   return values.length ? values.join(', ') : null;
 }
 
-/** Comma-separated tokens of a header, trimmed and lowercased. */
-function tokens(headers: [string, string][], name: string): string[] {
+/** Comma-separated tokens of a header (all its lines), trimmed and lowercased. */
+export function headerTokens(headers: [string, string][], name: string): string[] {
   const v = headerValue(headers, name);
   return v === null ? [] : v.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
 }
@@ -90,8 +90,8 @@ export function checkRequest(req: HttpRequestHead): Violation[] {
   if (req.method !== 'GET') v.push(violation('bad-method', `upgrade request method is ${req.method}, not GET`));
   if (!version || Number(version[1]) * 10 + Number(version[2]) < 11) v.push(violation('bad-method', `upgrade request is ${req.version}, not HTTP/1.1 or later`));
   if (headerValue(req.headers, 'host') === null) v.push(violation('missing-host', 'upgrade request has no Host header'));
-  if (!tokens(req.headers, 'upgrade').includes('websocket')) v.push(violation('missing-upgrade', 'upgrade request has no "Upgrade: websocket" header'));
-  if (!tokens(req.headers, 'connection').includes('upgrade')) v.push(violation('missing-connection', 'upgrade request has no Connection header with the "Upgrade" token'));
+  if (!headerTokens(req.headers, 'upgrade').includes('websocket')) v.push(violation('missing-upgrade', 'upgrade request has no "Upgrade: websocket" header'));
+  if (!headerTokens(req.headers, 'connection').includes('upgrade')) v.push(violation('missing-connection', 'upgrade request has no Connection header with the "Upgrade" token'));
   const keys = headerValues(req.headers, 'sec-websocket-key');
   if (keys.length !== 1) {
     v.push(violation('bad-key', keys.length === 0 ? 'upgrade request has no Sec-WebSocket-Key' : 'upgrade request has several Sec-WebSocket-Key headers'));
@@ -126,8 +126,8 @@ export interface ResponseCheck {
 /** §4.1 (client side) checks of a 101 response against its request. */
 export function checkResponse(req: HttpRequestHead, res: HttpResponseHead): ResponseCheck {
   const v: Violation[] = [];
-  if (!tokens(res.headers, 'upgrade').includes('websocket')) v.push(violation('response-missing-upgrade', '101 response has no "Upgrade: websocket" header'));
-  if (!tokens(res.headers, 'connection').includes('upgrade')) v.push(violation('response-missing-connection', '101 response has no Connection header with the "Upgrade" token'));
+  if (!headerTokens(res.headers, 'upgrade').includes('websocket')) v.push(violation('response-missing-upgrade', '101 response has no "Upgrade: websocket" header'));
+  if (!headerTokens(res.headers, 'connection').includes('upgrade')) v.push(violation('response-missing-connection', '101 response has no Connection header with the "Upgrade" token'));
   const keys = headerValues(req.headers, 'sec-websocket-key');
   const key = keys.length ? keys[0].trim() : null;
   const accept = headerValue(res.headers, 'sec-websocket-accept');
@@ -150,8 +150,9 @@ export function checkResponse(req: HttpRequestHead, res: HttpResponseHead): Resp
   let permessageDeflate: PerMessageDeflateParams | null = null;
   let unknownExtension = false;
   if (extensions !== null) {
-    const offeredNames = new Set(parseExtensions(headerValue(req.headers, 'sec-websocket-extensions') ?? '').map((e) => e.name));
-    const offeredPmd = parseExtensions(headerValue(req.headers, 'sec-websocket-extensions') ?? '').filter((e) => e.name === 'permessage-deflate');
+    const offered = parseExtensions(headerValue(req.headers, 'sec-websocket-extensions') ?? '');
+    const offeredNames = new Set(offered.map((e) => e.name));
+    const clientOfferedWindowBits = offered.some((o) => o.name === 'permessage-deflate' && o.params.some(([n]) => n === 'client_max_window_bits'));
     for (const ext of parseExtensions(extensions)) {
       if (!offeredNames.has(ext.name)) v.push(violation('unrequested-extension', `server accepted extension "${ext.name}" which the client did not offer`));
       if (ext.name === 'permessage-deflate') {
@@ -159,7 +160,6 @@ export function checkResponse(req: HttpRequestHead, res: HttpResponseHead): Resp
           v.push(violation('bad-deflate-params', 'permessage-deflate accepted twice'));
           continue;
         }
-        const clientOfferedWindowBits = offeredPmd.some((o) => o.params.some(([n]) => n === 'client_max_window_bits'));
         permessageDeflate = deflateParams(ext.params, 'response', v, clientOfferedWindowBits);
       } else {
         unknownExtension = true;

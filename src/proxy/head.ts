@@ -14,6 +14,7 @@
  * Everything after the head, both ways, is forwarded unchanged.
  */
 import type { HttpRequestHead } from '../decoder/events';
+import { headerTokens } from '../decoder/handshake';
 import { parseWsUrl, type WsUrl } from '../wsurl';
 
 /** The largest request head the proxy reads before answering 431 (RFC 6585 §5). */
@@ -66,14 +67,12 @@ export function parseHead(head: Buffer): ParsedHead | null {
   return { method: m[1], target: m[2], version: m[3], headers, lines };
 }
 
-export function headerValue(head: HttpRequestHead, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return head.headers.find(([n]) => n.toLowerCase() === lower)?.[1];
-}
-
-/** An upgrade to WebSocket (RFC 6455 §4.1): `Upgrade` lists `websocket`. */
+/**
+ * An upgrade to WebSocket (RFC 6455 §4.1): `Upgrade` lists `websocket`, by the same rule
+ * as the decoder's missing-upgrade check.
+ */
 export function isWebSocketUpgrade(head: HttpRequestHead): boolean {
-  return (headerValue(head, 'upgrade') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'websocket');
+  return headerTokens(head.headers, 'upgrade').includes('websocket');
 }
 
 /** Parses --target; throws an Error with a one-line message when it is not ws[s]://host[:port][/path]. */
