@@ -128,6 +128,9 @@ export class ConnectionDecoder {
     for (const side of [this.client, this.server]) {
       try {
         if (side.mode === 'frames') side.frames!.finish(ts);
+        // Server bytes with no request to pair them with (e.g. the proxy's own 400 or 502 to a
+        // request it never forwarded) were held, not cut short: say that, not "inside a head".
+        else if (side === this.server && side.mode === 'head' && side.pending.length && this.requests.length === 0) this.error(ts, `server: ${side.pending.length} bytes sent without a request to answer; not decoded`);
         else if (side.mode === 'head' && side.pending.length) this.error(ts, `${side.dir}: stream ended inside an HTTP head (${side.pending.length} bytes)`);
         else if (side.mode === 'body') this.error(ts, `${side.dir}: stream ended inside an HTTP body`);
         else if (side.mode === 'wait' && side.pending.length) this.error(ts, `${side.dir}: ${side.pending.length} bytes after the upgrade request were never answered by the server`);

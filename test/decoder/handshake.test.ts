@@ -97,6 +97,12 @@ describe('the opening handshake (RFC 6455 §4)', () => {
       expect.objectContaining({ event: 'error', message: 'client: 2 bytes after the upgrade request were never answered by the server' }),
     ]);
   });
+  it('finish: server bytes that no request came before are reported as such, not as a head cut short', () => {
+    // What the proxy's own 502 looks like when the request never reached the target.
+    expect(decodeChunks([['server', b('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n')]])).toEqual([
+      expect.objectContaining({ event: 'error', message: 'server: 47 bytes sent without a request to answer; not decoded' }),
+    ]);
+  });
   it('requests pipelined without answers are bounded', () => {
     const events = decodeChunks([['client', b('GET / HTTP/1.1\r\nHost: h\r\n\r\n'.repeat(300))]]);
     expect(events).toEqual([expect.objectContaining({ event: 'error', message: 'client: more than 256 requests waiting for a response; stopped decoding this direction' })]);
