@@ -164,6 +164,8 @@ class ProxyConnection {
   private clientEndedEarly = false;
   /** The upstream sent its first byte. */
   private answered = false;
+  /** The request head while connecting; recorded with the 502 if it never goes out. */
+  private unsent: Buffer | null = null;
 
   constructor(
     readonly conn: number,
@@ -217,6 +219,7 @@ class ProxyConnection {
 
   private connect(first: Buffer): void {
     this.clearTimer();
+    this.unsent = first;
     const timeout = this.options.upstreamTimeout ?? 10000;
     this.timer = setTimeout(() => {
       const what = this.phase === 'connecting' ? 'connecting' : 'waiting for the response';
@@ -268,6 +271,7 @@ class ProxyConnection {
     if (this.phase !== 'connecting') return;
     this.phase = 'waiting';
     this.upstream!.write(first);
+    this.unsent = null;
     this.tee('client', first);
     this.relay(this.client, this.upstream!, 'client');
     this.client.resume();
@@ -339,6 +343,10 @@ class ProxyConnection {
   private answer(status: number, reason: string, detail: string): void {
     if (this.phase === 'relay' || this.phase === 'done' || this.client.destroyed) return;
     this.clearTimer();
+    // A 502 while connecting answers a request the target never got: the decoder, the
+    // capture and the pcap get that request too, so they show "GET /json → 502", the
+    // exchange the client saw, instead of an answer to nothing.
+    const unsent = this.phase === 'connecting' ? this.unsent : null;
     this.phase = 'relay';
     this.reason ??= `${status} ${reason}: ${detail}`;
     const body = `${status} ${reason}: ${detail}\n`;
@@ -352,6 +360,7 @@ class ProxyConnection {
     this.client.on('data', () => undefined);
     this.client.resume();
     this.client.end(response);
+    if (unsent) this.tee('client', unsent);
     this.tee('server', response);
     // The client may never close its side: don't wait for it forever.
     setTimeout(() => this.client.destroy(), 5000).unref();

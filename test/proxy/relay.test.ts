@@ -228,6 +228,9 @@ describe('failures are answered, never crashed on', () => {
       expect(text.split('\r\n\r\n')[1]).toBe(`502 Bad Gateway: upstream ws://127.0.0.1:${port}/json: connection refused (ECONNREFUSED)\n`);
       await waitFor(() => rec.of('end').length === 1, 'end');
       expect(rec.of('error')[0].message).toBe(`upstream ws://127.0.0.1:${port}/json: connection refused (ECONNREFUSED)`);
+      // The request that never went out is shown with the proxy's answer to it.
+      expect(rec.of('http')).toEqual([expect.objectContaining({ request: expect.objectContaining({ target: '/chat' }), response: expect.objectContaining({ status: 502 }) })]);
+      expect(rec.of('error')).toHaveLength(1);
     } finally {
       await proxy.close();
     }
