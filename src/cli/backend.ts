@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'util';
 import { DEFAULT_MAX_MESSAGE_SIZE, startBackend } from '../backend';
-import { CliError, parseHostPort } from './errors';
+import { CliError, parseHostPort, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope backend [--listen HOST:PORT] [--deflate] [--max-message-size BYTES]
 
@@ -34,14 +34,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const { host, port } = parseHostPort(values.listen ?? '127.0.0.1:8080');
-  let maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
-  if (values['max-message-size'] !== undefined) {
-    const text = values['max-message-size'];
-    maxMessageSize = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxMessageSize) || maxMessageSize < 1) {
-      throw new CliError(`bad --max-message-size "${text}": expected a positive number of bytes`);
-    }
-  }
+  const maxMessageSize =
+    values['max-message-size'] === undefined ? DEFAULT_MAX_MESSAGE_SIZE : parseWholeNumber('--max-message-size', values['max-message-size'], { min: 1, what: 'a number of bytes' });
 
   let backend;
   try {

@@ -12,7 +12,7 @@ import { checkRequest, headerValue, parseRequestHead, parseResponseHead } from '
 import type { Direction, WsEvent } from '../decoder/events';
 import { CaptureFormatError, CaptureReplayer, readCapture } from '../capture';
 import { TextRenderer } from '../explain';
-import { CliError } from './errors';
+import { CliError, parseChoice, parseMaxPayload } from './errors';
 
 const HELP = `usage: wsscope decode FILE|-  [OPTIONS]
        wsscope decode --hex "81 05 48 65 6c 6c 6f"  [OPTIONS]
@@ -259,22 +259,8 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-/** Parses a --max-payload value. */
-export function parseMaxPayload(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new CliError(`bad --max-payload "${text}": expected a number of bytes (0 or more)`);
-  return n;
-}
-
 export function parseFrom(text: string | undefined): Direction | undefined {
-  if (text === undefined || text === 'client' || text === 'server') return text;
-  throw new CliError(`bad --from "${text}": expected client or server`);
-}
-
-export function parseUi<T extends string>(text: string, allowed: readonly T[]): T {
-  if ((allowed as readonly string[]).includes(text)) return text as T;
-  const choices = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}` : allowed[0];
-  throw new CliError(`bad --ui "${text}": expected ${choices}`);
+  return text === undefined ? undefined : parseChoice('--from', text, ['client', 'server'] as const);
 }
 
 /** `run` with the output going to `write` (for tests). */
@@ -296,7 +282,7 @@ export async function decodeMain(argv: string[], write: (text: string) => void, 
     return 0;
   }
   const options: DecodeOptions = {
-    ui: parseUi(values.ui as string, ['text', 'json'] as const),
+    ui: parseChoice('--ui', values.ui as string, ['text', 'json'] as const),
     from: parseFrom(values.from),
     extensions: values.extensions,
     maxPayload: parseMaxPayload(values['max-payload'] as string),

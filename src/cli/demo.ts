@@ -5,12 +5,12 @@
  */
 import * as readline from 'readline';
 import { parseArgs } from 'util';
-import { parseHex } from '../decoder/build';
 import { Session } from '../session';
 import { ClientError, parseWsUrl } from '../teach/client';
 import { runDemo } from '../teach/demo';
 import { stdoutWriter } from './decode';
-import { CliError } from './errors';
+import { CliError, parseMilliseconds } from './errors';
+import { parseMaskKey } from './encode';
 
 const HELP = `usage: wsscope demo [--url ws://HOST:PORT/PATH] [--step] [--deflate] [OPTIONS]
 
@@ -97,14 +97,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}" (see wsscope demo --help)`);
-  const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new CliError(`bad --timeout "${values.timeout}": expected milliseconds > 0`);
-  let mask: Buffer | undefined;
-  if (values.mask !== undefined && values.mask !== 'random') {
-    const key = parseHex(values.mask);
-    if (!key || key.length !== 4) throw new CliError(`bad --mask "${values.mask}": a masking key is 4 bytes of hex, e.g. 37fa213d`);
-    mask = key;
-  }
+  const timeoutMs = parseMilliseconds('--timeout', values.timeout);
+  // "random" (or no --mask): a new random key per frame, as a client should (§5.3).
+  const mask = values.mask !== undefined && values.mask !== 'random' ? parseMaskKey(values.mask) : undefined;
 
   const stops: (() => Promise<void>)[] = [];
   let enter: ReturnType<typeof enterWaiter> | undefined;

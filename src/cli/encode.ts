@@ -12,8 +12,8 @@ import { ConnectionDecoder } from '../decoder';
 import { buildFrame, parseHex, type FrameSpec } from '../decoder/build';
 import type { Direction, WsEvent } from '../decoder/events';
 import { spacedHex } from '../explain';
-import { EventPrinter, parseFrom, parseMaxPayload, parseUi, stdoutWriter } from './decode';
-import { CliError } from './errors';
+import { EventPrinter, parseFrom, stdoutWriter } from './decode';
+import { CliError, parseChoice, parseMaxPayload, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope encode [TEXT] [OPTIONS]
 
@@ -63,12 +63,6 @@ export function parseMaskKey(text: string, random: () => Buffer = () => randomBy
   const key = parseHex(text);
   if (key === null || key.length !== 4) throw new CliError(`bad --mask "${text}": expected 4 bytes as 8 hex digits (e.g. 37fa213d) or "random"`);
   return key;
-}
-
-function parseCount(flag: string, text: string, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > max) throw new CliError(`bad ${flag} "${text}": expected a whole number from 0 to ${max}`);
-  return n;
 }
 
 function readPayloadFile(path: string): Buffer {
@@ -135,7 +129,7 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
   let opcode = values.opcode !== undefined ? parseOpcode(values.opcode) : 1;
   if (values['close-code'] !== undefined) {
     // RFC 6455 §5.5.1: the body of a close frame starts with a 2-byte unsigned code.
-    const code = parseCount('--close-code', values['close-code'], 0xffff);
+    const code = parseWholeNumber('--close-code', values['close-code'], { max: 0xffff });
     const head = Buffer.alloc(2);
     head.writeUInt16BE(code);
     payload = Buffer.concat([head, payload]);
@@ -146,16 +140,14 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
 
   let lengthForm: 7 | 16 | 64 | undefined;
   if (values['length-form'] !== undefined) {
-    const form = values['length-form'];
-    if (form !== '7' && form !== '16' && form !== '64') throw new CliError(`bad --length-form "${form}": expected 7, 16 or 64`);
-    lengthForm = Number(form) as 7 | 16 | 64;
+    lengthForm = Number(parseChoice('--length-form', values['length-form'], ['7', '16', '64'] as const)) as 7 | 16 | 64;
   }
-  const declaredLength = values['declared-length'] !== undefined ? parseCount('--declared-length', values['declared-length'], Number.MAX_SAFE_INTEGER) : undefined;
+  const declaredLength = values['declared-length'] !== undefined ? parseWholeNumber('--declared-length', values['declared-length']) : undefined;
   const length = declaredLength ?? payload.length;
   if (lengthForm === 7 && length > 125) throw new CliError(`--length-form 7 holds at most 125, the length is ${length}`);
   if (lengthForm === 16 && length > 0xffff) throw new CliError(`--length-form 16 holds at most 65535, the length is ${length}`);
 
-  const ui = values['hex-only'] ? 'hex' : parseUi((values.ui as string | undefined) ?? 'text', ['text', 'json', 'hex'] as const);
+  const ui = values['hex-only'] ? 'hex' : parseChoice('--ui', (values.ui as string | undefined) ?? 'text', ['text', 'json', 'hex'] as const);
   return {
     spec: {
       opcode,

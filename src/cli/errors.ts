@@ -1,3 +1,6 @@
+// User errors, and the parsers of option values that raise them: one wording for every
+// command.
+
 /**
  * An error the user caused (bad flag, bad address, unreadable file, port in use...).
  * The CLI prints its message as one line on stderr and exits with `exitCode`; never a
@@ -8,6 +11,38 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/**
+ * A whole-number option value: digits only, a safe integer from `min` (default 0) to
+ * `max`; `what` names it in the error, e.g. `bad --max-payload "-1": expected a number of
+ * bytes (0 or more)`.
+ */
+export function parseWholeNumber(flag: string, text: string, range: { min?: number; max?: number; what?: string } = {}): number {
+  const { min = 0, max = Number.MAX_SAFE_INTEGER, what = 'a whole number' } = range;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const bounds = max === Number.MAX_SAFE_INTEGER ? `(${min} or more)` : `from ${min} to ${max}`;
+    throw new CliError(`bad ${flag} "${text}": expected ${what} ${bounds}`);
+  }
+  return n;
+}
+
+/** --max-payload N (DESIGN.md): payload bytes kept per frame/message, 0 or more. */
+export function parseMaxPayload(text: string): number {
+  return parseWholeNumber('--max-payload', text, { what: 'a number of bytes' });
+}
+
+/** A --timeout-like value in milliseconds, 1 or more. */
+export function parseMilliseconds(flag: string, text: string): number {
+  return parseWholeNumber(flag, text, { min: 1, what: 'milliseconds' });
+}
+
+/** One of `allowed`, e.g. `bad --ui "tui": expected text or json` otherwise. */
+export function parseChoice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  const choices = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}` : allowed[0];
+  throw new CliError(`bad ${flag} "${text}": expected ${choices}`);
 }
 
 /** Parses "HOST:PORT" (or ":PORT", or "PORT") into parts; port 0 means "pick a free one". */

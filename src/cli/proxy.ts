@@ -10,7 +10,7 @@ import { Session } from '../session';
 import { OutputGate } from '../views/gate';
 import { OffThreadOutput } from '../views/offthread';
 import { PcapWriter } from '../views/pcap';
-import { CliError, parseHostPort } from './errors';
+import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds } from './errors';
 
 export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
        wsscope proxy --backend [options]
@@ -46,21 +46,6 @@ export interface LiveOptions {
   verbose: boolean;
   /** Print the demo page URL (start.ts). */
   announceDemo?: boolean;
-}
-
-type Ui = LiveOptions['ui'];
-
-function parseUi(value: string | undefined): Ui | undefined {
-  if (value === undefined) return undefined;
-  if (value !== 'tui' && value !== 'text' && value !== 'json') throw new CliError(`bad --ui "${value}": expected tui, text or json`);
-  return value;
-}
-
-function parseCount(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new CliError(`bad ${name} "${value}": expected an integer >= ${min}`);
-  return n;
 }
 
 /** The options shared by `wsscope proxy` and `wsscope` (start). */
@@ -99,7 +84,7 @@ export function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptio
       throw new CliError((err as Error).message);
     }
   }
-  const ui = parseUi(values.ui) ?? (process.stdout.isTTY ? 'tui' : 'text');
+  const ui = parseChoice('--ui', values.ui ?? (process.stdout.isTTY ? 'tui' : 'text'), ['tui', 'text', 'json'] as const);
   return {
     listen: parseHostPort(values.listen ?? '127.0.0.1:9000'),
     target: values.target,
@@ -108,9 +93,9 @@ export function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptio
     ui,
     save: values.save,
     pcap: values.pcap,
-    maxPayload: parseCount('--max-payload', values['max-payload'], 0),
+    maxPayload: values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']),
     insecure: values.insecure ?? false,
-    upstreamTimeout: parseCount('--upstream-timeout', values['upstream-timeout'], 1),
+    upstreamTimeout: values['upstream-timeout'] === undefined ? undefined : parseMilliseconds('--upstream-timeout', values['upstream-timeout']),
     verbose: values.verbose ?? false,
     announceDemo: backend,
   };

@@ -11,7 +11,7 @@ import { describeError } from '../proxy';
 import { Session } from '../session';
 import { attachJsonView } from '../views/json';
 import { attachTextView } from '../views/text';
-import { CliError } from './errors';
+import { CliError, parseChoice, parseMaxPayload } from './errors';
 
 export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [-v]
 
@@ -36,15 +36,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new CliError('give one capture file: wsscope replay FILE');
   const file = positionals[0];
-  const uiValue = values.ui ?? (process.stdout.isTTY ? 'tui' : 'text');
-  if (uiValue !== 'tui' && uiValue !== 'text' && uiValue !== 'json') throw new CliError(`bad --ui "${uiValue}": expected tui, text or json`);
-  let maxPayload: number | undefined;
-  if (values['max-payload'] !== undefined) {
-    maxPayload = Number(values['max-payload']);
-    if (!/^\d+$/.test(values['max-payload']) || !Number.isSafeInteger(maxPayload)) {
-      throw new CliError(`bad --max-payload "${values['max-payload']}": expected an integer >= 0`);
-    }
-  }
+  const uiValue = parseChoice('--ui', values.ui ?? (process.stdout.isTTY ? 'tui' : 'text'), ['tui', 'text', 'json'] as const);
+  const maxPayload = values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']);
   try {
     fs.accessSync(file, fs.constants.R_OK);
     if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });

@@ -8,7 +8,7 @@ import { parseHex } from '../decoder/build';
 import { ClientError, parseWsUrl } from '../teach/client';
 import { runSend } from '../teach/send';
 import { stdoutWriter } from './decode';
-import { CliError } from './errors';
+import { CliError, parseChoice, parseMaxPayload, parseMilliseconds } from './errors';
 
 const HELP = `usage: wsscope send --url ws[s]://HOST:PORT/PATH [--hex "81 85 ..."]... [--file F] [-] [OPTIONS]
 
@@ -75,11 +75,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.url) throw new CliError('send needs --url ws://HOST:PORT/PATH (see wsscope send --help)');
   const extra = positionals.filter((p) => p !== '-');
   if (extra.length) throw new CliError(`unexpected argument "${extra[0]}" (bytes go in --hex, --file or - for stdin)`);
-  if (values.ui !== 'text' && values.ui !== 'json') throw new CliError(`bad --ui "${values.ui}": expected text or json`);
-  const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new CliError(`bad --timeout "${values.timeout}": expected milliseconds > 0`);
-  const maxPayload = Number(values['max-payload']);
-  if (!Number.isInteger(maxPayload) || maxPayload < 0) throw new CliError(`bad --max-payload "${values['max-payload']}"`);
+  const ui = parseChoice('--ui', values.ui, ['text', 'json'] as const);
+  const timeoutMs = parseMilliseconds('--timeout', values.timeout);
+  const maxPayload = parseMaxPayload(values['max-payload']);
   if (values.key !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(values.key)) {
     // §4.1: the key is the base64 of 16 bytes, so 22 characters and "==".
     throw new CliError(`bad --key "${values.key}": expected the base64 of 16 bytes, e.g. dGhlIHNhbXBsZSBub25jZQ==`);
@@ -117,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
         url,
         chunks,
         timeoutMs,
-        ui: values.ui,
+        ui,
         verbose: values.verbose,
         key: values.key,
         extensions,

@@ -162,7 +162,7 @@ describe('wsscope demo', () => {
 
   it('rejects a bad masking key and an unreachable server with one line', async () => {
     const bad = await runCli(['demo', '--mask', '37fa21']);
-    expect(bad.stderr).toBe('wsscope: bad --mask "37fa21": a masking key is 4 bytes of hex, e.g. 37fa213d\n');
+    expect(bad.stderr).toBe('wsscope: bad --mask "37fa21": expected 4 bytes as 8 hex digits (e.g. 37fa213d) or "random"\n');
     expect(bad.code).toBe(2);
     const port = await closedPort();
     const refused = await runCli(['demo', '--url', `ws://127.0.0.1:${port}/json`]);
