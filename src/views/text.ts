@@ -3,14 +3,15 @@
  * and end; `-v` adds the field breakdown of every frame header (RFC 6455 §5.2) and the
  * handshake headers. Pure functions of the events, so tests assert exact lines.
  *
- * Everything that came from the wire is escaped: control characters, escape sequences,
- * bidi overrides and line separators are shown as visible escapes (\x1b, \u{202e}), never
- * interpreted by the terminal.
+ * Everything that came from the wire is escaped by src/explain/escape.ts: control
+ * characters, escape sequences, bidi overrides and line separators are shown as visible
+ * escapes (\x1b, \u202e), never interpreted by the terminal.
  */
 import type { Writable } from 'stream';
 import { closeCodeName } from '../decoder/constants';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { headerFields } from '../decoder/fields';
+import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
 import type { Session } from '../session';
 import { LineBatcher } from './json';
 
@@ -33,40 +34,11 @@ export function localTime(ts: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/**
- * Makes text from the wire safe to print: `\` and `"` are escaped, C0/C1 controls and DEL
- * become \n, \r, \t or \xNN, and invisible or reordering characters (bidi controls, line
- * and paragraph separators, BOM, zero-width) become \u{XXXX}.
- */
-export function escapeText(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '\\') out += '\\\\';
-    else if (ch === '"') out += '\\"';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if (
-      (c >= 0x200b && c <= 0x200f) ||
-      (c >= 0x2028 && c <= 0x202e) ||
-      (c >= 0x2060 && c <= 0x2069) ||
-      c === 0xfeff ||
-      c === 0x061c ||
-      (c >= 0xfff9 && c <= 0xfffb)
-    )
-      out += `\\u{${c.toString(16)}}`;
-    else out += ch;
-  }
-  return out;
-}
-
-/** A quoted, escaped, capped string. */
+/** A quoted, escaped (src/explain/escape.ts), capped string. */
 export function quote(text: string, cut = false): string {
   const chars = [...text];
   const more = cut || chars.length > PREVIEW_CHARS;
-  return `"${escapeText(chars.slice(0, PREVIEW_CHARS).join(''))}"${more ? '…' : ''}`;
+  return `${quoteForTerminal(chars.slice(0, PREVIEW_CHARS).join(''))}${more ? '…' : ''}`;
 }
 
 function hexPreview(bytes: Buffer, cut: boolean): string {
@@ -84,7 +56,7 @@ function utf8(bytes: Buffer): string | null {
 }
 
 /** The payload preview of a frame: text frames as text, binary as hex, others by content. */
-export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'payload' | 'payloadTruncated' | 'payloadLength' | 'closeCode' | 'closeReason'>): string {
+export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'rsv1' | 'payload' | 'payloadTruncated' | 'payloadLength' | 'closeCode' | 'closeReason'>): string {
   const bytes = Buffer.from(frame.payload, 'hex');
   const cut = frame.payloadTruncated || bytes.length < frame.payloadLength;
   if (frame.opcode === 0x8) {
@@ -93,7 +65,8 @@ export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'payload' | 'p
     return `${frame.closeCode} (${closeCodeName(frame.closeCode)})${reason}`;
   }
   if (bytes.length === 0) return cut ? '…' : '(empty)';
-  if (frame.opcode === 0x2) return hexPreview(bytes, cut);
+  // RSV1 on a data frame: DEFLATE bytes (RFC 7692 §6), not text; the message line has the inflated text.
+  if (frame.opcode === 0x2 || frame.rsv1) return hexPreview(bytes, cut);
   // A text frame cut at the preview cap may end inside a character: decode leniently.
   const text = frame.opcode === 0x1 ? bytes.toString('utf8') : utf8(bytes);
   return text === null ? hexPreview(bytes, cut) : quote(text, cut);
@@ -106,19 +79,19 @@ function violationsSuffix(violations: Violation[]): string {
 }
 
 function violationLines(violations: Violation[], indent: string): string[] {
-  return violations.map((v) => `${indent}!! ${v.rule}: ${escapeText(v.message)}${v.section ? ` (${v.section})` : ''}`);
+  return violations.map((v) => `${indent}!! ${v.rule}: ${escapeForTerminal(v.message)}${v.section ? ` (${v.section})` : ''}`);
 }
 
 function requestLine(r: HttpRequestHead): string {
-  return `${escapeText(r.method)} ${escapeText(r.target)}`;
+  return `${escapeForTerminal(r.method)} ${escapeForTerminal(r.target)}`;
 }
 
 function responseLine(r: HttpResponseHead | null): string {
-  return r ? `${r.status} ${escapeText(r.reason)}` : '(no response)';
+  return r ? `${r.status} ${escapeForTerminal(r.reason)}` : '(no response)';
 }
 
 function headerLines(prefix: string, headers: [string, string][], indent: string): string[] {
-  return headers.map(([n, v]) => `${indent}${prefix} ${escapeText(n)}: ${escapeText(v)}`);
+  return headers.map(([n, v]) => `${indent}${prefix} ${escapeForTerminal(n)}: ${escapeForTerminal(v)}`);
 }
 
 /** The field breakdown of a frame header (RFC 6455 §5.2), one field a line. */
@@ -148,10 +121,10 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       return [`${t} proxy listening on ${event.proxy}, forwarding to ${event.target ?? '?'}${backend}`];
     }
     case 'open':
-      return [`${t} #${event.conn} open  ${escapeText(event.client)} → ${escapeText(event.target)}`];
+      return [`${t} #${event.conn} open  ${escapeForTerminal(event.client)} → ${escapeForTerminal(event.target)}`];
     case 'handshake': {
       const accept = event.acceptValid ? 'accept ok' : event.accept === null ? 'no accept' : 'ACCEPT WRONG';
-      const extra = [event.protocol ? `protocol ${escapeText(event.protocol)}` : '', event.extensions ? `extensions ${escapeText(event.extensions)}` : '']
+      const extra = [event.protocol ? `protocol ${escapeForTerminal(event.protocol)}` : '', event.extensions ? `extensions ${escapeForTerminal(event.extensions)}` : '']
         .filter(Boolean)
         .join('  ');
       const lines = [
@@ -197,9 +170,9 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       ];
     }
     case 'end':
-      return [`${t} #${event.conn} end   ${escapeText(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`];
+      return [`${t} #${event.conn} end   ${escapeForTerminal(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`];
     case 'error':
-      return [`${t} ${event.conn !== undefined ? `#${event.conn} ` : ''}error ${escapeText(event.message)}`];
+      return [`${t} ${event.conn !== undefined ? `#${event.conn} ` : ''}error ${escapeForTerminal(event.message)}`];
     default:
       return [];
   }

@@ -4,7 +4,7 @@ import { buildFrame } from '../../src/decoder/build';
 import type { WsEvent } from '../../src/decoder/events';
 import { Session } from '../../src/session';
 import { attachJsonView } from '../../src/views/json';
-import { attachTextView, escapeText, formatEvent } from '../../src/views/text';
+import { attachTextView, formatEvent } from '../../src/views/text';
 
 const MASK = Buffer.from('37fa213d', 'hex');
 const REQUEST =
@@ -36,7 +36,7 @@ test('one line per frame: time, connection, arrow, opcode, FIN, length, mask, es
   ]);
   expect(lines(events)).toEqual([
     'T #7 handshake  GET /chat → 101 Switching Protocols  accept ok',
-    'T #7 C→S text         FIN  len 13     mask 37fa213d "Hel\\x1b[2Jlo\\u{202e}\\n"',
+    'T #7 C→S text         FIN  len 13     mask 37fa213d "Hel\\x1b[2Jlo\\u202e\\n"',
     'T #7 C→S text         ---  len 2      mask 37fa213d "ab"',
     'T #7 C→S continuation FIN  len 2      mask 37fa213d "cd"',
     'T #7 C→S message text  2 frames  4 bytes  "abcd"',
@@ -44,6 +44,17 @@ test('one line per frame: time, connection, arrow, opcode, FIN, length, mask, es
     'T #7 C→S close        FIN  len 5      mask 37fa213d 1000 (Normal Closure) "bye"',
   ]);
   for (const line of lines(events, true)) expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+});
+
+test('a compressed frame (RSV1) previews as hex, not as garbled text; its message line has the inflated text', () => {
+  const events: WsEvent[] = [];
+  const d = new ConnectionDecoder({ conn: 7, start: 'frames', extensions: 'permessage-deflate', onEvent: (e) => events.push(e) });
+  d.push('server', Buffer.from('c107f248cdc9c90700', 'hex'), 1); // RFC 7692 §7.2.3.1: "Hello" compressed
+  d.finish(2);
+  expect(lines(events)).toEqual([
+    'T #7 S→C text         FIN RSV1  len 7      unmasked      f2 48 cd c9 c9 07 00',
+    'T #7 S→C message text  1 frame  5 bytes  deflated  "Hello"',
+  ]);
 });
 
 test('-v adds the field breakdown of each frame (RFC 6455 §5.2 bit positions) and the handshake headers', () => {
@@ -79,10 +90,6 @@ test('open, end, error and http lines', () => {
       { time },
     ),
   ).toEqual(['T #3 http  GET / → 200 OK']);
-});
-
-test('escapeText shows every control and reordering character', () => {
-  expect(escapeText('a\\b"c\x00\x7f\x9b\u2028\u2066\ufeffé漢')).toBe('a\\\\b\\"c\\x00\\x7f\\x9b\\u{2028}\\u{2066}\\u{feff}é漢');
 });
 
 test('the json view writes exactly one JSON line per event, nothing else', () => {
