@@ -2,16 +2,21 @@
  * The NDJSON output (`--ui json`): exactly the events of DESIGN.md, one JSON object a line,
  * nothing else (human messages go to stderr).
  *
- * Two things keep it cheap on the proxy's hot path:
+ * Three things keep it cheap on the proxy's hot path:
  *   - lines are batched and written every few milliseconds (or every 256 KiB): stdout
  *     redirected to a file or a pipe writes synchronously, one syscall per write;
  *   - the hex fields of frame and message events (a 64 KiB payload is 128 KiB of hex) are
  *     copied into the line without JSON's escape scan: hex needs no escaping. Every other
  *     value goes through JSON.stringify, and keys keep the event's own order, so a line is
- *     exactly JSON.stringify(event).
+ *     exactly JSON.stringify(event);
+ *   - a large payload whose hex was never made into a string (the decoder's lazy hex) is
+ *     written as hex digits straight from its bytes into the line's Buffer (eventChunk):
+ *     making the 128 KiB string, then encoding it back into bytes for the file, cost 4
+ *     times as much as writing the digits.
  */
 import type { Writable } from 'stream';
 import type { WsEvent } from '../decoder/events';
+import { lazyHexBytes, writeHexPairs } from '../decoder/strings';
 import type { Session } from '../session';
 
 /** Keys whose string values are lowercase hex by contract (events.ts). */
@@ -52,6 +57,54 @@ export function eventLine(event: WsEvent): string {
   return out + '}\n';
 }
 
+/**
+ * The digits last written by eventChunk: a single-frame message's `data` is its frame's
+ * `payload` (the same bytes), so its line copies them instead of encoding them again.
+ */
+let lastHex: { bytes: Buffer | null; digits: Buffer } = { bytes: null, digits: Buffer.alloc(0) };
+
+/**
+ * The line of eventLine(event) as UTF-8 bytes when the event has a large lazy hex field
+ * (frame `payload`, message `data`) whose string was never made: the digits are written
+ * straight from the payload's bytes. Otherwise eventLine(event), the string.
+ */
+export function eventChunk(event: WsEvent): string | Buffer {
+  const key = event.event === 'frame' ? 'payload' : event.event === 'message' ? 'data' : null;
+  const bytes = key === null ? null : lazyHexBytes(event, key);
+  if (bytes === null || bytes.length < SHORTCUT_MIN / 2) return eventLine(event);
+  // The JSON around the hex: `{...,"payload":"` and `",...}\n`, keys in the event's order.
+  let before = '{';
+  let after = '';
+  const record = event as unknown as Record<string, unknown>;
+  for (const k in record) {
+    if (k === key) {
+      before += `${before === '{' ? '' : ','}"${k}":"`;
+      after = '"';
+      continue;
+    }
+    const text = JSON.stringify(record[k]);
+    if (text === undefined) continue; // left out, as JSON.stringify does
+    if (after) after += `,"${k}":${text}`;
+    else before += `${before === '{' ? '' : ','}"${k}":${text}`;
+  }
+  after += '}\n';
+  const head = Buffer.byteLength(before);
+  const total = head + 2 * bytes.length + Buffer.byteLength(after);
+  // The digits are stored two at a time (16-bit), so they must start at an even offset:
+  // the line starts at 0 or 1 of its own ArrayBuffer.
+  const skew = head & 1;
+  const buf = Buffer.allocUnsafeSlow(total + skew);
+  buf.write(before, skew, 'utf8');
+  const at = skew + head;
+  if (bytes === lastHex.bytes) lastHex.digits.copy(buf, at);
+  else {
+    writeHexPairs(bytes, 0, bytes.length, new Uint16Array(buf.buffer, buf.byteOffset + at, bytes.length), 0);
+    lastHex = { bytes, digits: buf.subarray(at, at + 2 * bytes.length) };
+  }
+  buf.write(after, at + 2 * bytes.length, 'utf8');
+  return skew ? buf.subarray(1) : buf;
+}
+
 /** Lines at least this long are written at once, not joined with others. */
 const BIG_LINE = 64 * 1024;
 
@@ -73,8 +126,8 @@ export class LineBatcher {
     private readonly maxPending = 256 * 1024,
   ) {}
 
-  push(line: string): void {
-    if (line.length >= BIG_LINE) {
+  push(line: string | Buffer): void {
+    if (typeof line !== 'string' || line.length >= BIG_LINE) {
       // A large line goes out on its own: joining it with the others would copy it again.
       this.flush();
       if (!this.out.destroyed && !this.out.writableEnded) this.out.write(line);
@@ -105,7 +158,7 @@ export class LineBatcher {
  */
 export function attachJsonView(session: Session, out: Writable): () => void {
   const batcher = new LineBatcher(out);
-  const off = session.onEvent((event) => batcher.push(eventLine(event)));
+  const off = session.onEvent((event) => batcher.push(eventChunk(event)));
   return () => {
     off();
     batcher.flush();
