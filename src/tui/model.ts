@@ -431,9 +431,14 @@ export class TuiModel {
           const r = list.at(i);
           frameLines.push(i === sel ? padLine(frameRow(r, true), inner, { inverse: true }) : frameRow(r, false));
         }
-        if (n === 0) frameLines.push([seg(this.filter ? '  no frame matches the filter' : '  no frames yet')]);
+        if (n === 0) {
+          const why = this.filter ? 'no frame matches the filter'
+            : conn!.passThrough ? 'no frames: an HTTP exchange without a WebSocket upgrade (4 shows it)'
+            : conn!.state === 'closed' ? 'no frames' : 'no frames yet';
+          frameLines.push([seg(`  ${why}`)]);
+        }
       }
-      position = n > 0 ? `${thousands(sel + 1)}/${thousands(n)}` : '0';
+      position = n > 0 ? `${thousands(sel + 1)}/${thousands(n)}` : '0/0';
     }
     const framesTitle: Line = [
       seg(` Frames${conn ? ` of conn ${conn.id}` : ''}${position ? ` ${position}` : ''} `),

@@ -170,6 +170,17 @@ describe('connections', () => {
     press(model, 'p');
     expect(model.conn()!.id).toBe(5);
   });
+
+  test('an HTTP pass-through connection picked: its empty frames pane says why and where the exchange is', () => {
+    const { store, model } = setup(2);
+    store.add(open(2));
+    store.add({ event: 'http', ts: T0, conn: 2, request: { method: 'GET', target: '/', version: 'HTTP/1.1', headers: [] }, response: { status: 200, reason: 'OK', headers: [] } });
+    press(model, 'S-tab', 'j');
+    expect(model.conn()!.id).toBe(2);
+    const out = model.screen(120, 40);
+    expect(plain(out.frames.title)).toBe(' Frames of conn 2 0/0 LIVE ');
+    expect(plain(out.frames.lines[1]).trim()).toBe('no frames: an HTTP exchange without a WebSocket upgrade (4 shows it)');
+  });
 });
 
 describe('no connection yet', () => {
