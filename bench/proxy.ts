@@ -6,9 +6,13 @@
  *     Node proxy),
  *   - through wsscope (startProxy, every chunk decoded, every event written as NDJSON to a
  *     file, as `--ui json > file` does),
+ *   - the same with --max-payload 125: every frame still decoded and written, but with at
+ *     most 125 payload bytes of hex per event; the difference to the line above is what the
+ *     full hex output costs (a 64 KiB message is 2 × 128 KiB of hex),
  * measuring the round-trip latency of 32-byte messages (p50/p99), the throughput of 64 KiB
- * messages and the rate of 16-byte messages, with ratios to the relay. Loopback only,
- * bounded loops. The client and server run in a child process, the intermediaries here.
+ * messages and the rate of 16-byte messages, with ratios to the relay, and the CPU time the
+ * intermediary's process spent on all three. Loopback only, bounded loops. The client and
+ * server run in a child process, the intermediaries here.
  */
 import { fork } from 'child_process';
 import * as fs from 'fs';
@@ -38,6 +42,8 @@ interface Result {
   p99: number;
   mbps: number;
   rate: number;
+  /** CPU seconds of the intermediary's process (all its threads) over the three measurements. */
+  cpu?: number;
 }
 
 async function server(): Promise<{ port: number; close(): Promise<void> }> {
@@ -90,15 +96,18 @@ async function relay(target: number): Promise<Hop> {
   };
 }
 
-/** wsscope as `wsscope proxy --ui json > file` runs it: decoding and NDJSON in a worker. */
-async function wsscope(target: number, file: string): Promise<Hop> {
+/** wsscope as `wsscope proxy --ui json [--max-payload N] > file` runs it: decoding and NDJSON in a worker. */
+async function wsscope(target: number, file: string, maxPayload?: number): Promise<Hop> {
   const session = new Session();
   const fd = fs.openSync(file, 'w');
-  const output = new OffThreadOutput({ ui: 'json', fd }).attach(session);
+  const output = new OffThreadOutput({ ui: 'json', fd, maxPayload }).attach(session);
+  // From sources the worker compiles itself first (over a second of CPU); the CLI's does not.
+  await output.ready;
   const proxy = await startProxy({
     listen: { host: '127.0.0.1', port: 0 },
     target: `ws://127.0.0.1:${target}/`,
     session,
+    maxPayload,
     decode: false,
     gate: new OutputGate().addGate(output),
   });
@@ -239,26 +248,30 @@ export async function main(): Promise<void> {
       ['direct', async () => ({ port: upstreamPort, close: async () => undefined })],
       ['relay', () => relay(upstreamPort)],
       ['wsscope', () => wsscope(upstreamPort, path.join(dir, 'events.ndjson'))],
+      ['wsscope-125', () => wsscope(upstreamPort, path.join(dir, 'events-125.ndjson'), 125)],
       ['inline', () => wsscopeInline(upstreamPort, path.join(dir, 'inline.ndjson'))],
     ];
     for (const [name, make] of paths) {
       const hop = await make();
       try {
+        const cpu0 = process.cpuUsage();
         child.send({ cmd: 'measure', port: hop.port } satisfies PeerRequest);
         const reply = await next();
+        const cpu = process.cpuUsage(cpu0);
         if ('error' in reply) throw new Error(`${name}: ${reply.error}`);
         if (!('result' in reply)) throw new Error(`${name}: unexpected reply`);
-        results[name] = reply.result;
+        results[name] = { ...reply.result, cpu: (cpu.user + cpu.system) / 1e6 };
       } finally {
         await hop.close();
       }
     }
     const ndjson = fs.statSync(path.join(dir, 'events.ndjson')).size;
     console.log('proxy benchmark: ws client -> [path] -> ws server on loopback; client and server in a child process');
-    console.log('path      p50 RTT µs  p99 RTT µs  64KiB msgs MiB/s  16B msgs/s');
+    console.log('path         p50 RTT µs  p99 RTT µs  64KiB msgs MiB/s  16B msgs/s  proxy CPU s');
     for (const [name, r] of Object.entries(results)) {
+      const cpu = name === 'direct' ? '-' : r.cpu!.toFixed(2);
       console.log(
-        `${name.padEnd(9)} ${r.p50.toFixed(0).padStart(10)}  ${r.p99.toFixed(0).padStart(10)}  ${r.mbps.toFixed(1).padStart(16)}  ${r.rate.toFixed(0).padStart(10)}`,
+        `${name.padEnd(12)} ${r.p50.toFixed(0).padStart(10)}  ${r.p99.toFixed(0).padStart(10)}  ${r.mbps.toFixed(1).padStart(16)}  ${r.rate.toFixed(0).padStart(10)}  ${cpu.padStart(11)}`,
       );
     }
     const w = results.wsscope;
@@ -269,6 +282,10 @@ export async function main(): Promise<void> {
       `wsscope / relay: throughput ${(w.mbps / rl.mbps).toFixed(2)} (target >= 0.8), ` +
         `small-message rate ${(w.rate / rl.rate).toFixed(2)} (target >= 0.7), ` +
         `p50 latency ${(w.p50 / rl.p50).toFixed(2)} (target <= 1.3)`,
+    );
+    const s = results['wsscope-125'];
+    console.log(
+      `wsscope --max-payload 125 / relay: throughput ${(s.mbps / rl.mbps).toFixed(2)}, small-message rate ${(s.rate / rl.rate).toFixed(2)}, p50 latency ${(s.p50 / rl.p50).toFixed(2)}`,
     );
     const i = results.inline;
     console.log(

@@ -94,3 +94,5 @@ port.on('message', (m: ToWorker) => {
       return;
   }
 });
+
+send({ t: 'ready' });

@@ -33,7 +33,7 @@ export type ToWorker =
   | { t: 'close' };
 
 /** Worker → main thread. */
-export type FromWorker = { t: 'ack'; bytes: number } | { t: 'closed' } | { t: 'failed'; message: string };
+export type FromWorker = { t: 'ready' } | { t: 'ack'; bytes: number } | { t: 'closed' } | { t: 'failed'; message: string };
 
 export class OffThreadOutput {
   private readonly worker: Worker;
@@ -44,13 +44,25 @@ export class OffThreadOutput {
   private detach: (() => void)[] = [];
   /** Called once if the worker cannot write (e.g. stdout closed: EPIPE). */
   onFailure: (message: string) => void = () => undefined;
+  /**
+   * Resolves once the worker has loaded its code and takes data (or has failed). Nothing is
+   * lost before: data waits in the worker's queue (gated). From sources (`npm run bench`)
+   * the worker compiles TypeScript first, which takes more than a second of CPU: the
+   * benchmark waits for this, as the compiled CLI has no such delay.
+   */
+  readonly ready: Promise<void>;
 
   constructor(options: OffThreadOptions) {
     this.worker = startWorker(options);
     let markClosed: () => void = () => undefined;
+    let markReady: () => void = () => undefined;
     this.closed = new Promise<void>((resolve) => (markClosed = resolve));
+    this.ready = new Promise<void>((resolve) => (markReady = resolve));
+    this.closed.then(markReady, markReady);
     this.worker.on('message', (m: FromWorker) => {
-      if (m.t === 'ack') {
+      if (m.t === 'ready') {
+        markReady();
+      } else if (m.t === 'ack') {
         this.inflight -= m.bytes;
         this.check();
       } else if (m.t === 'closed') {
