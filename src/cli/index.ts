@@ -48,8 +48,23 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     const isUserError = err instanceof CliError || (err as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
       || String((err as { code?: string })?.code ?? '').startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`wsscope: ${oneLine(err)}\n`);
+    process.stderr.write(`wsscope: ${isUserError ? userMessage(err, argv) : oneLine(err)}\n`);
     if (!isUserError && process.env.WSSCOPE_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
     process.exitCode = err instanceof CliError ? err.exitCode : isUserError ? 2 : 1;
   }
+}
+
+/**
+ * Node's parseArgs advice fits a script that meant a dash-led positional argument; a
+ * person at the prompt usually made a typo or forgot a value: say that, and where help is.
+ */
+function userMessage(err: unknown, argv: string[]): string {
+  const code = (err as { code?: string })?.code;
+  const text = oneLine(err);
+  const command = argv[0] && COMMANDS[argv[0]] ? `wsscope ${argv[0]}` : 'wsscope';
+  const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']+)'/.exec(text) : null;
+  if (unknown) return `Unknown option '${unknown[1]}' (try ${command} --help)`;
+  const ambiguous = code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? /^Option '([^' ]+)' argument is ambiguous/.exec(text) : null;
+  if (ambiguous) return `${ambiguous[1]} needs a value; a value starting with "-" is written ${ambiguous[1]}=-N`;
+  return text;
 }

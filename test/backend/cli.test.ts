@@ -68,7 +68,8 @@ test('a port in use: one line on stderr, non-zero exit', async () => {
 });
 
 test.each([
-  [['--bogus'], "wsscope: Unknown option '--bogus'"],
+  [['--bogus'], "wsscope: Unknown option '--bogus' (try wsscope backend --help)\n"],
+  [['--max-message-size', '-5'], 'wsscope: --max-message-size needs a value; a value starting with "-" is written --max-message-size=-N\n'],
   [['--listen', 'nope'], 'wsscope: bad address "nope"'],
   [['--max-message-size', '0'], 'wsscope: bad --max-message-size "0"'],
 ])('bad arguments %j: one clear line, exit 2', async (args, message) => {
