@@ -167,7 +167,7 @@ describe('wsscope decode (in-process)', () => {
 
   it('shows escape sequences in payloads visibly instead of sending them to the terminal', async () => {
     const out = await decode(['--hex', '81 09 1b 5b 32 4a 1b 5d 30 3b 07']);
-    expect(out).toContain('    "\\e[2J\\e]0;\\x07"\n');
+    expect(out).toContain('    "\\x1b[2J\\x1b]0;\\x07"\n');
     expect(out).not.toContain('\x1b');
   });
 });

@@ -1,29 +1,26 @@
 /**
- * Making untrusted text safe to print on a terminal. Payloads, close reasons and header
- * values come straight off the wire: an ESC byte in them could move the cursor, change
- * colours or retitle the window if printed as is. Everything here shows such characters
- * visibly (`\x1b`, `\n`, `\u202e`) and never lets the terminal interpret them.
+ * Making untrusted text safe to print on a terminal: the one escaping rule of wsscope,
+ * used by the text log (src/views/text.ts), the explainer and send/demo (src/explain,
+ * src/teach) and the terminal UI (src/tui/text.ts, which also neutralises blessed tags).
+ *
+ * Payloads, close reasons and header values come straight off the wire: an ESC byte in
+ * them could move the cursor, change colours or retitle the window if printed as is.
+ * Every such character is shown as a visible escape (`\x1b`, `\n`, `\u202e`) and never
+ * reaches the terminal.
  */
-
-const NAMED: Record<string, string> = {
-  '\0': '\\0',
-  '\t': '\\t',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\x1b': '\\e',
-};
 
 /**
- * C0 controls, DEL, C1 controls (0x80-0x9f: some terminals treat 0x9b as CSI), the
- * line/paragraph separators, and the bidi overrides/isolates that reorder what is shown
- * (the "Trojan Source" characters).
+ * C0 controls, DEL, C1 controls (0x80-0x9f: some terminals treat 0x9b as CSI), the line
+ * and paragraph separators, the bidi marks, embeddings, overrides and isolates that can
+ * make text on screen read differently from the bytes (the "Trojan Source" characters),
+ * and the invisible ones (soft hyphen, zero-width space and joiners, word joiner and
+ * invisible operators, BOM, interlinear annotation): an inspector shows every character
+ * that is there.
  */
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\xad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
 
-export interface EscapeOptions {
-  /** Also double backslashes so the output reads back unambiguously (default true). */
-  escapeBackslash?: boolean;
-}
+const NAMED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 function escapeChar(ch: string): string {
   const named = NAMED[ch];
@@ -32,7 +29,15 @@ function escapeChar(ch: string): string {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** Returns `text` with every control or reordering character shown as an escape. */
+export interface EscapeOptions {
+  /**
+   * Also double backslashes so the output reads back unambiguously (default true). The
+   * TUI turns it off: it shows text (pretty JSON, labels) that has no escapes of its own.
+   */
+  escapeBackslash?: boolean;
+}
+
+/** Returns `text` with every control, reordering or invisible character shown as an escape. */
 export function escapeForTerminal(text: string, options: EscapeOptions = {}): string {
   const escaped = options.escapeBackslash === false ? text : text.replace(/\\/g, '\\\\');
   return escaped.replace(UNSAFE, escapeChar);

@@ -7,6 +7,8 @@
  * never reach the terminal as escape sequences, and that blessed tag syntax such as
  * `{red-fg}` is shown literally instead of being interpreted.
  */
+import { escapeForTerminal } from '../explain/escape';
+
 // blessed's own width table (east asian wide = 2 columns, combining = 0), so that our
 // clipping and padding agree with what blessed draws. A pure module: no terminal.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,27 +77,13 @@ export function plain(line: Line): string {
   return line.map((s) => s.t).join('');
 }
 
-/** Characters that are shown as escapes rather than passed to the terminal. */
-// C0 controls, DEL, C1 controls (0x9b is a one-byte CSI on some terminals), line and
-// paragraph separators, the bidirectional overrides/isolates that can make text on
-// screen read differently from the bytes (the "Trojan Source" characters), and the
-// invisible ones (zero-width space/joiners, word joiner, soft hyphen, BOM): an inspector
-// shows every character that is there.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
-
 /**
- * Text made safe and visible: ESC becomes `\x1b`, newline `\n`, tab `\t`, CR `\r`, other
- * controls `\xNN` (or `\uNNNN` above 0xff). Everything else is kept as is.
+ * Text made safe and visible by wsscope's one escaping rule (src/explain/escape.ts): ESC
+ * becomes `\x1b`, newline `\n`, bidi overrides `\u202e`... Backslashes are kept as they
+ * are: the TUI shows JSON and labels whose backslashes are their own.
  */
 export function visible(text: string): string {
-  return text.replace(UNSAFE, (ch) => {
-    if (ch === '\n') return '\\n';
-    if (ch === '\t') return '\\t';
-    if (ch === '\r') return '\\r';
-    const code = ch.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return escapeForTerminal(text, { escapeBackslash: false });
 }
 
 /** Neutralises blessed tag syntax (the same as blessed.escape). */

@@ -173,7 +173,7 @@ describe('explainFrame', () => {
       ...maskedHello,
       violations: [{ rule: 'unmasked-client-frame', section: 'RFC 6455 §5.1', message: 'a client MUST mask\x1b[2J' }],
     });
-    expectEnd(text, '  violations     1\n    ! unmasked-client-frame (RFC 6455 §5.1): a client MUST mask\\e[2J');
+    expectEnd(text, '  violations     1\n    ! unmasked-client-frame (RFC 6455 §5.1): a client MUST mask\\x1b[2J');
   });
 
   it('pretty-prints a JSON text payload without touching its values', () => {
@@ -252,8 +252,9 @@ describe('explainer pieces', () => {
     expect(maskingRows('00000000', Buffer.alloc(0))[2]).toBe('    (empty payload: nothing to unmask)');
   });
 
-  it('escapeForTerminal shows control, C1 and bidi characters visibly', () => {
-    expect(escapeForTerminal('a\x1b[31mb\r\n\t\0\x07\x7f\x9b\u202e\u2028\\')).toBe('a\\e[31mb\\r\\n\\t\\0\\x07\\x7f\\x9b\\u202e\\u2028\\\\');
+  it('escapeForTerminal shows control, C1, bidi and invisible characters visibly', () => {
+    expect(escapeForTerminal('a\x1b[31mb\r\n\t\0\x07\x7f\x9b\u202e\u2028\\')).toBe('a\\x1b[31mb\\r\\n\\t\\x00\\x07\\x7f\\x9b\\u202e\\u2028\\\\');
+    expect(escapeForTerminal('a\u00adb\u061c\u200b\u2060\u2066\ufeff\ufff9"c')).toBe('a\\xadb\\u061c\\u200b\\u2060\\u2066\\ufeff\\ufff9"c');
     expect(escapeForTerminal('\\n', { escapeBackslash: false })).toBe('\\n');
     expect(escapeForTerminal('很厉害!!!! é')).toBe('很厉害!!!! é');
     expect(quoteForTerminal('say "hi"\n')).toBe('"say \\"hi\\"\\n"');
@@ -319,7 +320,7 @@ describe('messages, handshakes, summaries', () => {
         '    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
         '  response       HTTP/1.1 101 Switching Protocols',
         '    Upgrade: websocket',
-        '    X-Evil: \\e]0;pwned\\x07',
+        '    X-Evil: \\x1b]0;pwned\\x07',
         '  key            dGhlIHNhbXBsZSBub25jZQ==',
         '  expected       s3pPLMBiTxaQ9kYGzzhZRbK+xOo= = base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")) (RFC 6455 §4.2.2)',
         '  accept         s3pPLMBiTxaQ9kYGzzhZRbK+xOo=: matches the expected value',
