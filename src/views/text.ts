@@ -12,6 +12,7 @@ import { closeCodeName } from '../decoder/constants';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { headerFields } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
+import { spacedHex, utf8OrNull } from '../explain/payload';
 import type { Session } from '../session';
 import { LineBatcher } from './json';
 
@@ -42,17 +43,7 @@ export function quote(text: string, cut = false): string {
 }
 
 function hexPreview(bytes: Buffer, cut: boolean): string {
-  const shown = bytes.subarray(0, PREVIEW_BYTES).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-  return `${shown}${cut || bytes.length > PREVIEW_BYTES ? ' …' : ''}`;
-}
-
-/** Text when it is valid UTF-8 (fatal decoding), else null. */
-function utf8(bytes: Buffer): string | null {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return null;
-  }
+  return `${spacedHex(bytes.subarray(0, PREVIEW_BYTES))}${cut || bytes.length > PREVIEW_BYTES ? ' …' : ''}`;
 }
 
 /** The payload preview of a frame: text frames as text, binary as hex, others by content. */
@@ -68,7 +59,7 @@ export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'rsv1' | 'payl
   // RSV1 on a data frame: DEFLATE bytes (RFC 7692 §6), not text; the message line has the inflated text.
   if (frame.opcode === 0x2 || frame.rsv1) return hexPreview(bytes, cut);
   // A text frame cut at the preview cap may end inside a character: decode leniently.
-  const text = frame.opcode === 0x1 ? bytes.toString('utf8') : utf8(bytes);
+  const text = frame.opcode === 0x1 ? bytes.toString('utf8') : utf8OrNull(bytes);
   return text === null ? hexPreview(bytes, cut) : quote(text, cut);
 }
 
