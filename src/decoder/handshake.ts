@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { WS_GUID, violation } from './constants';
-import type { HttpRequestHead, HttpResponseHead, PerMessageDeflateParams, Violation } from './events';
+import type { HandshakeEvent, HttpRequestHead, HttpResponseHead, PerMessageDeflateParams, Violation } from './events';
 
 /** §4.2.2: base64(SHA-1(key + GUID)), the key taken as a string (trimmed). */
 export function computeAccept(key: string): string {
@@ -110,17 +110,11 @@ function isKey(key: string): boolean {
   return /^[A-Za-z0-9+/]{21}[AQgw]==$/.test(key.trim());
 }
 
-export interface ResponseCheck {
-  key: string | null;
-  accept: string | null;
-  expectedAccept: string | null;
-  acceptValid: boolean;
-  protocol: string | null;
-  extensions: string | null;
+/** The handshake event's findings (events.ts), plus what the frame decoders need to know. */
+export interface ResponseCheck extends Pick<HandshakeEvent, 'key' | 'accept' | 'expectedAccept' | 'acceptValid' | 'protocol' | 'extensions' | 'violations'> {
   permessageDeflate: PerMessageDeflateParams | null;
   /** An accepted extension other than permessage-deflate: its RSV use is unknown. */
   unknownExtension: boolean;
-  violations: Violation[];
 }
 
 /** §4.1 (client side) checks of a 101 response against its request. */
