@@ -6,6 +6,8 @@
 import { existsSync } from 'fs';
 import { chromium, Browser } from 'playwright-core';
 import { BackendHandle, startBackend } from '../../src/backend';
+import { startProxy } from '../../src/proxy';
+import { recordingSession, waitFor } from '../proxy/helpers';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM) || Boolean(process.env.CI);
@@ -52,5 +54,24 @@ maybe('demo page in headless Chromium', () => {
 
     await page.screenshot({ path: '/tmp/wsscope-demo-page.png' });
     await page.close();
+  }, 90000);
+
+  test('through the proxy: the page and its WebSocket, no /favicon.ico 404 among the connections on the projector', async () => {
+    const rec = recordingSession();
+    const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://${backend.address}/json`, session: rec.session });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${proxy.port}/`);
+      await page.locator('#status.open').waitFor({ timeout: 30000 });
+      await page.fill('#message', 'hi');
+      await page.click('#send');
+      await page.locator('#log li.received').first().waitFor({ timeout: 30000 });
+      await page.close();
+      await waitFor(() => rec.of('end').length === rec.of('open').length, 'every connection ended');
+      expect(rec.of('http').map((e) => e.request.target)).toEqual(['/']);
+      expect(rec.of('handshake').map((e) => e.request.target)).toEqual(['/json']);
+    } finally {
+      await proxy.close();
+    }
   }, 90000);
 });
