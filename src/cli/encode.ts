@@ -5,11 +5,10 @@
  * the frame breaks.
  */
 import { randomBytes } from 'crypto';
-import { constants as zlibConstants, deflateRawSync } from 'zlib';
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { ConnectionDecoder } from '../decoder';
-import { buildFrame, parseHex, type FrameSpec } from '../decoder/build';
+import { buildFrame, deflateMessage, parseHex, type FrameSpec } from '../decoder/build';
 import type { Direction, WsEvent } from '../decoder/events';
 import { spacedHex } from '../explain';
 import { EventPrinter, parseFrom, stdoutWriter } from './decode';
@@ -75,15 +74,6 @@ function readPayloadFile(path: string): Buffer {
   }
 }
 
-/**
- * A message payload as permessage-deflate sends it (RFC 7692 §7.2.1): DEFLATE with an empty
- * stored block from a sync flush at the end, whose 4 bytes 00 00 ff ff are then removed.
- */
-export function compressMessage(payload: Buffer): Buffer {
-  const deflated = deflateRawSync(payload, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-  return deflated.subarray(0, deflated.length - 4);
-}
-
 /** The frame spec the flags describe. */
 export function specFromArgs(argv: string[], random?: () => Buffer): { spec: FrameSpec; ui: 'text' | 'json' | 'hex'; from?: Direction; extensions?: string; maxPayload: number } | 'help' {
   const { values, positionals } = parseArgs({
@@ -136,7 +126,7 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
     if (values.opcode === undefined) opcode = 8;
   }
 
-  if (values.compress) payload = compressMessage(payload);
+  if (values.compress) payload = deflateMessage(payload);
 
   let lengthForm: 7 | 16 | 64 | undefined;
   if (values['length-form'] !== undefined) {

@@ -3,6 +3,7 @@
  * samples, `wsscope encode` and `wsscope send`. It builds invalid frames on purpose when
  * asked to (a reserved opcode, RSV bits, a non-minimal length form, a lying length).
  */
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 
 export interface FrameSpec {
   fin?: boolean; // default true
@@ -43,6 +44,16 @@ export function buildFrame(spec: FrameSpec): Buffer {
   const body = Buffer.from(payload);
   if (mask) for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
   return Buffer.concat([header, body]);
+}
+
+/**
+ * A message payload as permessage-deflate sends it (RFC 7692 §7.2.1): DEFLATE with an
+ * empty stored block from a sync flush at the end, whose 4 bytes 00 00 ff ff are then
+ * removed. (The built-in backend has its own: it copies gorilla's compression level.)
+ */
+export function deflateMessage(payload: Buffer): Buffer {
+  const deflated = deflateRawSync(payload, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  return deflated.subarray(0, deflated.length - 4);
 }
 
 /** Parses hex text with any separators ("81 05 48", "81:05", "0x81 0x05"); null if malformed. */

@@ -5,8 +5,7 @@
  * between two fragments of a message (RFC 6455 §5.4 allows it) or choose the masking key.
  */
 import * as crypto from 'crypto';
-import * as zlib from 'zlib';
-import { buildFrame } from '../decoder/build';
+import { buildFrame, deflateMessage } from '../decoder/build';
 import { ClientError, openWebSocket, type RawConnection, type WsUrl } from './client';
 import { EventPrinter, handshakeLines } from './format';
 
@@ -44,12 +43,6 @@ interface Counts {
 interface Step {
   title: string;
   run: () => Promise<void>;
-}
-
-/** Compresses one message as RFC 7692 §7.2.1 says: deflate, sync flush, drop the final 00 00 ff ff. */
-export function deflateMessage(payload: Buffer): Buffer {
-  const out = zlib.deflateRawSync(payload, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  return out.subarray(0, out.length - 4);
 }
 
 /** A connection of the demo: masks and (when negotiated) compresses what it sends. */

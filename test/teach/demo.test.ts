@@ -5,7 +5,8 @@
  */
 import { startBackend } from '../../src/backend';
 import { parseWsUrl } from '../../src/teach/client';
-import { deflateMessage, runDemo } from '../../src/teach/demo';
+import { deflateMessage } from '../../src/decoder/build';
+import { runDemo } from '../../src/teach/demo';
 import { BIN, closedPort, killChildren, onRequestHead, rawServer, runCli, runCommand, switchingProtocols } from './helpers';
 
 afterAll(() => killChildren());
