@@ -23,6 +23,8 @@ import type { WsUrl } from '../wsurl';
 
 export { parseTarget, MAX_HEAD_BYTES } from './head';
 
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
 export interface ProxyOptions {
   listen: { host: string; port: number };
   /** ws://host:port[/path] or wss://... */
@@ -150,7 +152,15 @@ type Phase = 'head' | 'connecting' | 'waiting' | 'relay' | 'done';
 
 class ProxyConnection {
   private phase: Phase = 'head';
-  private head: Buffer = Buffer.alloc(0);
+  /** The request head so far, in the chunks it came in (joined only to be scanned). */
+  private headChunks: Buffer[] = [];
+  private headLength = 0;
+  /** headLength at the last full scan (scanHead). */
+  private headScanned = 0;
+  /** The request-line was complete and valid at the last full scan. */
+  private requestLineOk = false;
+  /** The last 3 bytes received, to find a CRLFCRLF split across chunks. */
+  private headTail: Buffer = Buffer.alloc(0);
   private upstream: net.Socket | tls.TLSSocket | null = null;
   private decoder: ConnectionDecoder | null;
   private readonly session: Session;
@@ -203,15 +213,37 @@ class ProxyConnection {
   }
 
   private onHeadData(chunk: Buffer): void {
-    this.head = this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
-    const scan = scanHead(this.head);
-    if (scan.kind === 'more') return;
+    this.headChunks.push(chunk);
+    this.headLength += chunk.length;
+    const window = Buffer.concat([this.headTail, chunk]);
+    const ended = window.includes(CRLFCRLF);
+    this.headTail = window.subarray(Math.max(0, window.length - 3));
+    // Joining and scanning everything received on every chunk would cost O(n²) for a head
+    // trickled in tiny pieces (64 KiB a byte at a time: seconds of CPU that stall every
+    // other connection). So a full scan happens when the head may have ended, when the
+    // request-line may have (a LF), when the limit is reached, and otherwise on every chunk
+    // of the first KiB, then each time the head doubled: linear in all. (A non-HTTP byte
+    // after 1 KiB of a valid-looking request-line is found at the next doubling, or the
+    // head timeout answers 408.)
+    const rescan =
+      ended ||
+      this.headLength >= MAX_HEAD_BYTES ||
+      (!this.requestLineOk && (this.headLength <= 1024 || chunk.includes(0x0a) || this.headLength >= 2 * this.headScanned));
+    if (!rescan) return;
+    const head = this.headChunks.length === 1 ? this.headChunks[0] : Buffer.concat(this.headChunks, this.headLength);
+    this.headChunks = [head];
+    this.headScanned = this.headLength;
+    const scan = scanHead(head);
+    if (scan.kind === 'more') {
+      this.requestLineOk = head.includes('\r\n'); // scanHead checked the line up to it
+      return;
+    }
     if (scan.kind === 'too-large') return this.answer(431, 'Request Header Fields Too Large', `the request head is larger than ${MAX_HEAD_BYTES} bytes`);
     if (scan.kind === 'not-http') return this.answer(400, 'Bad Request', `not an HTTP request: ${scan.reason}`);
-    const parsed = parseHead(this.head.subarray(0, scan.length));
+    const parsed = parseHead(head.subarray(0, scan.length));
     if (!parsed) return this.answer(400, 'Bad Request', 'malformed HTTP request head');
-    const rest = this.head.subarray(scan.length);
-    this.head = Buffer.alloc(0);
+    const rest = head.subarray(scan.length);
+    this.headChunks = [];
     this.client.pause();
     this.phase = 'connecting';
     this.connect(Buffer.concat([rewriteHead(parsed, this.target), rest]));

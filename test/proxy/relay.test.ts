@@ -166,6 +166,19 @@ describe('the first request head', () => {
   test('a head without Host gets one', async () => {
     expect(await forwardedHead('GET /a HTTP/1.0\r\n\r\n')).toBe(`GET /a HTTP/1.0\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
   });
+
+  test('a head trickled in one byte at a time (its end split across reads) is found and forwarded', async () => {
+    const before = server.peers.length;
+    const client = await rawClient(proxy.port);
+    const head = Buffer.from(request('a', '/other'));
+    for (const byte of head) {
+      client.socket.write(Buffer.from([byte]));
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => server.peers.length > before && server.peers[before].bytes().includes(HEAD_END), 'the forwarded head');
+    client.socket.destroy();
+    expect(server.peers[before].bytes().toString('latin1')).toBe(request(`127.0.0.1:${server.port}`, '/other'));
+  });
 });
 
 describe('failures are answered, never crashed on', () => {
@@ -181,6 +194,22 @@ describe('failures are answered, never crashed on', () => {
       expect(text).toMatch(/\r\n\r\n400 Bad Request: not an HTTP request: .*\n$/);
       await waitFor(() => rec.of('end').length === 1, 'end');
       expect(rec.of('end')[0].reason).toMatch(/^400 Bad Request/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('not HTTP, trickled in byte by byte after a valid start: 400 as soon as the bad byte is in', async () => {
+    const rec = recordingSession();
+    const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: 'ws://127.0.0.1:1/', session: rec.session });
+    try {
+      const client = await rawClient(proxy.port);
+      for (const byte of Buffer.from('GET /chat\x01')) {
+        client.socket.write(Buffer.from([byte]));
+        await new Promise((r) => setImmediate(r));
+      }
+      await waitFor(() => client.closed, 'the client closed');
+      expect(client.bytes().toString()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     } finally {
       await proxy.close();
     }
