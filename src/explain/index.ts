@@ -3,7 +3,7 @@
  * would explain them. Views reuse the pieces: bit rows, length form, unmasking, payload.
  */
 export { escapeForTerminal, quoteForTerminal, type EscapeOptions } from './escape';
-export { closeCodeName, opcodeMeaning, opcodeShortName } from './names';
+export { closeCodeName, opcodeMeaning } from './names';
 export { hexDump, prettyJson, showPayload, spacedHex, utf8OrNull, type PayloadView } from './payload';
 export {
   exactPayloadLength,

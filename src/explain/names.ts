@@ -22,11 +22,5 @@ export function opcodeMeaning(opcode: number): string {
   }
 }
 
-/** A short name for an opcode, for when an event does not carry one. */
-export function opcodeShortName(opcode: number): string {
-  const names: Record<number, string> = { 0: 'continuation', 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
-  return names[opcode] ?? `reserved-${opcode.toString(16)}`;
-}
-
 /** The name of a close code, or the range it falls in (RFC 6455 §7.4.1, §7.4.2): the decoder's table. */
 export { closeCodeName } from '../decoder/constants';

@@ -6,6 +6,7 @@
  */
 import * as crypto from 'crypto';
 import { buildFrame, deflateMessage } from '../decoder/build';
+import { OPCODES } from '../decoder/constants';
 import { ClientError, openWebSocket, type RawConnection, type WsUrl } from './client';
 import { EventPrinter, handshakeLines } from './format';
 
@@ -26,9 +27,6 @@ export interface DemoOptions {
   /** wss: accept any certificate. */
   insecure?: boolean;
 }
-
-/** Opcodes of RFC 6455 §5.2. */
-const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const;
 
 /** The offer of step 8: no parameters, so the server may not shrink our window (RFC 7692 §7.1.2.2). */
 const DEFLATE_OFFER = 'permessage-deflate';
@@ -60,8 +58,8 @@ class DemoConnection {
     const printer = new EventPrinter(out, { verbose: options.verbose });
     conn.onEvent((event) => {
       if (event.event === 'message' && event.dir === 'server') this.counts.messages++;
-      if (event.event === 'frame' && event.dir === 'server' && event.opcode === OP.pong) this.counts.pongs++;
-      if (event.event === 'frame' && event.dir === 'server' && event.opcode === OP.close) this.counts.closes++;
+      if (event.event === 'frame' && event.dir === 'server' && event.opcode === OPCODES.PONG) this.counts.pongs++;
+      if (event.event === 'frame' && event.dir === 'server' && event.opcode === OPCODES.CLOSE) this.counts.closes++;
       printer.print(event);
     });
     conn.start();
@@ -88,7 +86,7 @@ class DemoConnection {
     for (let i = 0; i < fragments; i++) {
       const part = body.subarray(i * size, Math.min(body.length, (i + 1) * size));
       const last = i === fragments - 1;
-      frames.push(this.frame(i === 0 ? opcode : OP.continuation, part, last, i === 0 && compress));
+      frames.push(this.frame(i === 0 ? opcode : OPCODES.CONTINUATION, part, last, i === 0 && compress));
       if (!last && between) frames.push(between());
     }
     return frames;
@@ -128,7 +126,7 @@ class DemoConnection {
     payload.writeUInt16BE(code, 0);
     payload.write(reason, 2, 'utf8');
     const since = this.mark;
-    await this.send([this.frame(OP.close, payload)]);
+    await this.send([this.frame(OPCODES.CLOSE, payload)]);
     await this.expect({ closes: 1 }, since);
     // §7.1.1: the server should close the TCP connection first (so that it, not the
     // client, holds TIME_WAIT); a client waits a little, then closes it itself.
@@ -174,7 +172,7 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
   const sized = async (n: number) => {
     if (main.compressed) out('  (sent uncompressed, RSV1 = 0, so that the length form shows: RFC 7692 §6 lets each message choose)');
     const since = main.mark;
-    await main.send(main.message(OP.text, fill(n), 1, undefined, false));
+    await main.send(main.message(OPCODES.TEXT, fill(n), 1, undefined, false));
     await main.expect({ messages: 1 }, since);
   };
 
@@ -183,14 +181,14 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
       title: 'a text message "Hello" — expect a User JSON answer',
       run: async () => {
         const since = main.mark;
-        await main.send(main.message(OP.text, text('Hello')));
+        await main.send(main.message(OPCODES.TEXT, text('Hello')));
         await main.expect({ messages: 1 }, since);
       },
     },
     {
       title: 'a binary message of 4 bytes (de ad be ef) — expect no answer: the backend ignores binary messages',
       run: async () => {
-        await main.send(main.message(OP.binary, Buffer.from('deadbeef', 'hex')));
+        await main.send(main.message(OPCODES.BINARY, Buffer.from('deadbeef', 'hex')));
         await main.conn.waitQuiet(quietMs, timeoutMs);
       },
     },
@@ -198,7 +196,7 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
       title: "a ping with payload 'hello' — expect a pong with the same payload",
       run: async () => {
         const since = main.mark;
-        await main.send([main.frame(OP.ping, text('hello'))]);
+        await main.send([main.frame(OPCODES.PING, text('hello'))]);
         await main.expect({ pongs: 1 }, since);
       },
     },
@@ -207,8 +205,8 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
       run: async () => {
         const since = main.mark;
         let pings = 0;
-        const ping = () => main.frame(OP.ping, text(`between ${++pings}`));
-        await main.send(main.message(OP.text, text('Hello, fragments'), 3, ping));
+        const ping = () => main.frame(OPCODES.PING, text(`between ${++pings}`));
+        await main.send(main.message(OPCODES.TEXT, text('Hello, fragments'), 3, ping));
         await main.expect({ pongs: 2, messages: 1 }, since);
       },
     },
@@ -232,7 +230,7 @@ export async function runDemo(options: DemoOptions, out: (line: string) => void)
           out('  the server declined permessage-deflate (no Sec-WebSocket-Extensions in its answer): no compressed message to show');
         } else {
           const since = second.mark;
-          await second.send(second.message(OP.text, text('Hello, compression! Hello, compression!')));
+          await second.send(second.message(OPCODES.TEXT, text('Hello, compression! Hello, compression!')));
           await second.expect({ messages: 1 }, since);
         }
         out('  closing connection 2 with code 1000');
