@@ -77,8 +77,14 @@ export async function run(argv: string[]): Promise<number> {
     replayer.finish();
     detachView?.();
   } catch (err) {
-    if (err instanceof CaptureFormatError) throw new CliError(err.message, 1);
-    throw new CliError(`cannot read capture "${file}": ${describeError(err)}`, 1);
+    const message = err instanceof CaptureFormatError ? err.message : `cannot read capture "${file}": ${describeError(err)}`;
+    if (tuiDone) {
+      // Written to stderr now it would land on the UI's screen and be lost: say it in the
+      // UI (its message line), and on stderr once the user quits and the terminal is back.
+      session.publish({ event: 'error', ts: Date.now(), message: `${message} (the replay stopped there)` });
+      await tuiDone;
+    }
+    throw new CliError(message, 1);
   }
   if (tuiDone) await tuiDone;
   return 0;

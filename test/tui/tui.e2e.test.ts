@@ -55,9 +55,9 @@ async function waitScreen(target: string, test: (text: string) => boolean, what:
 }
 
 /** Starts the CLI in a new tmux window; the shell line after it shows how it exited. */
-async function start(name: string, cols: number, rows: number, env: Record<string, string> = {}): Promise<string> {
+async function start(name: string, cols: number, rows: number, env: Record<string, string> = {}, cli = 'proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --ui tui'): Promise<string> {
   const envArgs = Object.entries({ LANG: 'C.UTF-8', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const command = `node "${BIN}" proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --ui tui; echo "WSSCOPE-EXITED $?"; exec cat`;
+  const command = `node "${BIN}" ${cli}; echo "WSSCOPE-EXITED $?"; exec cat`;
   const args = ['-x', String(cols), '-y', String(rows), ...envArgs, '-s', name, '-d', command];
   try {
     await tmux('new-session', ...args);
@@ -209,5 +209,21 @@ maybe('terminal UI in tmux at 80x24 with NO_COLOR', () => {
     text = await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED'), 'the CLI to exit on Ctrl-C');
     expect(text).toContain('WSSCOPE-EXITED 0');
     expect((await tmux('display-message', '-p', '-t', target, '#{alternate_on}')).trim()).toBe('0');
+  });
+});
+
+maybe('terminal UI replaying a broken capture', () => {
+  test('the format error shows in the UI (not written over it), then on stderr after q; exit 1', async () => {
+    const lines = fs.readFileSync(path.join(ROOT, 'samples/fragmentation.capture.ndjson'), 'utf8').split('\n');
+    const broken = path.join(tmpDir, 'broken.capture.ndjson');
+    fs.writeFileSync(broken, [...lines.slice(0, 3), '{"broken', ...lines.slice(3)].join('\n'));
+    const target = await start('replay', 120, 40, {}, `replay "${broken}"`);
+    let text = await waitScreen(target, (t) => t.includes(':4: not a JSON line (the replay stopped there)'), 'the error on the message line');
+    expect(text).toContain('Connections (1)');
+    expect(text).not.toContain('wsscope: '); // nothing written over the UI
+    await tmux('send-keys', '-t', target, 'q');
+    text = await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED'), 'the CLI to exit');
+    expect(text).toContain(`wsscope: ${broken}:4: not a JSON line`);
+    expect(text).toContain('WSSCOPE-EXITED 1');
   });
 });
