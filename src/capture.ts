@@ -293,7 +293,7 @@ export class CaptureReplayer {
   }
 }
 
-/** Replays a whole capture file into `publish`; resolves when done. */
+/** Replays a whole capture (a file path or a stream) into `publish`; resolves when done. */
 export async function replayCaptureFile(input: string | NodeJS.ReadableStream, publish: (event: WsEvent) => void, options: ReplayOptions & { source?: string } = {}): Promise<void> {
   const replayer = new CaptureReplayer(publish, options);
   for await (const record of readCapture(input, options.source)) replayer.feed(record);

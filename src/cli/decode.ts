@@ -10,7 +10,7 @@ import { ConnectionDecoder } from '../decoder';
 import { parseHex } from '../decoder/build';
 import { checkRequest, headerValue, parseRequestHead, parseResponseHead } from '../decoder/handshake';
 import type { Direction, WsEvent } from '../decoder/events';
-import { CaptureFormatError, CaptureReplayer, readCapture } from '../capture';
+import { CaptureFormatError, replayCaptureFile } from '../capture';
 import { TextRenderer } from '../explain';
 import { CliError, parseChoice, parseMaxPayload } from './errors';
 
@@ -162,15 +162,13 @@ export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: Decode
 
 /** Replays a capture (a file path, its content, or a stream of it) into `emit`. */
 export async function decodeCapture(input: string | Buffer | NodeJS.ReadableStream, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
-  const replayer = new CaptureReplayer(emit, { maxPayload: options.maxPayload });
   const stream = Buffer.isBuffer(input) ? Readable.from([input]) : input;
   try {
-    for await (const record of readCapture(stream, source)) replayer.feed(record);
+    await replayCaptureFile(stream, emit, { maxPayload: options.maxPayload, source });
   } catch (err) {
     if (err instanceof CaptureFormatError) throw new CliError(err.message);
     throw err;
   }
-  replayer.finish();
 }
 
 /** Decodes any input (see classifyInput) into `emit`. */

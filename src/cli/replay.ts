@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { CaptureFormatError, CaptureReplayer, readCapture } from '../capture';
+import { CaptureFormatError, replayCaptureFile } from '../capture';
 import type { FrameEvent } from '../decoder/events';
 import { describeError } from '../proxy';
 import { Session } from '../session';
@@ -71,10 +71,8 @@ export async function run(argv: string[]): Promise<number> {
 
   // The TUI subscribes first, then the capture streams in, as if live.
   const tuiDone = ui === 'tui' && tui ? tui.runTui(session, { maxPayload }) : undefined;
-  const replayer = new CaptureReplayer((event) => session.publish(event), { maxPayload });
   try {
-    for await (const record of readCapture(file)) replayer.feed(record);
-    replayer.finish();
+    await replayCaptureFile(file, (event) => session.publish(event), { maxPayload });
     detachView?.();
   } catch (err) {
     const message = err instanceof CaptureFormatError ? err.message : `cannot read capture "${file}": ${describeError(err)}`;
