@@ -6,11 +6,10 @@
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { CaptureFormatError, replayCaptureFile } from '../capture';
-import type { FrameEvent } from '../decoder/events';
 import { describeError } from '../proxy';
 import { Session } from '../session';
 import { attachJsonView } from '../views/json';
-import { attachTextView } from '../views/text';
+import { attachTextView, explainedFrameLines } from '../views/text';
 import { CliError, parseChoice, parseMaxPayload } from './errors';
 
 export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [-v]
@@ -56,16 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   let detachView: (() => void) | undefined;
   if (ui === 'json') detachView = attachJsonView(session, process.stdout);
   if (ui === 'text') {
-    let explain: ((f: FrameEvent) => string[]) | undefined;
-    if (values.verbose) {
-      try {
-        const explainFrame = require('../explain').explainFrame as (f: FrameEvent) => string;
-        explain = (f) => explainFrame(f).split('\n').slice(1);
-      } catch {
-        explain = undefined;
-      }
-    }
-    detachView = attachTextView(session, process.stdout, { verbose: values.verbose, explain });
+    detachView = attachTextView(session, process.stdout, { verbose: values.verbose, explain: values.verbose ? explainedFrameLines : undefined });
   }
   process.stdout.on('error', () => undefined); // `| head`: stop writing, never crash
 

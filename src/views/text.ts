@@ -12,6 +12,7 @@ import { closeCodeName } from '../decoder/constants';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { headerFields } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
+import { explainFrame } from '../explain/frame';
 import { spacedHex, utf8OrNull } from '../explain/payload';
 import type { Session } from '../session';
 import { LineBatcher } from './json';
@@ -33,6 +34,11 @@ export function localTime(ts: number): string {
   const d = new Date(ts);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** src/explain's breakdown of a frame without its first line (the log line says that): the `explain` of -v. */
+export function explainedFrameLines(frame: FrameEvent): string[] {
+  return explainFrame(frame).split('\n').slice(1);
 }
 
 /** A quoted, escaped (src/explain/escape.ts), capped string. */
