@@ -198,7 +198,11 @@ function spanLabels(key: HeaderFieldKey | 'payload', field: HeaderField | undefi
   }
   const f = field!;
   const { value, meaning } = fieldMeaning(f, frame);
-  if (!first) return [fitLabel(`${DIAGRAM_NAMES[key]} (continued)`, cols)];
+  if (!first) {
+    // The last 16 bits of a 64-bit length get a 31-column cell: "(continued)" alone, not a cut name.
+    const label = `${DIAGRAM_NAMES[key]} (continued)`;
+    return [fitLabel(label.length <= cols ? label : '(continued)', cols)];
+  }
   let name = DIAGRAM_NAMES[key];
   if (key === 'extendedLength16' || key === 'extendedLength64') name += ` (${f.bitLength})`;
   const short: Record<string, string> = {

@@ -70,6 +70,7 @@ describe('bitDiagram (RFC 6455 §5.2 redrawn with real bits)', () => {
     expect(big[9]).toBe('   4  |0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1|');
     expect(big[10]).toBe('      |              Extended payload length (continued)              |');
     expect(big[12]).toBe('   8  |0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0|0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0|');
+    expect(big[13]).toBe('      |          (continued)          |         Payload Data          |'); // not a cut name
     const ping = text(bitDiagram(frame({ opcode: 9 }, { dir: 'server' })));
     expect(ping).toEqual([
       '      0                   1                   2                   3',
