@@ -120,17 +120,8 @@ export async function writeChunked(socket: net.Socket, data: Buffer, rand: () =>
   }
 }
 
-/** A small deterministic PRNG (mulberry32) so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The decoder tests' seeded PRNG (mulberry32), so failures reproduce. */
+export { prng } from '../decoder/helpers';
 
 // ---------------------------------------------------------------------------------------
 // The CLI, spawned as users run it (dist/ must be built: `npm test` builds first).

@@ -79,14 +79,8 @@ export async function rawServer(onConnection: (socket: net.Socket) => void): Pro
   };
 }
 
-/** A port nothing listens on (bound then released). */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on (the proxy tests' helper). */
+export { deadPort as closedPort } from '../proxy/helpers';
 
 /** Reads an HTTP request head from the socket, then calls back with its headers. */
 export function onRequestHead(socket: net.Socket, handle: (head: string, socket: net.Socket) => void): void {
