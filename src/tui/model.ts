@@ -494,7 +494,8 @@ export class TuiModel {
     const info = this.options.info?.() ?? {};
     const proxy = info.proxy ?? this.store.listening?.proxy;
     if (info.replay || !proxy) return '  waiting for a client to connect to the proxy...';
-    if (info.backend ?? this.store.listening?.backend) return `  waiting for a client... demo page: http://${proxy}/  WebSocket: ws://${proxy}/`;
+    // Short enough for 80 columns with a 5-digit port.
+    if (info.backend ?? this.store.listening?.backend) return `  waiting: demo page http://${proxy}/  WebSocket ws://${proxy}/`;
     return `  waiting for a client to connect to ws://${proxy}/ ...`;
   }
 

@@ -184,15 +184,16 @@ describe('connections', () => {
 });
 
 describe('no connection yet', () => {
-  const waiting = (info: { proxy?: string; backend?: string; replay?: string }) => {
+  const waiting = (info: { proxy?: string; backend?: string; replay?: string }, cols = 120) => {
     const model = new TuiModel(new Store(), { now: () => T0, info: () => info });
-    return plain(model.screen(120, 40).conns.lines[1]).trim();
+    return plain(model.screen(cols, 24).conns.lines[1]).trim();
   };
 
   test('the empty connections pane says where to connect: the demo page when the backend is built in', () => {
     // The CLI's stderr line with the demo page URL is hidden behind the UI's screen.
-    expect(waiting({ proxy: '127.0.0.1:9000', backend: '127.0.0.1:8080' })).toBe(
-      'waiting for a client... demo page: http://127.0.0.1:9000/  WebSocket: ws://127.0.0.1:9000/');
+    const small = waiting({ proxy: '127.0.0.1:19000', backend: '127.0.0.1:8080' }, 80);
+    expect(small).toBe('waiting: demo page http://127.0.0.1:19000/  WebSocket ws://127.0.0.1:19000/');
+    expect(2 + small.length).toBeLessThanOrEqual(78); // whole inside the borders at 80 columns
     expect(waiting({ proxy: '127.0.0.1:9000' })).toBe('waiting for a client to connect to ws://127.0.0.1:9000/ ...');
     expect(waiting({ replay: 'x.capture.ndjson' })).toBe('waiting for a client to connect to the proxy...');
   });
