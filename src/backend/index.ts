@@ -17,6 +17,7 @@ import { readFileSync } from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import type { Socket } from 'net';
 import { join } from 'path';
+import { formatAddress } from '../address';
 import { serveConnection } from './connection';
 import { goHttpResponse, httpDate, route } from './handshake';
 
@@ -64,9 +65,6 @@ export function demoPage(): Buffer | null {
 }
 const DEMO_MISSING = Buffer.from('demo page missing: run `npm run build`\n');
 
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 export function startBackend(options: BackendOptions = {}): Promise<BackendHandle> {
   const host = options.host ?? DEFAULT_BACKEND_HOST;

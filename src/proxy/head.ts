@@ -15,7 +15,7 @@
  */
 import type { HttpRequestHead } from '../decoder/events';
 import { headerTokens } from '../decoder/handshake';
-import { parseWsUrl, type WsUrl } from '../wsurl';
+import { parseWsUrl, type WsUrl } from '../address';
 
 /** The largest request head the proxy reads before answering 431 (RFC 6585 §5). */
 export const MAX_HEAD_BYTES = 64 * 1024;

@@ -19,7 +19,7 @@ import type { Direction, WsEvent } from '../decoder/events';
 import type { Session } from '../session';
 import type { Gate } from '../views/gate';
 import { MAX_HEAD_BYTES, parseHead, parseTarget, rewriteHead, scanHead } from './head';
-import type { WsUrl } from '../wsurl';
+import { formatAddress, type WsUrl } from '../address';
 
 export { parseTarget, MAX_HEAD_BYTES } from './head';
 
@@ -60,11 +60,6 @@ export interface ProxyHandle {
 /** Milliseconds since the epoch, fractional (DESIGN.md: `ts`). */
 export function now(): number {
   return performance.timeOrigin + performance.now();
-}
-
-export function formatAddress(host: string | undefined, port: number | undefined): string {
-  const h = host ?? '?';
-  return `${h.includes(':') ? `[${h}]` : h}:${port ?? '?'}`;
 }
 
 /** Starts the proxy; rejects with a one-line Error when the target is bad or the port is taken. */

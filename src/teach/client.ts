@@ -13,7 +13,7 @@ import * as tls from 'tls';
 import { computeAccept, ConnectionDecoder } from '../decoder';
 import { headerValue, parseResponseHead } from '../decoder/handshake';
 import type { HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
-import type { WsUrl } from '../wsurl';
+import { formatAddress, type WsUrl } from '../address';
 
 /** An error the user caused or can fix (closed port, non-101 answer...): one line. */
 export class ClientError extends Error {
@@ -23,7 +23,7 @@ export class ClientError extends Error {
   }
 }
 
-export { parseWsUrl, type WsUrl } from '../wsurl';
+export { parseWsUrl, type WsUrl } from '../address';
 
 export interface OpenOptions {
   url: WsUrl;
@@ -231,8 +231,7 @@ export class RawConnection {
 
   /** Our end of the connection, "ip:port" (the `client` of the open event). */
   get localAddress(): string {
-    const host = this.socket.localAddress ?? '?';
-    return `${host.includes(':') ? `[${host}]` : host}:${this.socket.localPort ?? '?'}`;
+    return formatAddress(this.socket.localAddress, this.socket.localPort);
   }
 
   /** Drops the TCP connection at once. */

@@ -1,8 +1,15 @@
 /**
- * WebSocket URLs (RFC 6455 §3): `ws://host[:port][/path][?query]` and `wss://...`, as the
- * proxy's --target and the raw client's --url (send, demo) take them. One parser, so that
- * both accept and reject the same URLs with the same words.
+ * Addresses as wsscope reads and writes them: WebSocket URLs (RFC 6455 §3,
+ * `ws://host[:port][/path][?query]` and `wss://...`) as the proxy's --target and the raw
+ * client's --url (send, demo) take them, one parser so that both accept and reject the
+ * same URLs with the same words; and `host:port` as events and messages show it.
  */
+
+/** "host:port", an IPv6 address in brackets ("[::1]:9000"); "?" for what is unknown. */
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  const h = host ?? '?';
+  return `${h.includes(':') ? `[${h}]` : h}:${port ?? '?'}`;
+}
 export interface WsUrl {
   /** wss: TLS to the server. */
   secure: boolean;
