@@ -6,6 +6,7 @@
  * bad close code (§7.4).
  */
 import type { WsEvent } from '../decoder/events';
+import { spacedHex } from '../explain/payload';
 import { openWebSocket, type WsUrl } from './client';
 import { EventPrinter, handshakeLines } from './format';
 
@@ -89,6 +90,6 @@ export async function runSend(options: SendOptions, out: (line: string) => void)
 }
 
 function hexPreview(bytes: Buffer): string {
-  const shown = bytes.subarray(0, 32).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  const shown = spacedHex(bytes.subarray(0, 32));
   return bytes.length > 32 ? `${shown} …` : shown;
 }

@@ -7,7 +7,8 @@ import { createHash } from 'crypto';
 import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
 import { closeCodeName } from '../explain/names';
-import { prettyJson, utf8OrNull } from '../explain/payload';
+import { prettyJson, spacedHex, utf8OrNull } from '../explain/payload';
+import { localTime } from '../views/text';
 import { bitDiagram, fieldTable, lengthFormLines, opcodeShort, OPCODE_NAMES, xorLines } from './fields';
 import { hexDumpDoc, hexLegend } from './hex';
 import { ruleInfo } from './rules';
@@ -21,15 +22,7 @@ import { bytes, doc, fit, seg, thousands, visible, wordWrap, wrapText, type Colo
 export const DIR_COLOURS: Record<'client' | 'server', Colour> = { client: 'green', server: 'cyan' };
 export const dirArrow = (dir: 'client' | 'server') => (dir === 'client' ? 'C ──▶ S' : 'C ◀── S');
 
-/** HH:MM:SS.mmm in local time. */
-export function clock(ts: number): string {
-  const d = new Date(ts);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-}
-
 const PREVIEW_BYTES = 256;
-const spacedHex = (b: Buffer) => b.toString('hex').replace(/(..)(?!$)/g, '$1 ');
 
 /** The opcode of the message a frame belongs to (a continuation takes its group's). */
 function messageOpcode(r: FrameRecord): number {
@@ -128,7 +121,7 @@ export function frameRow(r: FrameRecord, selected: boolean): Line {
     seg(bad ? '!' : ' ', 'red', { bold: true }),
     seg(GROUP_MARKS[r.groupPos ?? ''] ?? ' ', 'yellow', { bold: true }),
     seg(' '),
-    seg(fit(clock(ev.ts), COLS.time) + ' '),
+    seg(fit(localTime(ev.ts), COLS.time) + ' '),
     seg(dirArrow(ev.dir), dirColour, { bold: true }),
     seg('  '),
     seg(fit(opcodeShort(ev.opcode), COLS.op), ev.opcode >= 8 ? 'magenta' : dirColour),
@@ -158,7 +151,7 @@ export function frameTitle(r: FrameRecord): Line {
   return [
     seg(`conn ${ev.conn}  `, undefined, { bold: true }),
     seg(`${dirArrow(ev.dir)}`, DIR_COLOURS[ev.dir], { bold: true }),
-    seg(`  ${ev.dir} frame #${ev.index}  ${clock(ev.ts)}  offset ${ev.offset}  ${OPCODE_NAMES[ev.opcode] ?? opcodeShort(ev.opcode)}  ${headerLength}-byte header + ${thousands(ev.payloadLength)}-byte payload`),
+    seg(`  ${ev.dir} frame #${ev.index}  ${localTime(ev.ts)}  offset ${ev.offset}  ${OPCODE_NAMES[ev.opcode] ?? opcodeShort(ev.opcode)}  ${headerLength}-byte header + ${thousands(ev.payloadLength)}-byte payload`),
   ];
 }
 
