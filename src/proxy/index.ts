@@ -131,6 +131,9 @@ export function describeError(err: unknown): string {
     EPIPE: 'broken pipe',
   };
   if (code && known[code]) return `${known[code]} (${code})`;
+  // OpenSSL's message is a dump ("80...:error:0A00010B:SSL routines:...:ssl3_record.c:350:");
+  // its reason is the readable part, e.g. "wrong version number" (a plain server, not TLS).
+  if (typeof e?.reason === 'string' && e.reason && code?.startsWith('ERR_SSL')) return `${e.reason} (${code})`;
   const text = (e?.message ?? String(err)).replace(/\s*\n\s*/g, ' ').trim();
   return code && !text.includes(code) ? `${text} (${code})` : text;
 }

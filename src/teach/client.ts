@@ -65,8 +65,12 @@ export function describeConnectError(err: NodeJS.ErrnoException, url: WsUrl): st
       return `cannot resolve host "${url.host}"`;
     case 'ECONNRESET':
       return `${where} reset the connection during the handshake`;
-    default:
+    default: {
+      // OpenSSL's message is a dump; its reason is the readable part (see describeError).
+      const reason = (err as { reason?: unknown }).reason;
+      if (typeof reason === 'string' && reason && err.code?.startsWith('ERR_SSL')) return `cannot connect to ${where}: TLS handshake failed: ${reason} (${err.code})`;
       return `cannot connect to ${where}: ${err.message}`;
+    }
   }
 }
 

@@ -18,6 +18,17 @@ describe('wsscope send: errors are one line and a non-zero exit', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('wss:// to a server that does not speak TLS: the readable OpenSSL reason, not its dump', async () => {
+    const server = await rawServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    try {
+      const r = await runCli(['send', '--url', `wss://127.0.0.1:${server.port}/json`, '--hex', '8100']);
+      expect(r.stderr).toMatch(new RegExp(`^wsscope: cannot connect to 127\\.0\\.0\\.1:${server.port}: TLS handshake failed: [a-z ]+ \\(ERR_SSL_[A-Z_]+\\)\n$`));
+      expect(r.code).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a server that accepts the connection but never answers the handshake', async () => {
     const server = await rawServer(() => undefined);
     try {
