@@ -4,6 +4,7 @@
  * asked to (a reserved opcode, RSV bits, a non-minimal length form, a lying length).
  */
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
+import { minimalLengthForm } from './constants';
 
 export interface FrameSpec {
   fin?: boolean; // default true
@@ -24,7 +25,7 @@ export interface FrameSpec {
 export function buildFrame(spec: FrameSpec): Buffer {
   const payload = typeof spec.payload === 'string' ? Buffer.from(spec.payload, 'utf8') : spec.payload ?? Buffer.alloc(0);
   const length = spec.declaredLength ?? payload.length;
-  const form = spec.lengthForm ?? (length < 126 ? 7 : length < 0x10000 ? 16 : 64);
+  const form = spec.lengthForm ?? minimalLengthForm(length);
   if (form === 7 && length > 125) throw new RangeError(`length ${length} does not fit the 7-bit form`);
   if (form === 16 && length > 0xffff) throw new RangeError(`length ${length} does not fit the 16-bit form`);
   const mask = spec.mask ?? null;

@@ -44,6 +44,14 @@ export function isControlOpcode(opcode: number): boolean {
   return (opcode & 0x08) !== 0;
 }
 
+/**
+ * §5.2: the smallest length form that can carry `length` ("the minimal number of bytes
+ * MUST be used to encode the length"): 7 bits up to 125, 16 bits up to 65535, else 64.
+ */
+export function minimalLengthForm(length: number): 7 | 16 | 64 {
+  return length <= 125 ? 7 : length <= 0xffff ? 16 : 64;
+}
+
 /** §5.2: %x3-7 and %xB-F are reserved for further non-control and control frames. */
 export function isReservedOpcode(opcode: number): boolean {
   return (opcode >= 0x3 && opcode <= 0x7) || opcode >= 0xb;

@@ -8,7 +8,7 @@
 import type { FrameEvent, Violation } from '../decoder/events';
 import { headerFields, type HeaderField } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from './escape';
-import { RULES } from '../decoder/constants';
+import { minimalLengthForm, RULES } from '../decoder/constants';
 import { closeCodeName, opcodeMeaning } from './names';
 import { showPayload, spacedHex, splitCutCharacters, utf8OrNull } from './payload';
 
@@ -104,10 +104,8 @@ export function exactPayloadLength(frame: FrameEvent): string {
   return String(frame.payloadLength);
 }
 
-/** The smallest length form that can carry `length` (RFC 6455 §5.2). */
-export function minimalLengthForm(length: number): 7 | 16 | 64 {
-  return length < 126 ? 7 : length <= 0xffff ? 16 : 64;
-}
+/** The smallest length form that can carry `length` (RFC 6455 §5.2): the decoder's rule. */
+export { minimalLengthForm } from '../decoder/constants';
 
 /**
  * Which length form carried the length and why; a second line flags a non-minimal

@@ -4,6 +4,7 @@
  * meaning; the table of fields; the length form and why; the masking key and the XOR
  * unmasking of the first bytes (§5.3). Pure: a FrameEvent in, styled lines out.
  */
+import { minimalLengthForm } from '../decoder/constants';
 import type { FrameEvent } from '../decoder/events';
 import { headerFields, type HeaderField, type HeaderFieldKey } from '../decoder/fields';
 import { seg, type Colour, type Line } from './text';
@@ -250,11 +251,6 @@ export function fieldTable(frame: FrameEvent): Line[] {
     lines.push([seg(f.name.padEnd(30), FIELD_COLOURS[f.key]), seg(`${bits.padEnd(8)}${value.padEnd(13)}${meaning}`.trimEnd())]);
   }
   return lines;
-}
-
-/** The smallest length form that can carry `length` (RFC 6455 §5.2: "the minimal number of bytes"). */
-export function minimalLengthForm(length: number): 7 | 16 | 64 {
-  return length <= 125 ? 7 : length <= 0xffff ? 16 : 64;
 }
 
 /** Which length form the frame used and why (RFC 6455 §5.2). */
