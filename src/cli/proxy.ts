@@ -123,6 +123,11 @@ function openOutput<T>(what: string, path: string, open: (p: string) => T): T {
   }
 }
 
+/** A port already taken (another wsscope, a dev server on 8080): say which option moves us. */
+function inUseHint(message: string, option: string): string {
+  return /already in use/.test(message) ? `${message}; ${option} H:P picks another (port 0: any free one)` : message;
+}
+
 /** Resolves on SIGINT/SIGTERM (or when `also` resolves). */
 function untilStopped(also?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
@@ -192,7 +197,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
       try {
         backend = await startBackend({ host: options.backendListen.host, port: options.backendListen.port });
       } catch (err) {
-        throw new CliError(`cannot start the built-in backend: ${describeError(err)}`, 1);
+        throw new CliError(`cannot start the built-in backend: ${inUseHint(describeError(err), '--backend-listen')}`, 1);
       }
       stops.splice(0, 0, () => backend.close());
       session.info.backend = backend.address;
@@ -212,7 +217,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
         decode: decodeHere,
       });
     } catch (err) {
-      throw new CliError(describeError(err), 1);
+      throw new CliError(inUseHint(describeError(err), '--listen'), 1);
     }
     stops.unshift(() => proxy.close());
     const proxyAddress = session.info.proxy!;

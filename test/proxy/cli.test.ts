@@ -81,7 +81,12 @@ describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
     try {
       expectOneLineError(
         await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--listen', `127.0.0.1:${port}`, '--ui', 'json']),
-        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\)`),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(EADDRINUSE\\); --listen H:P picks another`),
+      );
+      // The built-in backend's port (8080 is often taken by a dev server): the option that moves it.
+      expectOneLineError(
+        await runCli(['proxy', '--backend', '--backend-listen', `127.0.0.1:${port}`, '--listen', '127.0.0.1:0', '--ui', 'json']),
+        new RegExp(`cannot start the built-in backend: 127\\.0\\.0\\.1:${port} is already in use; --backend-listen H:P picks another`),
       );
     } finally {
       server.close();
