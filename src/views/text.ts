@@ -43,8 +43,10 @@ export function explainedFrameLines(frame: FrameEvent): string[] {
 
 /** A quoted, escaped (src/explain/escape.ts), capped string. */
 export function quote(text: string, cut = false): string {
-  const chars = [...text];
-  const more = cut || chars.length > PREVIEW_CHARS;
+  // PREVIEW_CHARS code points lie within 2 * PREVIEW_CHARS UTF-16 units: a 64 KiB text is
+  // not split into characters to show its start. Longer than that means more characters.
+  const chars = [...text.slice(0, 2 * PREVIEW_CHARS)];
+  const more = cut || chars.length > PREVIEW_CHARS || text.length > 2 * PREVIEW_CHARS;
   return `${quoteForTerminal(chars.slice(0, PREVIEW_CHARS).join(''))}${more ? '…' : ''}`;
 }
 
