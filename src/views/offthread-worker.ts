@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { parentPort, workerData } from 'worker_threads';
 import { CaptureReplayer } from '../capture';
-import type { FrameEvent } from '../decoder/events';
+import type { FrameEvent, WsEvent } from '../decoder/events';
 import { Session } from '../session';
 import { attachJsonView } from './json';
 import type { FromWorker, OffThreadOptions, ToWorker } from './offthread';
@@ -66,24 +66,33 @@ function ack(): void {
   processed = 0;
 }
 
+function onEvent(e: WsEvent): void {
+  if (e.event === 'open') replayer.feed({ kind: 'open', line: 0, event: e });
+  else if (e.event === 'end') replayer.feed({ kind: 'end', line: 0, event: e });
+  else if (e.event === 'error' && e.conn !== undefined) replayer.feed({ kind: 'error', line: 0, event: e });
+  else session.publish(e);
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
-    case 'data':
-      replayer.feed({ kind: 'data', line: 0, conn: m.conn, dir: m.dir, ts: m.ts, bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength) });
-      processed += m.bytes.byteLength;
+    case 'batch': {
+      const all = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+      let at = 0;
+      for (const item of m.items) {
+        if (item.t === 'event') {
+          onEvent(item.e);
+          continue;
+        }
+        replayer.feed({ kind: 'data', line: 0, conn: item.conn, dir: item.dir, ts: item.ts, bytes: all.subarray(at, at + item.length) });
+        at += item.length;
+      }
+      processed += all.length;
       // Acknowledge at least every MiB, so the proxy resumes before the queue runs dry.
       if (processed >= 1024 * 1024 && !ackScheduled) ack();
       else if (!ackScheduled) {
         ackScheduled = true;
         setImmediate(ack);
       }
-      return;
-    case 'event': {
-      const e = m.e;
-      if (e.event === 'open') replayer.feed({ kind: 'open', line: 0, event: e });
-      else if (e.event === 'end') replayer.feed({ kind: 'end', line: 0, event: e });
-      else if (e.event === 'error' && e.conn !== undefined) replayer.feed({ kind: 'error', line: 0, event: e });
-      else session.publish(e);
       return;
     }
     case 'close':
