@@ -137,6 +137,8 @@ export function parseCaptureLine(text: string, lineNo: number, source = 'capture
   if (!isObject(value)) return fail('not a JSON object');
   if (first) {
     if (value.format !== CAPTURE_FORMAT) {
+      // A golden file or `--ui json` output is NDJSON too: point at the file that was meant.
+      if (typeof value.event === 'string') fail('decoded events (a golden file or --ui json output), not a capture: use the .capture.ndjson that --save writes');
       fail(`not a wsscope capture (the first line must be {"format":"${CAPTURE_FORMAT}","version":${CAPTURE_VERSION}})`);
     }
     if (value.version !== CAPTURE_VERSION) fail(`unsupported capture version ${JSON.stringify(value.version)} (this wsscope reads version ${CAPTURE_VERSION})`);

@@ -206,6 +206,8 @@ describe('wsscope decode (the CLI)', () => {
       [[empty], `wsscope: nothing to decode: ${empty} is empty`],
       [[tmp], `wsscope: cannot read ${tmp}: it is a directory`],
       [[broken], `wsscope: ${broken}:2: data line whose "bytes" is not hex`],
+      // A golden file is not decoded as raw frames ('{' = 0x7b would be a frame header).
+      [[path.join(SAMPLES, 'fragmentation.golden.ndjson')], 'wsscope: this is NDJSON of decoded events (a golden file or --ui json output), not bytes: decode the capture it came from (NAME.capture.ndjson, written by --save)'],
     ] as const) {
       const r = cli(['decode', ...args]);
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 2, stderr: message + '\n' });

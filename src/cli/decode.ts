@@ -43,6 +43,11 @@ export type DecodeInputKind = 'capture' | 'http' | 'hex' | 'binary';
 export function classifyInput(bytes: Buffer): DecodeInputKind {
   const head = bytes.subarray(0, 256).toString('latin1');
   if (/^\s*\{\s*"format"\s*:\s*"wsscope-capture"/.test(head)) return 'capture';
+  // Decoded events (a golden file, --ui json output) would otherwise be "decoded" as raw
+  // frames: 0x7b '{' is a frame header, and a thousand lines of nonsense follow.
+  if (/^\s*\{\s*"event"\s*:\s*"/.test(head)) {
+    throw new CliError('this is NDJSON of decoded events (a golden file or --ui json output), not bytes: decode the capture it came from (NAME.capture.ndjson, written by --save)');
+  }
   if (/^(GET|HEAD|POST|PUT|OPTIONS|DELETE|PATCH|CONNECT) \S+ HTTP\/\d/.test(head) || /^HTTP\/\d(\.\d)? \d{3}/.test(head)) return 'http';
   if (hexTextToBytes(bytes) !== null) return 'hex';
   return 'binary';

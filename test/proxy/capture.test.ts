@@ -64,6 +64,9 @@ test('malformed captures fail with one line naming the line', async () => {
   const head = '{"format":"wsscope-capture","version":1}\n';
   expect(await readError('hello\n')).toBe('cap:1: not a wsscope capture (the first line is not JSON)');
   expect(await readError('{"format":"pcap"}\n')).toMatch(/^cap:1: not a wsscope capture/);
+  expect(await readError('{"event":"open","ts":0,"conn":1}\n')).toBe(
+    'cap:1: decoded events (a golden file or --ui json output), not a capture: use the .capture.ndjson that --save writes',
+  );
   expect(await readError('{"format":"wsscope-capture","version":2}\n')).toBe('cap:1: unsupported capture version 2 (this wsscope reads version 1)');
   expect(await readError('')).toBe('cap:1: empty file: not a wsscope capture');
   expect(await readError(head + '\n{"event":"data","conn":1,"dir":"client","ts":1,"bytes":"zz"}\n')).toBe(
