@@ -6,11 +6,11 @@
 import * as fs from 'fs';
 import { parentPort, workerData } from 'worker_threads';
 import { CaptureReplayer } from '../capture';
-import type { FrameEvent, WsEvent } from '../decoder/events';
+import type { WsEvent } from '../decoder/events';
 import { Session } from '../session';
 import { attachJsonView } from './json';
 import type { FromWorker, OffThreadOptions, ToWorker } from './offthread';
-import { attachTextView } from './text';
+import { attachTextView, explainedFrameLines } from './text';
 
 const options = workerData as OffThreadOptions;
 const port = parentPort!;
@@ -28,20 +28,11 @@ out.on('error', (err) => {
 /** Output queued beyond this holds the acknowledgements back, and so the proxy. */
 const OUT_HIGH_WATER = 8 * 1024 * 1024;
 
-function loadExplain(): ((f: FrameEvent) => string[]) | undefined {
-  try {
-    const explainFrame = require('../explain').explainFrame as (f: FrameEvent) => string;
-    return (frame) => explainFrame(frame).split('\n').slice(1);
-  } catch {
-    return undefined;
-  }
-}
-
 const session = new Session();
 const flush =
   options.ui === 'json'
     ? attachJsonView(session, out)
-    : attachTextView(session, out, { verbose: options.verbose, explain: options.verbose ? loadExplain() : undefined });
+    : attachTextView(session, out, { verbose: options.verbose, explain: options.verbose ? explainedFrameLines : undefined });
 const replayer = new CaptureReplayer((e) => session.publish(e), { maxPayload: options.maxPayload });
 
 let processed = 0;
