@@ -9,6 +9,7 @@
  */
 import type { Writable } from 'stream';
 import { closeCodeName } from '../decoder/constants';
+import { lazyHexBytes } from '../decoder/strings';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { headerFields } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
@@ -54,9 +55,18 @@ function hexPreview(bytes: Buffer, cut: boolean): string {
   return `${spacedHex(bytes.subarray(0, PREVIEW_BYTES))}${cut || bytes.length > PREVIEW_BYTES ? ' …' : ''}`;
 }
 
+/**
+ * The bytes behind a hex field (frame `payload`, message `data`): a large one's bytes as
+ * the decoder kept them, without making its hex string (decoder/strings.ts LazyHex), since
+ * a preview shows only its start.
+ */
+function hexFieldBytes<K extends 'payload' | 'data'>(obj: { [k in K]?: string }, key: K): Buffer {
+  return lazyHexBytes(obj, key) ?? Buffer.from(obj[key] ?? '', 'hex');
+}
+
 /** The payload preview of a frame: text frames as text, binary as hex, others by content. */
 export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'rsv1' | 'payload' | 'payloadTruncated' | 'payloadLength' | 'closeCode' | 'closeReason'>): string {
-  const bytes = Buffer.from(frame.payload, 'hex');
+  const bytes = hexFieldBytes(frame, 'payload');
   const cut = frame.payloadTruncated || bytes.length < frame.payloadLength;
   if (frame.opcode === 0x8) {
     if (frame.closeCode === undefined) return bytes.length ? hexPreview(bytes, cut) : '(no code)';
@@ -179,8 +189,10 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
 
 function messagePreview(m: MessageEvent): string {
   if (m.text !== undefined) return quote(m.text, m.truncated);
-  if (m.data !== undefined) return m.data.length ? hexPreview(Buffer.from(m.data, 'hex'), m.truncated === true) : '(empty)';
-  return '';
+  // `in`, not a read: reading `data` would make the hex string that hexFieldBytes avoids.
+  if (!('data' in m)) return '';
+  const bytes = hexFieldBytes(m, 'data');
+  return bytes.length ? hexPreview(bytes, m.truncated === true) : '(empty)';
 }
 
 /**

@@ -2,6 +2,7 @@ import { PassThrough } from 'stream';
 import { ConnectionDecoder } from '../../src/decoder';
 import { buildFrame } from '../../src/decoder/build';
 import type { WsEvent } from '../../src/decoder/events';
+import { lazyHexBytes } from '../../src/decoder/strings';
 import { Session } from '../../src/session';
 import { attachJsonView } from '../../src/views/json';
 import { attachTextView, formatEvent } from '../../src/views/text';
@@ -74,6 +75,21 @@ test('-v adds the field breakdown of each frame (RFC 6455 §5.2 bit positions) a
     '    Masking-key                   bits 16-47   0011011111111010… 37fa213d',
     '    Payload data                  5 bytes, unmasked',
   ]);
+});
+
+test('a large payload is previewed from its bytes: the decoder\'s lazy hex string is never made', () => {
+  const events: WsEvent[] = [];
+  const d = new ConnectionDecoder({ conn: 7, start: 'frames', onEvent: (e) => events.push(e) });
+  d.push('server', buildFrame({ opcode: 2, fin: false, payload: Buffer.alloc(40000, 0xab) }), 1);
+  d.push('server', buildFrame({ opcode: 0, payload: Buffer.alloc(30000, 0xcd) }), 1);
+  expect(lines(events)).toEqual([
+    'T #7 S→C binary       ---  len 40000  unmasked      ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab …',
+    'T #7 S→C continuation FIN  len 30000  unmasked      cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd …',
+    'T #7 S→C message binary  2 frames  70000 bytes  ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab ab …',
+  ]);
+  expect(lazyHexBytes(events[0], 'payload')).not.toBeNull();
+  expect(lazyHexBytes(events[1], 'payload')).not.toBeNull();
+  expect(lazyHexBytes(events[2], 'data')).not.toBeNull();
 });
 
 test('open, end, error and http lines', () => {
