@@ -258,14 +258,19 @@ class ProxyConnection {
     const { host, port } = this.target;
     let upstream: net.Socket | tls.TLSSocket;
     if (this.target.secure) {
-      upstream = tls.connect({
+      // allowHalfOpen as for TCP: the server's FIN must not end our side, the client may
+      // still send (half-close, RFC 9293 §3.6); without it, its later bytes failed the
+      // connection. (tls.connect hands it to the TLSSocket; @types/node does not list it.)
+      const tlsOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
         host,
         port,
         // SNI must be a host name, not an IP address (RFC 6066 §3).
         servername: net.isIP(host) ? undefined : host,
         rejectUnauthorized: !this.options.insecure,
         ca: this.options.ca,
-      });
+        allowHalfOpen: true,
+      };
+      upstream = tls.connect(tlsOptions);
       upstream.once('secureConnect', () => {
         this.tlsConnected = true;
         this.onUpstreamConnected(first);

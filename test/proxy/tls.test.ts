@@ -4,7 +4,9 @@
  */
 import * as fs from 'fs';
 import * as https from 'https';
+import * as net from 'net';
 import * as path from 'path';
+import * as tls from 'tls';
 import type { TLSSocket } from 'tls';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startProxy } from '../../src/proxy';
@@ -91,5 +93,46 @@ test('a wss:// target that does not speak TLS: 502 naming the handshake failure'
   } finally {
     await proxy.close();
     await plain.close();
+  }
+});
+
+test('a wss:// upstream that half-closes first still gets what the client sends after its FIN', async () => {
+  // A raw TLS server: answers the head and ends its side at once, then reads on.
+  let received = '';
+  let serverDone = false;
+  const raw = tls.createServer({ cert, key, allowHalfOpen: true }, (s) => {
+    s.on('data', (d: Buffer) => {
+      received += d.toString('latin1');
+      if (received.includes('\r\n\r\n') && s.writable && !s.writableEnded) s.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    });
+    s.on('end', () => {
+      serverDone = true;
+      s.end();
+    });
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  const rec = recordingSession();
+  const proxy = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 },
+    target: `wss://localhost:${(raw.address() as { port: number }).port}/`,
+    session: rec.session,
+    ca: cert,
+  });
+  try {
+    // A client that keeps its side open after the FIN it receives.
+    const client = net.connect({ host: '127.0.0.1', port: proxy.port, allowHalfOpen: true });
+    let ended = false;
+    client.on('data', () => undefined);
+    client.on('end', () => (ended = true));
+    client.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    await waitFor(() => ended, 'the server FIN at the client');
+    client.end('after the FIN');
+    await waitFor(() => serverDone, 'the client FIN at the server');
+    expect(received.endsWith('\r\n\r\nafter the FIN')).toBe(true);
+    await waitFor(() => rec.of('end').length === 1, 'end');
+    expect(rec.of('end')[0].reason).toBe('server closed');
+  } finally {
+    await proxy.close();
+    await new Promise((r) => raw.close(r));
   }
 });
