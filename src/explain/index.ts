@@ -20,5 +20,5 @@ export {
 } from './frame';
 export { explainHandshake, explainHttp, requestRows, responseRows } from './handshake';
 export { explainMessage } from './message';
-export { summarizeEvent, summarizeFrame, summarizeHandshake, summarizeMessage } from './summary';
+export { summarizeFrame, summarizeMessage } from './summary';
 export { TextRenderer, type TextRendererOptions } from './render';

@@ -1,9 +1,10 @@
 /**
- * One-line summaries of events, for logs and lists: who, what, how big, a taste of the
- * payload, and the rules broken. Terminal-safe.
+ * One-line summaries of frames and messages (send and demo print them): who, what, how
+ * big, a taste of the payload, and the rules broken. Terminal-safe. (The text log's
+ * one-line-per-event format is src/views/text.ts.)
  */
-import type { FrameEvent, HandshakeEvent, MessageEvent, Violation, WsEvent } from '../decoder/events';
-import { escapeForTerminal, quoteForTerminal } from './escape';
+import type { FrameEvent, MessageEvent, Violation } from '../decoder/events';
+import { quoteForTerminal } from './escape';
 import { closeCodeName } from './names';
 import { exactPayloadLength } from './frame';
 import { utf8OrNull } from './payload';
@@ -50,34 +51,4 @@ export function summarizeMessage(message: MessageEvent): string {
   const bytes = message.text !== undefined ? Buffer.from(message.text, 'utf8') : Buffer.from(message.data ?? '', 'hex');
   const how = `${message.frames} frame${message.frames === 1 ? '' : 's'}${message.compressed ? ', deflated' : ''}`;
   return `${message.dir} message ${message.opcodeName} (${how}) ${message.length} bytes${taste(bytes, message.text !== undefined)}${broken(message.violations)}`;
-}
-
-export function summarizeHandshake(hs: HandshakeEvent): string {
-  const accept = hs.acceptValid ? 'accept ok' : 'accept BAD';
-  const ext = hs.extensions ? ` ext ${escapeForTerminal(hs.extensions)}` : '';
-  const proto = hs.protocol ? ` protocol ${escapeForTerminal(hs.protocol)}` : '';
-  return `handshake ${escapeForTerminal(hs.request.method)} ${escapeForTerminal(hs.request.target)} -> ${hs.response.status} ${escapeForTerminal(hs.response.reason)}, ${accept}${proto}${ext}${broken(hs.violations)}`;
-}
-
-/** A one-line summary of any event, prefixed with its connection number when it has one. */
-export function summarizeEvent(event: WsEvent): string {
-  const conn = 'conn' in event && event.conn !== undefined ? `[${event.conn}] ` : '';
-  switch (event.event) {
-    case 'listening':
-      return `listening proxy ${event.proxy}${event.backend ? ` backend ${event.backend}` : ''}${event.target ? ` target ${event.target}` : ''}`;
-    case 'open':
-      return `${conn}open ${escapeForTerminal(event.client)} -> ${escapeForTerminal(event.target)}`;
-    case 'handshake':
-      return conn + summarizeHandshake(event);
-    case 'http':
-      return `${conn}http ${escapeForTerminal(event.request.method)} ${escapeForTerminal(event.request.target)} -> ${event.response ? `${event.response.status} ${escapeForTerminal(event.response.reason)}` : 'no response'}`;
-    case 'frame':
-      return conn + summarizeFrame(event);
-    case 'message':
-      return conn + summarizeMessage(event);
-    case 'end':
-      return `${conn}end ${escapeForTerminal(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`;
-    case 'error':
-      return `${conn}error ${escapeForTerminal(event.message)}`;
-  }
 }

@@ -1,12 +1,13 @@
 /**
  * The explainer on hostile input: random and mutated frame streams through the decoder,
- * every event rendered (explanation and one-line summary). Nothing may throw, and nothing
+ * every event rendered (explanation, one-line summary, text log line). Nothing may throw, and nothing
  * from the wire may reach the terminal as a control or reordering character.
  */
 import { buildFrame } from '../../src/decoder/build';
 import { ConnectionDecoder } from '../../src/decoder';
 import type { Direction, WsEvent } from '../../src/decoder/events';
-import { summarizeEvent, TextRenderer } from '../../src/explain';
+import { summarizeFrame, summarizeMessage, TextRenderer } from '../../src/explain';
+import { formatEvent } from '../../src/views/text';
 
 /** Anything a terminal could interpret: C0 but newline, DEL, C1, bidi controls, separators. */
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
@@ -54,7 +55,8 @@ describe('explainer fuzz', () => {
       }
       const renderer = new TextRenderer();
       for (const event of decodeAll(bytes, random() < 0.5 ? 'client' : 'server', random() < 0.3 ? 'permessage-deflate' : undefined)) {
-        const text = renderer.render(event) + '\n' + summarizeEvent(event);
+        const summary = event.event === 'frame' ? summarizeFrame(event) : event.event === 'message' ? summarizeMessage(event) : '';
+        const text = [renderer.render(event), summary, ...formatEvent(event)].join('\n');
         const bad = UNSAFE.exec(text);
         if (bad) throw new Error(`control character U+${bad[0].charCodeAt(0).toString(16)} in the rendering of ${bytes.toString('hex')}`);
         rendered++;
