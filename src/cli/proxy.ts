@@ -150,6 +150,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
   const say = (line: string) => process.stderr.write(`wsscope: ${line}\n`);
   let stdoutBroken: () => void = () => undefined;
   const stdoutGone = new Promise<void>((resolve) => (stdoutBroken = resolve));
+  let outputFailed = false;
   // `wsscope proxy | head` closes stdout: stop quietly instead of crashing on EPIPE.
   process.stdout.on('error', () => stdoutBroken());
 
@@ -181,7 +182,10 @@ export async function runLive(options: LiveOptions): Promise<number> {
       const output = new OffThreadOutput({ ui, fd: 1, verbose: options.verbose, maxPayload: options.maxPayload }).attach(session);
       output.onFailure = (message) => {
         // EPIPE: stdout was closed (`| head`): stop quietly; anything else is worth a line.
-        if (!/EPIPE/.test(message)) say(`cannot write the ${ui === 'json' ? 'NDJSON' : 'text log'}: ${message}`);
+        if (!/EPIPE/.test(message)) {
+          say(`cannot write the ${ui === 'json' ? 'NDJSON' : 'text log'}: ${message}`);
+          outputFailed = true;
+        }
         stdoutBroken();
       };
       gate.addGate(output);
@@ -229,7 +233,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
     if (ui === 'tui' && tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload }).catch((err) => void (tuiError = err));
     await untilStopped(tuiDone ? Promise.race([tuiDone, stdoutGone]) : stdoutGone);
     if (tuiError !== undefined) throw new CliError(`the terminal UI failed: ${describeError(tuiError)}`, 1);
-    return 0;
+    return outputFailed ? 1 : 0;
   } finally {
     // Listeners first (each connection gets its end event), then backend, then files.
     for (const stop of stops) {

@@ -4,6 +4,7 @@
  * process.stdout: a worker's process.stdout goes through the main thread).
  */
 import * as fs from 'fs';
+import { Writable } from 'stream';
 import { parentPort, workerData } from 'worker_threads';
 import { CaptureReplayer } from '../capture';
 import type { WsEvent } from '../decoder/events';
@@ -16,9 +17,33 @@ const options = workerData as OffThreadOptions;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 
-// Written through libuv's thread pool, so that writing overlaps with decoding; the fd
-// stays open (it is stdout, or the caller's file).
-const out = fs.createWriteStream('', { fd: options.fd, autoClose: false });
+/**
+ * Writes to a file descriptor through libuv's thread pool (so that writing overlaps with
+ * decoding), waiting out EAGAIN; the fd stays open (it is stdout, or the caller's file).
+ * stdout may be a non-blocking pipe: fs.WriteStream retries EAGAIN only five times in a
+ * row, then fails with "write failed", which any reader slower than us for a moment
+ * (a busy test runner, `| less`) would cause. Here a full pipe just waits, and the
+ * growing writableLength holds the acknowledgements back, and so the proxy.
+ */
+class FdWriter extends Writable {
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    const attempt = (offset: number, delay: number): void => {
+      if (offset >= chunk.length) return done();
+      fs.write(this.fd, chunk, offset, chunk.length - offset, null, (err, written) => {
+        if (err && err.code !== 'EAGAIN') return done(err);
+        if (err || written === 0) setTimeout(() => attempt(offset, Math.min(delay * 2, 50)), delay);
+        else attempt(offset + written, 1);
+      });
+    };
+    attempt(0, 1);
+  }
+}
+
+const out = new FdWriter(options.fd);
 let failed = false;
 out.on('error', (err) => {
   if (failed) return;

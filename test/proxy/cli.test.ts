@@ -211,3 +211,31 @@ test('wsscope with no command: backend + proxy, the demo page loads through the 
   cli.child.kill('SIGINT');
   expect(await cli.exited).toBe(0);
 }, 60000);
+
+test('--ui json into a pipe whose reader stalls: output waits for the reader, nothing is lost, the proxy keeps running', async () => {
+  // stdout is a non-blocking pipe here; a reader that stops for a while makes writes fail
+  // with EAGAIN, which fs.WriteStream gave up on after five immediate retries.
+  const cli = start(['proxy', '--backend', '--listen', '127.0.0.1:0', '--ui', 'json']);
+  await waitFor(() => cli.stdout().includes('\n') || cli.code !== undefined, 'the listening event');
+  const listening = JSON.parse(cli.stdout().split('\n')[0]);
+  cli.child.stdout!.pause();
+  const ws = new WebSocket(`ws://${listening.proxy}/json`);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const reply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+  // About 11 MB of NDJSON for a pipe that holds 64 KiB.
+  for (let i = 0; i < 40; i++) ws.send(Buffer.alloc(70000, i));
+  ws.send('done');
+  expect(await reply).toMatch(/^\{"name":"done"/);
+  expect(cli.code).toBeUndefined();
+  cli.child.stdout!.resume();
+  ws.close(1000);
+  await waitFor(() => cli.stdout().includes('"event":"end"') || cli.code !== undefined, 'the end event');
+  cli.child.kill('SIGTERM');
+  expect(await cli.exited).toBe(0);
+  expect(cli.stderr()).not.toMatch(/cannot write/);
+  const frames = jsonLines(cli.stdout()).filter((e): e is FrameEvent => e.event === 'frame' && e.dir === 'client');
+  expect(frames.map((f) => f.payloadLength)).toEqual([...Array(40).fill(70000), 4, 2]);
+}, 60000);
