@@ -1,18 +1,15 @@
 /**
- * `npm run bench`: the decoder benchmark (bench/decoder.ts), then the proxy's
- * (bench/proxy.ts) when it exists. Each exports `main(): Promise<void>`.
+ * `npm run bench`: the decoder benchmark (bench/decoder.ts: ours against ws's Receiver),
+ * then the proxy's (bench/proxy.ts: direct, a plain TCP relay, wsscope). Each prints its
+ * ratios; `BENCH_CASE` selects single cases (see each file).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { main as decoderBench } from './decoder';
+import { main as proxyBench } from './proxy';
 
 async function run(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  await (require('./decoder') as { main: () => Promise<void> }).main();
-  if (existsSync(join(__dirname, 'proxy.ts')) || existsSync(join(__dirname, 'proxy.js'))) {
-    console.log('');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    await (require('./proxy') as { main: () => Promise<void> }).main();
-  }
+  await decoderBench();
+  console.log('');
+  await proxyBench();
 }
 
 run().catch((err) => {
