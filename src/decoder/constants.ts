@@ -108,8 +108,10 @@ export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 export interface RuleInfo {
   /** Where the rule comes from, e.g. "RFC 6455 §5.5". */
   readonly section: string;
-  /** The sentence of the RFC the rule enforces, quoted. */
+  /** The RFC's own words the rule enforces, quoted exactly ("..." marks an omission): shown as the RFC's. */
   readonly sentence: string;
+  /** Our note on how the sentence applies (related sections, further codes): shown apart, as ours. */
+  readonly note?: string;
   /** One line saying what the decoder flags. */
   readonly summary: string;
 }
@@ -148,7 +150,7 @@ export const RULES = {
   'bad-key': {
     section: 'RFC 6455 §4.1',
     sentence:
-      'The request MUST include a header field with the name |Sec-WebSocket-Key|. The value of this header field MUST be a nonce consisting of a randomly selected 16-byte value that has been base64-encoded.',
+      'The request MUST include a header field with the name |Sec-WebSocket-Key|. The value of this header field MUST be a nonce consisting of a randomly selected 16-byte value that has been base64-encoded (see Section 4 of [RFC4648]).',
     summary: 'Sec-WebSocket-Key is missing, repeated, or not the base64 of 16 bytes',
   },
   'bad-version': {
@@ -159,7 +161,8 @@ export const RULES = {
   'bad-status': {
     section: 'RFC 6455 §4.1',
     sentence:
-      'If the status code received from the server is not 101, the client handles the response per HTTP [RFC2616] procedures. (§4.2.2: a server that accepts MUST reply with "A Status-Line with a 101 response code".)',
+      'If the status code received from the server is not 101, the client handles the response per HTTP [RFC2616] procedures.',
+    note: '§4.2.2: a server that accepts the connection MUST reply with "A Status-Line with a 101 response code".',
     summary: 'the server answered an upgrade request with a status other than 101: no WebSocket connection',
   },
   'response-missing-upgrade': {
@@ -195,14 +198,14 @@ export const RULES = {
   'bad-deflate-params': {
     section: 'RFC 7692 §7',
     sentence:
-      'A client MUST _Fail the WebSocket Connection_ if the peer server accepted an extension negotiation offer for this extension with an extension negotiation response meeting any of the following conditions: the negotiation response contains an extension parameter not defined for use in a response; the negotiation response contains an extension parameter with an invalid value; the negotiation response contains multiple extension parameters with the same name; the client does not support the configuration that the response represents.',
+      'A client MUST _Fail the WebSocket Connection_ if the peer server accepted an extension negotiation offer for this extension with an extension negotiation response meeting any of the following conditions: The negotiation response contains an extension parameter not defined for use in a response. The negotiation response contains an extension parameter with an invalid value. The negotiation response contains multiple extension parameters with the same name. The client does not support the configuration that the response represents.',
     summary: 'the accepted permessage-deflate has an unknown, repeated or invalid parameter (window bits must be 8..15)',
   },
   // --- Framing (RFC 6455 §5.1, §5.2) ---
   'unmasked-client-frame': {
     section: 'RFC 6455 §5.1',
     sentence:
-      'To avoid confusing network intermediaries (such as intercepting proxies) and for security reasons that are further discussed in Section 10.3, a client MUST mask all frames that it sends to the server. ... The server MUST close the connection upon receiving a frame that is not masked.',
+      'To avoid confusing network intermediaries (such as intercepting proxies) and for security reasons that are further discussed in Section 10.3, a client MUST mask all frames that it sends to the server (see Section 5.3 for further details). ... The server MUST close the connection upon receiving a frame that is not masked.',
     summary: 'a frame from the client has MASK = 0',
   },
   'masked-server-frame': {
@@ -219,7 +222,7 @@ export const RULES = {
   'reserved-opcode': {
     section: 'RFC 6455 §5.2',
     sentence:
-      '%x3-7 are reserved for further non-control frames; %xB-F are reserved for further control frames. ... If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_.',
+      'If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_. ... %x3-7 are reserved for further non-control frames ... %xB-F are reserved for further control frames',
     summary: 'opcode 0x3-0x7 or 0xB-0xF',
   },
   'non-minimal-length': {
@@ -266,13 +269,15 @@ export const RULES = {
   'invalid-close-code': {
     section: 'RFC 6455 §7.4',
     sentence:
-      '1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint. (Likewise 1006 and 1015; 1004 is reserved; §7.4.2: status codes in the range 0-999 are not used, 1000-2999 are reserved for this protocol and its extensions.)',
+      '1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint.',
+    note: '§7.4.1 says the same of 1006 and 1015, and 1004 is reserved; §7.4.2: status codes in the range 0-999 are not used, 1000-2999 are reserved for this protocol and its extensions.',
     summary: 'a close code below 1000, 1004-1006, 1015, 1016-2999 or 5000 and above',
   },
   'invalid-close-reason-utf8': {
     section: 'RFC 6455 §5.5.1',
     sentence:
-      'Following the 2-byte integer, the body MAY contain UTF-8-encoded data with value /reason/, the interpretation of which is not defined by this specification. (§8.1: an endpoint that finds a byte stream it is to interpret as UTF-8 not valid UTF-8 MUST _Fail the WebSocket Connection_.)',
+      'Following the 2-byte integer, the body MAY contain UTF-8-encoded data with value /reason/, the interpretation of which is not defined by this specification.',
+    note: '§8.1: an endpoint that finds a byte stream it is to interpret as UTF-8 not valid UTF-8 MUST _Fail the WebSocket Connection_.',
     summary: 'the reason of a close frame is not valid UTF-8',
   },
   'data-after-close': {
@@ -303,7 +308,8 @@ export const RULES = {
   'inflate-failed': {
     section: 'RFC 7692 §7.2.2',
     sentence:
-      'An endpoint uses the following algorithm to decompress a message. 1. Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message. 2. Decompress the resulting data using DEFLATE. (RFC 7692 §6.2: a message with the "Per-Message Compressed" bit set is decompressed; data that is not DEFLATE cannot be.)',
+      'An endpoint uses the following algorithm to decompress a message. 1. Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message. 2. Decompress the resulting data using DEFLATE.',
+    note: 'RFC 7692 §6.2: a message with the "Per-Message Compressed" bit set is decompressed; data that is not DEFLATE cannot be.',
     summary: 'a compressed message that is not a valid DEFLATE stream',
   },
 } as const satisfies Record<string, RuleInfo>;

@@ -51,6 +51,11 @@ export function rulesMarkdown(): string {
     out.push('');
     out.push(`> ${rule.sentence}`);
     out.push('');
+    // The quote holds the RFC's words only; our note on it comes after, marked as ours.
+    if ('note' in rule) {
+      out.push(`Our note (not the RFC's words): ${rule.note}`);
+      out.push('');
+    }
     out.push(`Breaks it, ${renderInput(ex.bad)}`);
     out.push('');
     out.push(`Near miss (not flagged: ${ex.nearNote}), ${renderInput(ex.near)}`);

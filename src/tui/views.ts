@@ -338,7 +338,7 @@ export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
   return lines;
 }
 
-/** Each violation: rule id, RFC section, the RFC's sentence, and what was seen. */
+/** Each violation: rule id, RFC section, the RFC's sentence (and our note on it), and what was seen. */
 export function violationLines(violations: Violation[], cols: number): Line[] {
   const lines: Line[] = [];
   for (const v of violations) {
@@ -349,6 +349,8 @@ export function violationLines(violations: Violation[], cols: number): Line[] {
     if (info) {
       const wrapped = wordWrap(`"${info.sentence}"`, Math.max(20, cols - 10));
       wrapped.forEach((part, i) => lines.push([seg(i === 0 ? '    RFC:  ' : '          '), seg(part, 'cyan')]));
+      // Our note is not the RFC's text: apart from the quote, unquoted and labelled as ours.
+      if (info.note) wordWrap(`(ours) ${info.note}`, Math.max(20, cols - 10)).forEach((part, i) => lines.push([seg(i === 0 ? '    note: ' : '          '), seg(part)]));
     }
     lines.push([]);
   }

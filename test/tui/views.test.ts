@@ -212,4 +212,15 @@ describe('violations view', () => {
     ]);
     expect(text(violationsView(rows[1], conn, 100))[2]).toBe('This frame breaks no rule the decoder checks.');
   });
+  test("our note on a rule is shown apart from the RFC's quoted words, marked as ours", () => {
+    const { rows, conn } = storeWith(
+      frame({ opcode: 8, payload: Buffer.from([0x03, 0xed]) }, { conn: 1, dir: 'server', violations: [{ rule: 'invalid-close-code', message: 'close code 1005', section: 'RFC 6455 §7.4' }] }),
+    );
+    const lines = text(violationsView(rows[0], conn, 200));
+    expect(lines.slice(3, 6)).toEqual([
+      '    seen: close code 1005',
+      '    RFC:  "1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint."',
+      '    note: (ours) §7.4.1 says the same of 1006 and 1015, and 1004 is reserved; §7.4.2: status codes in the range 0-999 are not used, 1000-2999 are reserved for this protocol and its extensions.',
+    ]);
+  });
 });
