@@ -7,7 +7,7 @@
 import type { SessionInfo } from '../session';
 import { actionFor, KEYS, type Action, type KeyPress } from './keys';
 import { describeFilter, frameViolations, parseFilter, type ConnRecord, type FrameFilter, type FrameList, type FrameRecord, type Store } from './store';
-import { bytes, fit, padLine, seg, thousands, width, type Doc, type Line } from './text';
+import { bytes, fit, padLine, seg, thousands, width, type Doc, type Line, type Seg } from './text';
 import { connectionRow, connectionsHeader, DETAIL_VIEWS, detailDoc, frameRow, framesHeader, type DetailView } from './views';
 
 export type Pane = 'conns' | 'frames' | 'detail';
@@ -362,11 +362,23 @@ export class TuiModel {
   tick(): void {
     const now = this.now();
     const last = this.lastTick;
+    // Live, the bytes relayed; a replay relays no chunks, so the wire bytes of its frames.
+    const bytes = this.replaying() ? this.store.totalFrameBytes : this.store.totalBytes;
     if (last && now > last.at) {
       const secs = (now - last.at) / 1000;
-      this.rates = { frames: (this.store.totalFrames - last.frames) / secs, bytes: (this.store.totalBytes - last.bytes) / secs };
+      this.rates = { frames: (this.store.totalFrames - last.frames) / secs, bytes: (bytes - last.bytes) / secs };
     }
-    this.lastTick = { at: now, frames: this.store.totalFrames, bytes: this.store.totalBytes };
+    this.lastTick = { at: now, frames: this.store.totalFrames, bytes };
+  }
+
+  private replaying(): boolean {
+    return Boolean(this.options.info?.().replay);
+  }
+
+  /** Following the newest frame: LIVE on a proxy, REPLAY on a capture being replayed; else PAUSED. */
+  private followSeg(pad: string): Seg {
+    if (!this.follow) return seg(`${pad}PAUSED `, 'yellow', { bold: true });
+    return this.replaying() ? seg(`${pad}REPLAY `, 'cyan', { bold: true }) : seg(`${pad}LIVE `, 'green', { bold: true });
   }
 
   // -----------------------------------------------------------------------------------
@@ -443,7 +455,7 @@ export class TuiModel {
     const framesTitle: Line = [
       seg(` Frames${conn ? ` of conn ${conn.id}` : ''}${position ? ` ${position}` : ''} `),
       ...(this.filter ? [seg(`[filter: ${describeFilter(this.filter)}] `, 'yellow')] : []),
-      this.follow ? seg('LIVE ', 'green', { bold: true }) : seg('PAUSED ', 'yellow', { bold: true }),
+      this.followSeg(''),
     ];
 
     // Detail: cached lines, sliced to the visible window.
@@ -499,7 +511,7 @@ export class TuiModel {
     return `  waiting for a client to connect to ws://${proxy}/ ...`;
   }
 
-  /** The status bar: live or paused, connections, rates, where the proxy listens and forwards. */
+  /** The status bar: live (or replay) or paused, connections, rates, where the proxy listens and forwards. */
   statusLine(): Line {
     const store = this.store;
     const info = this.options.info?.() ?? {};
@@ -510,7 +522,7 @@ export class TuiModel {
     let open = 0;
     for (const c of store.conns.values()) if (c.state !== 'closed') open++;
     return [
-      this.follow ? seg(' LIVE ', 'green', { bold: true }) : seg(' PAUSED ', 'yellow', { bold: true }),
+      this.followSeg(' '),
       seg(`│ ${store.conns.size} conn${store.conns.size === 1 ? '' : 's'} (${open} open) │ `),
       seg(`${thousands(this.rates.frames)} fr/s ${bytes(Math.round(this.rates.bytes))}/s`),
       seg(` │ ${where}`),

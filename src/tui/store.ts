@@ -156,6 +156,8 @@ export class Store {
   /** Cumulative counters, for the rates in the status bar. */
   totalFrames = 0;
   totalBytes = 0;
+  /** Wire bytes of the frames seen (header + stated payload length): a replay's byte rate, as it relays no chunks. */
+  totalFrameBytes = 0;
   /** Raw chunks received (a replay publishes none: its file is the capture). */
   dataChunks = 0;
   /** Bumped on every change: views redraw only when it moved. */
@@ -340,6 +342,7 @@ export class Store {
     this.order.push(record);
     this.frameCount++;
     this.totalFrames++;
+    this.totalFrameBytes += ev.header.length / 2 + ev.payloadLength;
     this.payloadChars += cost;
     this.limitFrames();
   }

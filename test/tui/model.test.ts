@@ -288,6 +288,24 @@ describe('status bar', () => {
     expect(plain(out.message).length).toBe(120);
   });
 
+  test('a replay says REPLAY, not LIVE, and its byte rate counts the wire bytes of its frames (it relays no chunks)', () => {
+    let now = T0;
+    const store = new Store();
+    const model = new TuiModel(store, { now: () => now, info: () => ({ replay: 'capture.ndjson' }) });
+    store.add(open(1));
+    store.add(handshake(1));
+    model.tick();
+    // 20 frames of 2 header bytes + 100 payload bytes: 2,040 bytes in 2 s.
+    for (let i = 0; i < 20; i++) store.add(frame({ opcode: 1, payload: 'x'.repeat(100) }, { conn: 1, dir: 'server', index: i }));
+    now += 2000;
+    model.tick();
+    const out = model.screen(120, 40);
+    expect(plain(out.status)).toBe(' REPLAY │ 1 conn (1 open) │ 10 fr/s 1020 B/s │ replay capture.ndjson');
+    expect(plain(out.frames.title)).toBe(' Frames of conn 1 20/20 REPLAY ');
+    press(model, 'up');
+    expect(plain(model.screen(120, 40).status)).toMatch(/^ PAUSED │/);
+  });
+
   test('NO_COLOR markup has no colour tags but keeps the selection visible (inverse)', () => {
     const { model } = setup(2);
     const out = model.screen(80, 24);
