@@ -23,6 +23,7 @@ Options:
   --target URL           the upstream server, ws://HOST:PORT[/path] or wss://...
   --backend              also start the built-in backend and target its /json
   --backend-listen H:P   where the built-in backend listens (default 127.0.0.1:0)
+  --deflate              the built-in backend accepts permessage-deflate (RFC 7692; off by default)
   --ui tui|text|json     terminal UI (default on a terminal), text log, or NDJSON on stdout
   --save FILE            write a capture file (wsscope replay FILE reads it back)
   --pcap FILE            write the traffic as a pcap file for Wireshark/tshark
@@ -37,6 +38,8 @@ export interface LiveOptions {
   target?: string;
   backend: boolean;
   backendListen: { host: string; port: number };
+  /** The built-in backend accepts permessage-deflate (`wsscope backend --deflate`). */
+  deflate: boolean;
   ui: 'tui' | 'text' | 'json';
   save?: string;
   pcap?: string;
@@ -54,6 +57,7 @@ export const LIVE_ARG_OPTIONS = {
   target: { type: 'string' },
   backend: { type: 'boolean' },
   'backend-listen': { type: 'string' },
+  deflate: { type: 'boolean' },
   ui: { type: 'string' },
   save: { type: 'string' },
   pcap: { type: 'string' },
@@ -77,6 +81,7 @@ export function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptio
   const backend = defaults.start || (values.backend ?? false);
   if (values.target === undefined && !backend) throw new CliError('--target ws://HOST:PORT[/path] is required (or --backend for the built-in one)');
   if (values.target !== undefined && values.backend) throw new CliError('give either --target or --backend, not both');
+  if (values.deflate && !backend) throw new CliError('--deflate is for the built-in backend: add --backend (the --target server decides its own extensions)');
   if (values.target !== undefined) {
     try {
       parseTarget(values.target);
@@ -90,6 +95,7 @@ export function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptio
     target: values.target,
     backend,
     backendListen: parseHostPort(values['backend-listen'] ?? (defaults.start ? '127.0.0.1:8080' : '127.0.0.1:0')),
+    deflate: values.deflate ?? false,
     ui,
     save: values.save,
     pcap: values.pcap,
@@ -199,7 +205,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
       const startBackend = loadBackend();
       let backend: BackendHandle;
       try {
-        backend = await startBackend({ host: options.backendListen.host, port: options.backendListen.port });
+        backend = await startBackend({ host: options.backendListen.host, port: options.backendListen.port, deflate: options.deflate });
       } catch (err) {
         throw new CliError(`cannot start the built-in backend: ${inUseHint(describeError(err), '--backend-listen')}`, 1);
       }

@@ -10,7 +10,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { WebSocket } from 'ws';
-import type { FrameEvent, WsEvent } from '../../src/decoder/events';
+import type { FrameEvent, MessageEvent, WsEvent } from '../../src/decoder/events';
 import { requireBuilt, runCli, spawnCli, waitFor, type Cli } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-cli-'));
@@ -73,6 +73,9 @@ describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
     expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--ui', 'fancy']), /bad --ui "fancy"/);
     expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--max-payload', '12k']), /bad --max-payload "12k"/);
     expectOneLineError(await runCli(['proxy', '--bogus']), /bogus/);
+  });
+  test('--deflate without --backend: the target server decides its own extensions', async () => {
+    expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--deflate']), /--deflate is for the built-in backend: add --backend/);
   });
   test('the port is in use', async () => {
     const server = net.createServer();
@@ -210,6 +213,34 @@ test('wsscope with no command: backend + proxy, the demo page loads through the 
   await waitFor(() => / #1 http  GET \/ → 200 OK/.test(cli.stdout()) && / #1 end /.test(cli.stdout()), 'the http and end lines');
   cli.child.kill('SIGINT');
   expect(await cli.exited).toBe(0);
+}, 60000);
+
+test('proxy --backend --deflate: the built-in backend accepts permessage-deflate, and the messages are compressed', async () => {
+  const cli = start(['proxy', '--backend', '--deflate', '--listen', '127.0.0.1:0', '--ui', 'json']);
+  await waitFor(() => cli.stdout().includes('\n') || cli.code !== undefined, 'the listening event');
+  const listening = JSON.parse(cli.stdout().split('\n')[0]);
+  // ws offers permessage-deflate by default; threshold 0 compresses even a short message.
+  const ws = new WebSocket(`ws://${listening.proxy}/json`, { perMessageDeflate: { threshold: 0 } });
+  const reply = new Promise<string>((resolve, reject) => {
+    ws.once('message', (m) => resolve(m.toString()));
+    ws.once('error', reject);
+  });
+  ws.once('open', () => ws.send('squeeze me'));
+  expect(await reply).toMatch(/^\{"name":"squeeze me"/);
+  expect(ws.extensions).toMatch(/^permessage-deflate/);
+  ws.close(1000);
+  await waitFor(() => cli.stdout().includes('"event":"end"') || cli.code !== undefined, 'the end event');
+  cli.child.kill('SIGTERM');
+  expect(await cli.exited).toBe(0);
+  const events = jsonLines(cli.stdout());
+  const hs = events.find((e) => e.event === 'handshake');
+  expect(hs).toMatchObject({ extensions: expect.stringMatching(/^permessage-deflate/) });
+  const messages = events.filter((e): e is MessageEvent => e.event === 'message');
+  expect(messages.map((m) => [m.dir, m.compressed])).toEqual([
+    ['client', true],
+    ['server', true],
+  ]);
+  expect(events.filter((e): e is FrameEvent => e.event === 'frame').flatMap((f) => f.violations)).toEqual([]);
 }, 60000);
 
 test('--ui json into a pipe whose reader stalls: output waits for the reader, nothing is lost, the proxy keeps running', async () => {
