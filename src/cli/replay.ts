@@ -1,7 +1,8 @@
 /**
  * `wsscope replay FILE [--ui tui|text|json]`: opens a capture file (`wsscope proxy --save`)
  * as if live. The raw bytes are re-decoded by the same ConnectionDecoder with the captured
- * timestamps, so the events are the ones the live session produced.
+ * timestamps, so the events are the ones the live session produced. `--pcap FILE` also writes
+ * the capture's raw bytes as a pcap file, as `wsscope proxy --pcap` would have.
  */
 import * as fs from 'fs';
 import { parseArgs } from 'util';
@@ -9,13 +10,16 @@ import { CaptureFormatError, replayCaptureFile } from '../capture';
 import { describeError } from '../proxy';
 import { Session } from '../session';
 import { attachJsonView } from '../views/json';
-import { attachTextView, explainedFrameLines } from '../views/text';
+import { PcapWriter } from '../views/pcap';
+import { attachTextView } from '../views/text';
 import { CliError, parseChoice, parseMaxPayload } from './errors';
 
-export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [-v]
+export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--pcap OUT] [-v]
 
 Re-decodes a capture file written by \`wsscope proxy --save FILE\` and shows it as the live
 session did: terminal UI (default on a terminal), text log, or NDJSON on stdout.
+--pcap OUT also writes the capture as a pcap file (for Wireshark or tshark), as
+\`wsscope proxy --pcap\` writes the live traffic.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -24,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       ui: { type: 'string' },
       'max-payload': { type: 'string' },
+      pcap: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -46,6 +51,14 @@ export async function run(argv: string[]): Promise<number> {
 
   const session = new Session();
   session.info.replay = file;
+  let pcap: PcapWriter | undefined;
+  if (values.pcap !== undefined) {
+    try {
+      pcap = new PcapWriter(values.pcap).attach(session);
+    } catch (err) {
+      throw new CliError(`cannot write pcap file "${values.pcap}": ${describeError(err)}`, 1);
+    }
+  }
   let ui: string = uiValue;
   let tui: { TUI_AVAILABLE: boolean; runTui: (s: Session, o: object) => Promise<void> } | undefined;
   if (ui === 'tui') {
@@ -55,14 +68,17 @@ export async function run(argv: string[]): Promise<number> {
   let detachView: (() => void) | undefined;
   if (ui === 'json') detachView = attachJsonView(session, process.stdout);
   if (ui === 'text') {
-    detachView = attachTextView(session, process.stdout, { verbose: values.verbose, explain: values.verbose ? explainedFrameLines : undefined });
+    detachView = attachTextView(session, process.stdout, { verbose: values.verbose });
   }
   process.stdout.on('error', () => undefined); // `| head`: stop writing, never crash
 
   // The TUI subscribes first, then the capture streams in, as if live.
   const tuiDone = ui === 'tui' && tui ? tui.runTui(session, { maxPayload }) : undefined;
   try {
-    await replayCaptureFile(file, (event) => session.publish(event), { maxPayload });
+    // Raw chunks are published only for the pcap writer: the TUI, subscribed to them too,
+    // saves a replay by copying the capture file when it received none (src/tui/app.ts).
+    const onData = pcap ? session.publishData.bind(session) : undefined;
+    await replayCaptureFile(file, (event) => session.publish(event), { maxPayload, onData });
     detachView?.();
   } catch (err) {
     const message = err instanceof CaptureFormatError ? err.message : `cannot read capture "${file}": ${describeError(err)}`;
@@ -73,6 +89,14 @@ export async function run(argv: string[]): Promise<number> {
       await tuiDone;
     }
     throw new CliError(message, 1);
+  } finally {
+    // Closed after a malformed line too: what was replayed up to it is a readable pcap.
+    if (pcap) {
+      const path = pcap.path;
+      await pcap.close().catch((err) => {
+        throw new CliError(`cannot write pcap file "${path}": ${describeError(err)}`, 1);
+      });
+    }
   }
   if (tuiDone) await tuiDone;
   return 0;

@@ -11,7 +11,7 @@ import type { WsEvent } from '../decoder/events';
 import { Session } from '../session';
 import { attachJsonView } from './json';
 import type { FromWorker, OffThreadOptions, ToWorker } from './offthread';
-import { attachTextView, explainedFrameLines } from './text';
+import { attachTextView } from './text';
 
 const options = workerData as OffThreadOptions;
 const port = parentPort!;
@@ -57,7 +57,7 @@ const session = new Session();
 const flush =
   options.ui === 'json'
     ? attachJsonView(session, out)
-    : attachTextView(session, out, { verbose: options.verbose, explain: options.verbose ? explainedFrameLines : undefined });
+    : attachTextView(session, out, { verbose: options.verbose });
 const replayer = new CaptureReplayer((e) => session.publish(e), { maxPayload: options.maxPayload });
 
 let processed = 0;

@@ -11,7 +11,6 @@ import type { Writable } from 'stream';
 import { closeCodeName } from '../decoder/constants';
 import { lazyHexBytes } from '../decoder/strings';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
-import { headerFields } from '../decoder/fields';
 import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
 import { explainFrame } from '../explain/frame';
 import { spacedHex, utf8OrNull } from '../explain/payload';
@@ -23,8 +22,6 @@ export interface TextOptions {
   verbose?: boolean;
   /** Formats `ts` (default: local time HH:MM:SS.mmm). */
   time?: (ts: number) => string;
-  /** Explains a frame in more words (src/explain) for -v, instead of the field table. */
-  explain?: (frame: FrameEvent) => string[];
 }
 
 /** Longest payload preview: characters of text, or bytes of hex. */
@@ -37,8 +34,8 @@ export function localTime(ts: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** src/explain's breakdown of a frame without its first line (the log line says that): the `explain` of -v. */
-export function explainedFrameLines(frame: FrameEvent): string[] {
+/** src/explain's breakdown of a frame without its first line (the log line says that): what -v adds. */
+function explainedFrameLines(frame: FrameEvent): string[] {
   return explainFrame(frame).split('\n').slice(1);
 }
 
@@ -103,22 +100,6 @@ function headerLines(prefix: string, headers: [string, string][], indent: string
   return headers.map(([n, v]) => `${indent}${prefix} ${escapeForTerminal(n)}: ${escapeForTerminal(v)}`);
 }
 
-/** The field breakdown of a frame header (RFC 6455 §5.2), one field a line. */
-export function frameFieldLines(frame: FrameEvent, indent = '    '): string[] {
-  const lines: string[] = [];
-  for (const f of headerFields(Buffer.from(frame.header, 'hex'))) {
-    const bits = f.bitLength === 1 ? `bit ${f.bitOffset}` : `bits ${f.bitOffset}-${f.bitOffset + f.bitLength - 1}`;
-    const shownBits = f.bits.length > 16 ? `${f.bits.slice(0, 16)}…` : f.bits;
-    let value = String(f.value);
-    if (f.key === 'opcode') value += ` (${frame.opcodeName})`;
-    lines.push(`${indent}${f.name.padEnd(30)}${bits.padEnd(13)}${shownBits.padEnd(18)}${value}`);
-  }
-  const bytes = Buffer.from(frame.payload, 'hex');
-  const cut = frame.payloadTruncated ? ` (first ${bytes.length} shown)` : '';
-  lines.push(`${indent}${'Payload data'.padEnd(30)}${frame.payloadLength} bytes${frame.masked ? ', unmasked' : ''}${cut}`);
-  return lines;
-}
-
 /** The text lines of one event (usually one line). */
 export function formatEvent(event: WsEvent, options: TextOptions = {}): string[] {
   const time = options.time ?? localTime;
@@ -162,12 +143,9 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       const lines = [
         `${t} #${event.conn} ${ARROWS[event.dir]} ${event.opcodeName.padEnd(12)} ${flags.padEnd(3)}  len ${String(event.payloadLength).padEnd(6)} ${mask.padEnd(13)} ${payloadPreview(event)}${violationsSuffix(event.violations)}`,
       ];
-      if (v) {
-        // src/explain's breakdown is the richer one (bit rows, unmasking, payload; its text
-        // is already escaped for the terminal); the plain field table is the fallback.
-        if (options.explain) lines.push(...options.explain(event).map((l) => `    ${l}`));
-        else lines.push(...frameFieldLines(event), ...violationLines(event.violations, '    '));
-      }
+      // src/explain's breakdown: bit rows, length form, unmasking, payload, violations
+      // (its text is already escaped for the terminal).
+      if (v) lines.push(...explainedFrameLines(event).map((l) => `    ${l}`));
       return lines;
     }
     case 'message': {

@@ -58,22 +58,33 @@ test('a compressed frame (RSV1) previews as hex, not as garbled text; its messag
   ]);
 });
 
-test('-v adds the field breakdown of each frame (RFC 6455 §5.2 bit positions) and the handshake headers', () => {
+test('-v adds the explanation of each frame (src/explain: RFC 6455 §5.2 bits, length form, unmasking) and the handshake headers', () => {
   const events = decode([buildFrame({ opcode: 1, mask: MASK, payload: 'Hello' })]);
   const out = lines(events.filter((e) => e.event !== 'message'), true);
   expect(out).toContain('    > X-Evil: a\\x1b]0;pwned\\x07b');
   expect(out).toContain('    < Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
   const frame = out.indexOf('T #7 C→S text         FIN  len 5      mask 37fa213d "Hello"');
-  expect(out.slice(frame + 1, frame + 10)).toEqual([
-    '    FIN                           bit 0        1                 1',
-    '    RSV1                          bit 1        0                 0',
-    '    RSV2                          bit 2        0                 0',
-    '    RSV3                          bit 3        0                 0',
-    '    opcode                        bits 4-7     0001              1 (text)',
-    '    MASK                          bit 8        1                 1',
-    '    Payload len                   bits 9-15    0000101           5',
-    '    Masking-key                   bits 16-47   0011011111111010… 37fa213d',
-    '    Payload data                  5 bytes, unmasked',
+  expect(out.slice(frame + 1, frame + 21)).toEqual([
+    '      header bytes   81 85 37 fa 21 3d',
+    '                     byte 0    byte 1',
+    '                     10000001  10000101',
+    '      FIN            1.......  ........  1    final frame of its message',
+    '      RSV1           .0......  ........  0    no extension meaning',
+    '      RSV2           ..0.....  ........  0    no extension meaning',
+    '      RSV3           ...0....  ........  0    no extension meaning',
+    '      opcode         ....0001  ........  1    text frame: the message is UTF-8 text',
+    '      MASK           ........  1.......  1    payload masked with the masking key',
+    '      Payload len    ........  .0000101  5    the payload length itself',
+    '      length         5 bytes, 7-bit form: lengths 0-125 are written in Payload len itself (RFC 6455 §5.2)',
+    '      Masking-key    37 fa 21 3d',
+    '      unmasking      clear[i] = masked[i] XOR key[i mod 4] (RFC 6455 §5.3)',
+    "        [0] 7f ^ 37 = 48  'H'",
+    "        [1] 9f ^ fa = 65  'e'",
+    "        [2] 4d ^ 21 = 6c  'l'",
+    "        [3] 51 ^ 3d = 6c  'l'",
+    "        [4] 58 ^ 37 = 6f  'o'",
+    '      payload        text, 5 bytes',
+    '        "Hello"',
   ]);
 });
 
