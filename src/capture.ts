@@ -233,13 +233,20 @@ export async function* readCapture(input: string | NodeJS.ReadableStream, source
 
 export interface ReplayOptions {
   maxPayload?: number;
+  /**
+   * Receives every data record's raw chunk before the decoder does, as the live proxy
+   * publishes a chunk (session.publishData) before decoding it: for writers of the raw
+   * bytes (`wsscope replay --pcap`). Left out, a replay publishes events only.
+   */
+  onData?: (conn: number, dir: Direction, ts: number, chunk: Buffer) => void;
 }
 
 /**
  * Re-runs the decoder over captured records, publishing what the live proxy published:
  * open events as recorded, the decoder's events for the data, error events as recorded, and
- * for an end line `finish(ts)` then the end event (the proxy does the same, in that order).
- * Connections left open at the end of the file are finished with the last ts seen.
+ * for an end line `finish(ts)` then the end event (the proxy does the same, in that order);
+ * with `onData`, each chunk goes there before it is decoded. Connections left open at the
+ * end of the file are finished with the last ts seen.
  */
 export class CaptureReplayer {
   private readonly decoders = new Map<number, ConnectionDecoder>();
@@ -271,6 +278,7 @@ export class CaptureReplayer {
         return;
       case 'data':
         this.lastTs = record.ts;
+        this.options.onData?.(record.conn, record.dir, record.ts, record.bytes);
         this.decoder(record.conn).push(record.dir, record.bytes, record.ts);
         return;
       case 'error':

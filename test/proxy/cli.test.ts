@@ -107,6 +107,8 @@ describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
     expectOneLineError(await runCli(['replay', bad, '--ui', 'json']), /bad\.ndjson:2: data line whose "bytes" is not hex$/m);
     fs.writeFileSync(bad, '\x89PNG\r\n');
     expectOneLineError(await runCli(['replay', bad, '--ui', 'text']), /bad\.ndjson:1: not a wsscope capture/);
+    const sample = path.join(__dirname, '../../samples/close-empty.capture.ndjson');
+    expectOneLineError(await runCli(['replay', sample, '--pcap', path.join(tmp, 'no-such-dir', 'x.pcap')]), /cannot write pcap file ".*x\.pcap": .*ENOENT/);
   });
 });
 
@@ -163,6 +165,16 @@ describe('proxy --backend --ui json --save --pcap, then replay and tshark', () =
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(jsonLines(r.stdout)).toEqual(live.filter((e) => e.event !== 'listening'));
+  });
+
+  test('replay --pcap writes the pcap the live proxy wrote, byte for byte; the events are unchanged', async () => {
+    const replayed = path.join(tmp, 'replayed.pcap');
+    const r = await runCli(['replay', capture, '--ui', 'json', '--pcap', replayed]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)).toEqual(live.filter((e) => e.event !== 'listening'));
+    // Same chunks, same ts, same open and end events: the same records.
+    expect(fs.readFileSync(replayed).equals(fs.readFileSync(pcap))).toBe(true);
   });
 
   test('replay --ui text prints one line per frame', async () => {
