@@ -315,7 +315,21 @@ export class FrameDecoder {
       header = hexOf(h, 0, this.hdrLen);
       payloadHex = hexOf(pbuf, pstart, pstart + plen);
     }
-    const event: FrameEvent = {
+    const event = this.frameEvent(ts, header, this.masked ? header.slice(header.length - 8) : null, payloadHex, this.payloadLength > this.previewLen);
+    if (lazy) defineLazyHex(event, 'payload', lazy);
+    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, pbuf.subarray(pstart, pstart + plen));
+    // Ready for the next frame before anyone sees the event.
+    this.state = GET_INFO;
+    this.hdrLen = 0;
+    this.hdrNeed = 2;
+    this.previewBuf = EMPTY;
+    this.o.emit(event);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, text, ts);
+  }
+
+  /** The frame event of the frame being read, its header fields from the decoder's state. */
+  private frameEvent(ts: number, header: string, maskKey: string | null, payload: string, payloadTruncated: boolean): FrameEvent {
+    return {
       event: 'frame',
       ts,
       conn: this.o.conn,
@@ -330,22 +344,13 @@ export class FrameDecoder {
       opcode: this.opcode,
       opcodeName: opcodeName(this.opcode),
       masked: this.masked,
-      maskKey: this.masked ? header.slice(header.length - 8) : null,
+      maskKey,
       payloadLength: this.payloadLength,
       lengthForm: this.lengthForm,
-      payload: payloadHex,
-      payloadTruncated: this.payloadLength > this.previewLen,
+      payload,
+      payloadTruncated,
       violations: this.violations,
     };
-    if (lazy) defineLazyHex(event, 'payload', lazy);
-    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, pbuf.subarray(pstart, pstart + plen));
-    // Ready for the next frame before anyone sees the event.
-    this.state = GET_INFO;
-    this.hdrLen = 0;
-    this.hdrNeed = 2;
-    this.previewBuf = EMPTY;
-    this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, text, ts);
   }
 
   /** §5.5.1: a close body is empty, or a 2-byte code (§7.4) followed by a UTF-8 reason. */
@@ -380,29 +385,8 @@ export class FrameDecoder {
 
   private stop(ts: number, message: string): void {
     // Report the frame as far as it was read, then stop once (§5.2 cannot be followed).
-    const h = this.hdr;
-    this.o.emit({
-      event: 'frame',
-      ts,
-      conn: this.o.conn,
-      dir: this.o.dir,
-      index: this.index++,
-      offset: this.frameOffset,
-      header: h.toString('hex', 0, 10), // the header up to its length field, whatever the chunking
-      fin: this.fin,
-      rsv1: this.rsv1,
-      rsv2: this.rsv2,
-      rsv3: this.rsv3,
-      opcode: this.opcode,
-      opcodeName: opcodeName(this.opcode),
-      masked: this.masked,
-      maskKey: null,
-      payloadLength: this.payloadLength,
-      lengthForm: this.lengthForm,
-      payload: '',
-      payloadTruncated: true,
-      violations: this.violations,
-    });
+    // The header up to its length field, whatever the chunking.
+    this.o.emit(this.frameEvent(ts, this.hdr.toString('hex', 0, 10), null, '', true));
     this.state = STOPPED;
     this.o.emit({ event: 'error', ts, conn: this.o.conn, message });
   }
