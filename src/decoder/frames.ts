@@ -89,10 +89,6 @@ export class FrameDecoder {
     });
   }
 
-  get stopped(): boolean {
-    return this.state === STOPPED;
-  }
-
   /** Decodes the bytes chunk[start, end). Never throws on any input. */
   push(chunk: Buffer, ts: number, start = 0, end = chunk.length): void {
     let pos = start;

@@ -60,11 +60,6 @@ export class MessageAssembler {
     this.inflater = cfg.deflate ? new MessageInflater(cfg.deflate.noContextTakeover, cfg.maxInflate) : null;
   }
 
-  /** A message is open (fragmented, waiting for its continuation). */
-  get open(): boolean {
-    return this.active;
-  }
-
   /**
    * A data or continuation frame's header (control frames never come here). Appends the
    * fragmentation violations to `out` and says which payload bytes are needed.
