@@ -3,7 +3,6 @@
  * styled lines out (see text.ts). No blessed here, so that every screen is testable as
  * exact strings.
  */
-import { createHash } from 'crypto';
 import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
 import { closeCodeName } from '../explain/names';
@@ -257,9 +256,9 @@ export function acceptSteps(hs: HandshakeEvent): Line[] {
     lines.push([seg('  the request has no Sec-WebSocket-Key: nothing to compute', 'red')]);
     return lines;
   }
-  const joined = hs.key + WS_GUID;
-  const sha1 = createHash('sha1').update(joined, 'latin1').digest();
-  const expected = sha1.toString('base64');
+  // The decoder's own result (computeAccept) and verdict; the SHA-1 is its base64 decoded.
+  const expected = hs.expectedAccept ?? '';
+  const sha1 = Buffer.from(expected, 'base64');
   lines.push(
     [seg('  1. key (from the request)   '), seg(visible(hs.key), 'yellow')],
     [seg('  2. key + GUID               '), seg(visible(hs.key), 'yellow')],
@@ -269,7 +268,7 @@ export function acceptSteps(hs: HandshakeEvent): Line[] {
   );
   if (hs.accept === null) lines.push([seg('  5. the response has no Sec-WebSocket-Accept', 'red', { bold: true })]);
   else {
-    const ok = hs.accept === expected;
+    const ok = hs.acceptValid;
     lines.push([
       seg('  5. the server sent          '),
       seg(visible(hs.accept), ok ? 'green' : 'red', { bold: true }),
