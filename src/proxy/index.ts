@@ -191,7 +191,7 @@ class ProxyConnection {
       client: formatAddress(client.remoteAddress, client.remotePort),
       target: target.href,
     });
-    client.on('data', (chunk: Buffer) => (this.phase === 'head' ? this.onHeadData(chunk) : undefined));
+    client.on('data', this.onHeadData);
     client.on('error', (err) => this.fail('client', err));
     client.on('close', () => {
       this.clientClosed = true;
@@ -210,7 +210,8 @@ class ProxyConnection {
     }
   }
 
-  private onHeadData(chunk: Buffer): void {
+  /** The client's data listener until the head is complete (then relay() takes over). */
+  private readonly onHeadData = (chunk: Buffer): void => {
     this.headChunks.push(chunk);
     this.headLength += chunk.length;
     const window = Buffer.concat([this.headTail, chunk]);
@@ -243,9 +244,12 @@ class ProxyConnection {
     const rest = head.subarray(scan.length);
     this.headChunks = [];
     this.client.pause();
+    // Off for good: left on, it would run for every relayed chunk too (and a second data
+    // listener makes every emit copy the listener array).
+    this.client.off('data', this.onHeadData);
     this.phase = 'connecting';
     this.connect(Buffer.concat([rewriteHead(parsed, this.target), rest]));
-  }
+  };
 
   private connect(first: Buffer): void {
     this.clearTimer();
