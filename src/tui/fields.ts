@@ -4,7 +4,7 @@
  * meaning; the table of fields; the length form and why; the masking key and the XOR
  * unmasking of the first bytes (§5.3). Pure: a FrameEvent in, styled lines out.
  */
-import { minimalLengthForm } from '../decoder/constants';
+import { isControlOpcode, isReservedOpcode, minimalLengthForm, opcodeName } from '../decoder/constants';
 import type { FrameEvent } from '../decoder/events';
 import { headerFields, type HeaderField, type HeaderFieldKey } from '../decoder/fields';
 import { seg, type Colour, type Line } from './text';
@@ -24,27 +24,21 @@ export const FIELD_COLOURS: Record<HeaderFieldKey | 'payload', Colour | undefine
   payload: undefined,
 };
 
-export const OPCODE_NAMES: Record<number, string> = {
-  0x0: 'continuation',
-  0x1: 'text',
-  0x2: 'binary',
-  0x8: 'close',
-  0x9: 'ping',
-  0xa: 'pong',
-};
+/** The decoder's name of a defined opcode ("text", "close", ...); undefined for a reserved one. */
+export function definedOpcodeName(opcode: number): string | undefined {
+  return isReservedOpcode(opcode) ? undefined : opcodeName(opcode);
+}
 
 /** A short opcode name for narrow columns. */
 export function opcodeShort(opcode: number): string {
-  return opcode === 0 ? 'cont' : OPCODE_NAMES[opcode] ?? `0x${opcode.toString(16)}`;
+  return opcode === 0 ? 'cont' : definedOpcodeName(opcode) ?? `0x${opcode.toString(16)}`;
 }
 
 /** What an opcode means (RFC 6455 §5.2, §11.8). */
 export function opcodeMeaning(opcode: number): string {
-  if (OPCODE_NAMES[opcode]) {
-    const name = OPCODE_NAMES[opcode];
-    return opcode >= 0x8 ? `${name} (control frame)` : opcode === 0 ? 'continuation of a fragmented message' : `${name} (data frame)`;
-  }
-  return opcode < 0x8 ? 'reserved non-control opcode' : 'reserved control opcode';
+  const name = definedOpcodeName(opcode);
+  if (name === undefined) return isControlOpcode(opcode) ? 'reserved control opcode' : 'reserved non-control opcode';
+  return isControlOpcode(opcode) ? `${name} (control frame)` : opcode === 0 ? 'continuation of a fragmented message' : `${name} (data frame)`;
 }
 
 /** The value and meaning of a header field, as the table and the diagram show them. */
@@ -207,7 +201,7 @@ function spanLabels(key: HeaderFieldKey | 'payload', field: HeaderField | undefi
   let name = DIAGRAM_NAMES[key];
   if (key === 'extendedLength16' || key === 'extendedLength64') name += ` (${f.bitLength})`;
   const short: Record<string, string> = {
-    opcode: OPCODE_NAMES[f.value as number] ?? 'reserved',
+    opcode: definedOpcodeName(f.value as number) ?? 'reserved',
     payloadLen: f.value === 126 ? '16-bit next' : f.value === 127 ? '64-bit next' : 'bytes',
   };
   return [fitLabel(name, cols), fitLabel(`= ${value}`, cols), fitLabel(short[key] ?? meaning, cols)];

@@ -8,7 +8,7 @@ import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
 import { closeCodeName } from '../explain/names';
 import { prettyJson, spacedHex, utf8OrNull } from '../explain/payload';
 import { localTime } from '../views/text';
-import { bitDiagram, fieldTable, lengthFormLines, opcodeShort, OPCODE_NAMES, xorLines } from './fields';
+import { bitDiagram, definedOpcodeName, fieldTable, lengthFormLines, opcodeShort, xorLines } from './fields';
 import { hexDumpDoc, hexLegend } from './hex';
 import { ruleInfo } from './rules';
 import { frameViolations, type ConnRecord, type FrameRecord } from './store';
@@ -150,7 +150,7 @@ export function frameTitle(r: FrameRecord): Line {
   return [
     seg(`conn ${ev.conn}  `, undefined, { bold: true }),
     seg(`${dirArrow(ev.dir)}`, DIR_COLOURS[ev.dir], { bold: true }),
-    seg(`  ${ev.dir} frame #${ev.index}  ${localTime(ev.ts)}  offset ${ev.offset}  ${OPCODE_NAMES[ev.opcode] ?? opcodeShort(ev.opcode)}  ${headerLength}-byte header + ${thousands(ev.payloadLength)}-byte payload`),
+    seg(`  ${ev.dir} frame #${ev.index}  ${localTime(ev.ts)}  offset ${ev.offset}  ${definedOpcodeName(ev.opcode) ?? opcodeShort(ev.opcode)}  ${headerLength}-byte header + ${thousands(ev.payloadLength)}-byte payload`),
   ];
 }
 
@@ -234,7 +234,7 @@ export function payloadView(r: FrameRecord, cols: number): Doc {
   if (group && (group.compressed || r.groupPos !== 'only')) {
     lines.push([]);
     const m = group.message;
-    const kind = OPCODE_NAMES[group.opcode];
+    const kind = definedOpcodeName(group.opcode);
     const part =
       r.groupPos === 'only' ? 'a one-frame message' : m ? `frame ${r.groupIndex} of the ${m.frames} frames of a ${kind} message (§5.4)` : `frame ${r.groupIndex} of a fragmented ${kind} message (§5.4)`;
     if (!m) {
