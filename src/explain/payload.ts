@@ -2,7 +2,7 @@
  * Showing payload bytes: as text when they are valid UTF-8, as indented JSON when they
  * are a JSON object or array, otherwise as a hex dump. All output is terminal-safe.
  */
-import { escapeForTerminal } from './escape';
+import { escapeForTerminal, quoteForTerminal } from './escape';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -145,7 +145,7 @@ export function showPayload(bytes: Buffer, options: { asText: boolean; maxTextCh
     }
     const max = options.maxTextChars ?? 2000;
     const cut = text.length > max ? text.slice(0, max) : text;
-    const lines = [`${indent}"${escapeForTerminal(cut).replace(/"/g, '\\"')}"`];
+    const lines = [indent + quoteForTerminal(cut)];
     if (cut.length < text.length) lines.push(`${indent}... ${text.length - cut.length} more characters`);
     return { kind: 'text', lines };
   }
