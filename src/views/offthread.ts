@@ -120,13 +120,17 @@ export class OffThreadOutput {
     this.items.push(item);
     if (this.batchBytes >= BATCH_BYTES) this.sendBatch();
     else if (!this.batchScheduled) {
+      // One timer at a time: a batch sent for its size leaves the timer running, for the
+      // items that follow (a reset here started one more timer per MiB of bulk traffic).
       this.batchScheduled = true;
-      setTimeout(() => this.sendBatch(), BATCH_MS);
+      setTimeout(() => {
+        this.batchScheduled = false;
+        this.sendBatch();
+      }, BATCH_MS);
     }
   }
 
   private sendBatch(): void {
-    this.batchScheduled = false;
     if (this.items.length === 0) return;
     // One copy into a buffer of its own, transferred without a second copy. (Cloning a
     // chunk itself would copy the whole pool or socket buffer it is a view of.)
