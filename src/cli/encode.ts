@@ -7,7 +7,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { ConnectionDecoder } from '../decoder';
+import { decodeFrames } from '../decoder';
 import { buildFrame, deflateMessage, parseHex, type FrameSpec } from '../decoder/build';
 import type { Direction, WsEvent } from '../decoder/events';
 import { spacedHex } from '../explain';
@@ -157,15 +157,6 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
   };
 }
 
-/** Decodes the built frame alone, as a stream of raw frames from `from`. */
-export function decodeFrame(frame: Buffer, from: Direction, maxPayload: number, extensions?: string): WsEvent[] {
-  const events: WsEvent[] = [];
-  const decoder = new ConnectionDecoder({ conn: 1, maxPayload, start: 'frames', extensions, onEvent: (e) => events.push(e) });
-  decoder.push(from, frame, 0);
-  decoder.finish(0);
-  return events;
-}
-
 /** The rule ids the events report, in order, without repeats. */
 export function brokenRules(events: WsEvent[]): string[] {
   const rules: string[] = [];
@@ -190,7 +181,8 @@ export async function encodeMain(argv: string[], write: (text: string) => void, 
     return 0;
   }
   const from = parsed.from ?? (parsed.spec.mask ? 'client' : 'server');
-  const events = decodeFrame(frame, from, parsed.maxPayload, parsed.extensions);
+  // The built frame alone, as a stream of raw frames from `from`.
+  const events = decodeFrames(frame, { from, conn: 1, maxPayload: parsed.maxPayload, extensions: parsed.extensions });
   const printer = new EventPrinter(parsed.ui, write, /permessage-deflate/i.test(parsed.extensions ?? ''));
   if (parsed.ui === 'text') write(`${hex}\n\n`);
   for (const event of events) printer.print(event);

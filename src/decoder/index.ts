@@ -326,10 +326,10 @@ export class ConnectionDecoder {
 /** Decodes raw frames of one direction (no handshake): the events, in order. */
 export function decodeFrames(
   bytes: Buffer,
-  opts: { from: Direction; maxPayload?: number; extensions?: string; finish?: boolean } = { from: 'client' },
+  opts: { from: Direction; conn?: number; maxPayload?: number; extensions?: string; finish?: boolean } = { from: 'client' },
 ): WsEvent[] {
   const events: WsEvent[] = [];
-  const decoder = new ConnectionDecoder({ conn: 0, start: 'frames', maxPayload: opts.maxPayload, extensions: opts.extensions, onEvent: (e) => events.push(e) });
+  const decoder = new ConnectionDecoder({ conn: opts.conn ?? 0, start: 'frames', maxPayload: opts.maxPayload, extensions: opts.extensions, onEvent: (e) => events.push(e) });
   decoder.push(opts.from, bytes, 0);
   if (opts.finish !== false) decoder.finish(0);
   return events;
