@@ -7,6 +7,7 @@
 import { isControlOpcode, isReservedOpcode, minimalLengthForm, opcodeName } from '../decoder/constants';
 import type { FrameEvent } from '../decoder/events';
 import { headerFields, type HeaderField, type HeaderFieldKey } from '../decoder/fields';
+import { unmaskInto } from '../decoder/mask';
 import { seg, type Colour, type Line } from './text';
 
 /** One colour per field, shared by the diagram, the field table and the hex dump. */
@@ -106,14 +107,16 @@ function center(text: string, cols: number): string {
   return ' '.repeat(left) + t + ' '.repeat(cols - t.length - left);
 }
 
-/** The wire bytes of the payload start (masked as sent): the diagram shows what crossed. */
-function wirePayload(frame: FrameEvent, count: number): Buffer {
+/**
+ * The kept payload as it crossed the wire (masked again with the key, §5.3), or its first
+ * `count` bytes: the diagram and the hex dump show what was sent.
+ */
+export function wirePayload(frame: FrameEvent, count = Infinity): Buffer {
   const clear = Buffer.from(frame.payload.slice(0, count * 2), 'hex');
-  if (frame.maskKey) {
-    const key = Buffer.from(frame.maskKey, 'hex');
-    for (let i = 0; i < clear.length; i++) clear[i] ^= key[i & 3];
-  }
-  return clear;
+  if (!frame.maskKey) return clear;
+  const sent = Buffer.allocUnsafe(clear.length);
+  unmaskInto(clear, 0, sent, 0, clear.length, Buffer.from(frame.maskKey, 'hex'), 0);
+  return sent;
 }
 
 /**

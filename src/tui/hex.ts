@@ -5,7 +5,7 @@
  * so its two hex digits get the two colours; byte 1 is MASK + Payload len.
  */
 import type { FrameEvent } from '../decoder/events';
-import { FIELD_COLOURS } from './fields';
+import { FIELD_COLOURS, wirePayload } from './fields';
 import { allLines, seg, type Colour, type Doc, type Line, type Seg } from './text';
 
 export const HEX_PER_ROW = 16;
@@ -13,12 +13,7 @@ export const HEX_PER_ROW = 16;
 /** The frame's bytes as sent: the header, then the payload masked again with the key. */
 export function wireBytes(frame: FrameEvent): { bytes: Buffer; headerLength: number } {
   const header = Buffer.from(frame.header, 'hex');
-  const payload = Buffer.from(frame.payload, 'hex');
-  if (frame.maskKey) {
-    const key = Buffer.from(frame.maskKey, 'hex');
-    for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3];
-  }
-  return { bytes: Buffer.concat([header, payload]), headerLength: header.length };
+  return { bytes: Buffer.concat([header, wirePayload(frame)]), headerLength: header.length };
 }
 
 /** The colour of each byte of a header (positions from RFC 6455 §5.2). */

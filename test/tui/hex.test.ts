@@ -2,14 +2,19 @@
 import { hexDump, hexDumpDoc, hexLegend, wireBytes } from '../../src/tui/hex';
 import { FIELD_COLOURS } from '../../src/tui/fields';
 import { plain } from '../../src/tui/text';
-import { frame, frameEventFromBytes } from './fixtures';
-import { parseHex } from '../../src/decoder/build';
+import { frame, frameEventFromBytes, KEY } from './fixtures';
+import { buildFrame, parseHex } from '../../src/decoder/build';
 
 test('the §5.7 masked "Hello" dumps exactly as it crossed the wire', () => {
   const f = frameEventFromBytes(parseHex('81 85 37 fa 21 3d 7f 9f 4d 51 58')!);
   expect(wireBytes(f).bytes.toString('hex')).toBe('818537fa213d7f9f4d5158');
   expect(hexDump(f).map(plain)).toEqual(['000000  81 85 37 fa 21 3d 7f 9f  4d 51 58                 ..7.!=..MQX']);
   expect(plain(hexLegend(f))).toBe('byte 0: FIN+RSV | opcode  byte 1: MASK+Payload len  masking key  payload (masked, as sent)');
+});
+
+test('a longer masked payload (16-bit length) is masked back byte for byte as it was sent', () => {
+  const sent = buildFrame({ opcode: 2, mask: KEY, payload: Buffer.from(Array.from({ length: 301 }, (_, i) => (i * 7) & 0xff)) });
+  expect(wireBytes(frameEventFromBytes(sent)).bytes.equals(sent)).toBe(true);
 });
 
 test('byte 0 is split in two colours (FIN/RSV nibble, opcode nibble); key and payload have theirs', () => {
