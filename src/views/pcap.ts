@@ -122,15 +122,42 @@ export class PcapBuilder {
     return out;
   }
 
-  /** One pcap record: record header, Ethernet, IPv4, TCP, payload. */
+  /**
+   * One pcap record: record header, Ethernet, IPv4, TCP, payload, written in place into the
+   * record's one buffer (this runs for every relayed chunk when --pcap is on).
+   */
   private segment(state: TcpState, dir: Direction, ts: number, flags: number, payload: Buffer, withAck = true): Buffer {
     const other: Direction = dir === 'client' ? 'server' : 'client';
     const srcIp = dir === 'client' ? state.clientIp : SERVER_IP;
     const dstIp = dir === 'client' ? SERVER_IP : state.clientIp;
     const srcPort = dir === 'client' ? state.clientPort : PCAP_SERVER_PORT;
     const dstPort = dir === 'client' ? PCAP_SERVER_PORT : state.clientPort;
+    const length = 14 + 20 + 20 + payload.length;
+    const out = Buffer.alloc(16 + length);
 
-    const tcp = Buffer.alloc(20);
+    const sec = Math.floor(ts / 1000);
+    const usec = Math.min(999999, Math.floor((ts - sec * 1000) * 1000));
+    out.writeUInt32LE(sec >>> 0, 0);
+    out.writeUInt32LE(usec, 4);
+    out.writeUInt32LE(Math.min(length, SNAPLEN), 8);
+    out.writeUInt32LE(length, 12);
+
+    (dir === 'client' ? SERVER_MAC : CLIENT_MAC).copy(out, 16);
+    (dir === 'client' ? CLIENT_MAC : SERVER_MAC).copy(out, 22);
+    out.writeUInt16BE(0x0800, 28);
+
+    const ip = out.subarray(30, 50);
+    ip[0] = 0x45; // IPv4, 5-word header
+    ip.writeUInt16BE(20 + 20 + payload.length, 2);
+    ip.writeUInt16BE(this.ipId++ & 0xffff, 4);
+    ip.writeUInt16BE(0x4000, 6); // don't fragment
+    ip[8] = 64; // TTL
+    ip[9] = 6; // TCP
+    ip.set(srcIp, 12);
+    ip.set(dstIp, 16);
+    ip.writeUInt16BE(checksum([ip]), 10);
+
+    const tcp = out.subarray(50, 70);
     tcp.writeUInt16BE(srcPort, 0);
     tcp.writeUInt16BE(dstPort, 2);
     tcp.writeUInt32BE(state.seq[dir] >>> 0, 4);
@@ -138,35 +165,11 @@ export class PcapBuilder {
     tcp[12] = 5 << 4; // data offset: 5 words, no options
     tcp[13] = flags;
     tcp.writeUInt16BE(65535, 14); // window
-    const pseudo = Buffer.from([...srcIp, ...dstIp, 0, 6, 0, 0]);
-    pseudo.writeUInt16BE(20 + payload.length, 10);
-    tcp.writeUInt16BE(checksum([pseudo, tcp, payload]), 16);
-
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45; // IPv4, 5-word header
-    ip.writeUInt16BE(20 + 20 + payload.length, 2);
-    ip.writeUInt16BE(this.ipId++ & 0xffff, 4);
-    ip.writeUInt16BE(0x4000, 6); // don't fragment
-    ip[8] = 64; // TTL
-    ip[9] = 6; // TCP
-    Buffer.from(srcIp).copy(ip, 12);
-    Buffer.from(dstIp).copy(ip, 16);
-    ip.writeUInt16BE(checksum([ip]), 10);
-
-    const eth = Buffer.alloc(14);
-    (dir === 'client' ? SERVER_MAC : CLIENT_MAC).copy(eth, 0);
-    (dir === 'client' ? CLIENT_MAC : SERVER_MAC).copy(eth, 6);
-    eth.writeUInt16BE(0x0800, 12);
-
-    const length = 14 + 20 + 20 + payload.length;
-    const record = Buffer.alloc(16);
-    const sec = Math.floor(ts / 1000);
-    const usec = Math.min(999999, Math.floor((ts - sec * 1000) * 1000));
-    record.writeUInt32LE(sec >>> 0, 0);
-    record.writeUInt32LE(usec, 4);
-    record.writeUInt32LE(Math.min(length, SNAPLEN), 8);
-    record.writeUInt32LE(length, 12);
-    return Buffer.concat([record, eth, ip, tcp, payload]);
+    payload.copy(out, 70);
+    // The pseudo-header: both addresses (in the IPv4 header), zero, protocol, TCP length.
+    const pseudoTail = Buffer.from([0, 6, (20 + payload.length) >>> 8, (20 + payload.length) & 0xff]);
+    tcp.writeUInt16BE(checksum([ip.subarray(12, 20), pseudoTail, out.subarray(50)]), 16);
+    return out;
   }
 }
 
