@@ -4,35 +4,17 @@
  * from the wire may reach the terminal as a control or reordering character.
  */
 import { buildFrame } from '../../src/decoder/build';
-import { ConnectionDecoder } from '../../src/decoder';
-import type { Direction, WsEvent } from '../../src/decoder/events';
+import { decodeFrames } from '../../src/decoder';
 import { summarizeFrame, summarizeMessage, TextRenderer } from '../../src/explain';
 import { formatEvent } from '../../src/views/text';
+import { prng } from '../decoder/helpers';
 
 /** Anything a terminal could interpret: C0 but newline, DEL, C1, bidi controls, separators. */
 const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
-
-function decodeAll(bytes: Buffer, from: Direction, extensions?: string): WsEvent[] {
-  const events: WsEvent[] = [];
-  const decoder = new ConnectionDecoder({ conn: 1, start: 'frames', maxPayload: 512, extensions, onEvent: (e) => events.push(e) });
-  decoder.push(from, bytes, 0);
-  decoder.finish(0);
-  return events;
-}
-
 describe('explainer fuzz', () => {
   it('renders 3000 random and mutated streams without throwing or leaking control characters', () => {
-    const random = rng(20261129);
+    const random = prng(20261129);
     const byte = () => Math.floor(random() * 256);
     // Payloads full of what a terminal would act on.
     const nasty = Buffer.from('\x1b[2J\x1b]0;owned\x07\r\u202e\u2028\x9b31m\x00{"a":"\x1b"}', 'utf8');
@@ -54,7 +36,8 @@ describe('explainer fuzz', () => {
         for (let m = 0; m < 1 + Math.floor(random() * 4); m++) bytes[Math.floor(random() * bytes.length)] = byte();
       }
       const renderer = new TextRenderer();
-      for (const event of decodeAll(bytes, random() < 0.5 ? 'client' : 'server', random() < 0.3 ? 'permessage-deflate' : undefined)) {
+      const from = random() < 0.5 ? 'client' : 'server';
+      for (const event of decodeFrames(bytes, { from, conn: 1, maxPayload: 512, extensions: random() < 0.3 ? 'permessage-deflate' : undefined })) {
         const summary = event.event === 'frame' ? summarizeFrame(event) : event.event === 'message' ? summarizeMessage(event) : '';
         const text = [renderer.render(event), summary, ...formatEvent(event)].join('\n');
         const bad = UNSAFE.exec(text);
