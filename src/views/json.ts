@@ -137,13 +137,17 @@ export class LineBatcher {
     this.size += line.length;
     if (this.size >= this.maxPending) this.flush();
     else if (!this.scheduled) {
+      // One timer at a time: a flush for size (or a big line) leaves it running, for the
+      // lines that follow (a reset in flush() started one more timer per 256 KiB of lines).
       this.scheduled = true;
-      setTimeout(() => this.flush(), FLUSH_MS);
+      setTimeout(() => {
+        this.scheduled = false;
+        this.flush();
+      }, FLUSH_MS);
     }
   }
 
   flush(): void {
-    this.scheduled = false;
     if (this.pending.length === 0) return;
     const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
     this.pending = [];
