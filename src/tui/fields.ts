@@ -73,21 +73,6 @@ export function fieldMeaning(field: HeaderField, frame: FrameEvent): { value: st
   }
 }
 
-/** The short labels of the diagram (the RFC stacks 1-bit names vertically). */
-const DIAGRAM_NAMES: Record<HeaderFieldKey | 'payload', string> = {
-  fin: 'FIN',
-  rsv1: 'RSV1',
-  rsv2: 'RSV2',
-  rsv3: 'RSV3',
-  opcode: 'opcode',
-  mask: 'MASK',
-  payloadLen: 'Payload len',
-  extendedLength16: 'Extended payload length',
-  extendedLength64: 'Extended payload length',
-  maskingKey: 'Masking-key',
-  payload: 'Payload Data',
-};
-
 /** A stretch of one 32-bit diagram row: part of a field, or of the payload. */
 interface Span {
   key: HeaderFieldKey | 'payload';
@@ -184,30 +169,29 @@ export function bitDiagram(frame: FrameEvent): Line[] {
   return lines.map(trimRight);
 }
 
-/** The labels of one span: vertical letters for 1-bit fields, else name/value/meaning. */
+/**
+ * The labels of one span: vertical letters for 1-bit fields (as the RFC stacks them), else
+ * the decoder's field name, the value and the meaning.
+ */
 function spanLabels(key: HeaderFieldKey | 'payload', field: HeaderField | undefined, frame: FrameEvent, bits: number, first: boolean): string[] {
-  if (bits === 1) {
-    const name = DIAGRAM_NAMES[key];
-    return [0, 1, 2, 3].map((i) => name[i] ?? ' ');
-  }
   const cols = bits * 2 - 1;
   if (key === 'payload') {
-    return [DIAGRAM_NAMES.payload, frame.masked ? '(as sent: masked)' : '(as sent)'].map((t) => fitLabel(t, cols));
+    return ['Payload Data', frame.masked ? '(as sent: masked)' : '(as sent)'].map((t) => fitLabel(t, cols));
   }
   const f = field!;
-  const { value, meaning } = fieldMeaning(f, frame);
+  if (bits === 1) return [0, 1, 2, 3].map((i) => f.name[i] ?? ' ');
   if (!first) {
-    // The last 16 bits of a 64-bit length get a 31-column cell: "(continued)" alone, not a cut name.
-    const label = `${DIAGRAM_NAMES[key]} (continued)`;
+    // "Extended payload length (64)" continues without its bit count. The last 16 bits of a
+    // 64-bit length get a 31-column cell: "(continued)" alone, not a cut name.
+    const label = `${f.name.replace(/ \(\d+\)$/, '')} (continued)`;
     return [fitLabel(label.length <= cols ? label : '(continued)', cols)];
   }
-  let name = DIAGRAM_NAMES[key];
-  if (key === 'extendedLength16' || key === 'extendedLength64') name += ` (${f.bitLength})`;
+  const { value, meaning } = fieldMeaning(f, frame);
   const short: Record<string, string> = {
     opcode: definedOpcodeName(f.value as number) ?? 'reserved',
     payloadLen: f.value === 126 ? '16-bit next' : f.value === 127 ? '64-bit next' : 'bytes',
   };
-  return [fitLabel(name, cols), fitLabel(`= ${value}`, cols), fitLabel(short[key] ?? meaning, cols)];
+  return [fitLabel(f.name, cols), fitLabel(`= ${value}`, cols), fitLabel(short[key] ?? meaning, cols)];
 }
 
 function fitLabel(text: string, cols: number): string {
