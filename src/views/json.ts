@@ -157,7 +157,7 @@ export class LineBatcher {
 }
 
 /**
- * Writes every event of a session to `out`, batched per event-loop turn; returns a function
+ * Writes every event of a session to `out`, batched (see LineBatcher); returns a function
  * that unsubscribes and writes what is still pending.
  */
 export function attachJsonView(session: Session, out: Writable): () => void {

@@ -11,9 +11,9 @@
  * Memory stays bounded: it acts as an OutputGate; while more than OFFTHREAD_HIGH_WATER
  * bytes are on their way to the worker, the proxy stops reading.
  *
- * What the proxy hands over in one event-loop turn goes in one message (the chunks copied
- * into one ArrayBuffer, transferred): a message per chunk cost the relay's thread ~3 µs
- * per chunk, as much as relaying a small message.
+ * What the proxy hands over within BATCH_MS (or up to BATCH_BYTES) goes in one message (the
+ * chunks copied into one ArrayBuffer, transferred): a message per chunk cost the relay's
+ * thread ~3 µs per chunk, as much as relaying a small message.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';

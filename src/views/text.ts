@@ -174,7 +174,7 @@ function messagePreview(m: MessageEvent): string {
 }
 
 /**
- * Writes the text log of a session to `out` (batched per event-loop turn, see LineBatcher);
+ * Writes the text log of a session to `out` (batched every FLUSH_MS, see LineBatcher);
  * returns a function that unsubscribes and writes what is still pending.
  */
 export function attachTextView(session: Session, out: Writable, options: TextOptions = {}): () => void {
