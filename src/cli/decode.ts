@@ -54,13 +54,18 @@ export function classifyInput(bytes: Buffer): DecodeInputKind {
 }
 
 /**
- * Hex text to bytes, or null when the content is not hex text. Accepts any separators
- * parseHex accepts, and `#` comments to the end of a line (handy in sample files).
+ * The text with its `#` comments (to the end of a line, handy in sample files) removed, or
+ * null when it is not hex text: hex digits and the separators parseHex accepts.
  */
-export function hexTextToBytes(content: Buffer | string): Buffer | null {
+function hexText(content: Buffer | string): string | null {
   const text = (typeof content === 'string' ? content : content.toString('latin1')).replace(/#[^\n]*/g, '');
-  if (text.trim() === '' || !/^[\s0-9a-fA-Fx,:\-]*$/.test(text)) return null;
-  return parseHex(text);
+  return text.trim() !== '' && /^[\s0-9a-fA-Fx,:\-]*$/.test(text) ? text : null;
+}
+
+/** Hex text to bytes, or null when the content is not hex text (or not whole pairs). */
+export function hexTextToBytes(content: Buffer | string): Buffer | null {
+  const text = hexText(content);
+  return text === null ? null : parseHex(text);
 }
 
 export interface DecodeOptions {
@@ -191,12 +196,6 @@ export const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
 /** How many first bytes decide what the input is. */
 const HEAD_BYTES = 256;
 
-/** Does this start look like hex text? (A cut pair or comment at the end is fine.) */
-function looksLikeHexText(head: Buffer): boolean {
-  const text = head.toString('latin1').replace(/#[^\n]*/g, '');
-  return text.trim() !== '' && /^[\s0-9a-fA-Fx,:\-]*$/.test(text);
-}
-
 /**
  * Decodes a stream of any input with bounded memory: the first bytes tell what it is;
  * captures are replayed line by line and raw binary frames fed chunk by chunk; hex text and
@@ -233,7 +232,8 @@ export async function decodeStream(chunks: AsyncIterable<Buffer | string>, optio
       yield* rest();
     })()), options, emit, source);
   }
-  if (kind === 'binary' && !looksLikeHexText(head)) {
+  // A start that is hex text but for a pair or comment cut at its end is read whole too.
+  if (kind === 'binary' && hexText(head) === null) {
     const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions: options.extensions, onEvent: emit });
     const from = options.from ?? guessSender(head);
     decoder.push(from, head, 0);
@@ -256,10 +256,15 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of fs.createReadStream(path)) yield chunk as Buffer;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new CliError(`cannot read ${path}: ${why}`);
+    throw cannotRead(path, err);
   }
+}
+
+/** The one-line error for a file that cannot be read. */
+export function cannotRead(path: string, err: unknown): CliError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return new CliError(`cannot read ${path}: ${why}`);
 }
 
 export function parseFrom(text: string | undefined): Direction | undefined {

@@ -11,7 +11,7 @@ import { decodeFrames } from '../decoder';
 import { buildFrame, deflateMessage, parseHex, type FrameSpec } from '../decoder/build';
 import type { Direction, WsEvent } from '../decoder/events';
 import { spacedHex } from '../explain';
-import { EventPrinter, parseFrom, stdoutWriter } from './decode';
+import { cannotRead, EventPrinter, parseFrom, stdoutWriter } from './decode';
 import { CliError, parseChoice, parseMaxPayload, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope encode [TEXT] [OPTIONS]
@@ -68,9 +68,7 @@ function readPayloadFile(path: string): Buffer {
   try {
     return fs.readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new CliError(`cannot read ${path}: ${why}`);
+    throw cannotRead(path, err);
   }
 }
 
