@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
 import { ConnectionDecoder } from './decoder';
 import type { Direction, EndEvent, ErrorEvent, OpenEvent, WsEvent } from './decoder/events';
-import type { Session } from './session';
+import type { DataListener, Session } from './session';
 
 export const CAPTURE_FORMAT = 'wsscope-capture';
 export const CAPTURE_VERSION = 1;
@@ -238,7 +238,7 @@ export interface ReplayOptions {
    * publishes a chunk (session.publishData) before decoding it: for writers of the raw
    * bytes (`wsscope replay --pcap`). Left out, a replay publishes events only.
    */
-  onData?: (conn: number, dir: Direction, ts: number, chunk: Buffer) => void;
+  onData?: DataListener;
 }
 
 /**
