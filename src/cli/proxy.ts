@@ -33,7 +33,7 @@ Options:
   -v, --verbose          text log: the field breakdown of every frame
 `;
 
-export interface LiveOptions {
+interface LiveOptions {
   listen: { host: string; port: number };
   target?: string;
   backend: boolean;
@@ -52,7 +52,7 @@ export interface LiveOptions {
 }
 
 /** The options shared by `wsscope proxy` and `wsscope` (start). */
-export const LIVE_ARG_OPTIONS = {
+const LIVE_ARG_OPTIONS = {
   listen: { type: 'string' },
   target: { type: 'string' },
   backend: { type: 'boolean' },
@@ -73,7 +73,7 @@ export interface LiveDefaults {
   start: boolean;
 }
 
-export function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'help' {
+function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'help' {
   const { values, positionals } = parseArgs({ args: argv, options: LIVE_ARG_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return 'help';
   if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}" (try --help)`);
@@ -149,7 +149,7 @@ function untilStopped(also?: Promise<unknown>): Promise<void> {
 }
 
 /** Runs backend (optional) + proxy + outputs until SIGINT/SIGTERM or the TUI quits. */
-export async function runLive(options: LiveOptions): Promise<number> {
+async function runLive(options: LiveOptions): Promise<number> {
   const session = new Session();
   const gate = new OutputGate();
   const stops: (() => Promise<void>)[] = [];
@@ -252,11 +252,16 @@ export async function runLive(options: LiveOptions): Promise<number> {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const options = parseLiveArgs(argv, { start: false });
+/** `wsscope proxy` and `wsscope` (start.ts): --help prints `usage`, otherwise runs live. */
+export async function runLiveCommand(argv: string[], defaults: LiveDefaults, usage: string): Promise<number> {
+  const options = parseLiveArgs(argv, defaults);
   if (options === 'help') {
-    process.stdout.write(PROXY_USAGE);
+    process.stdout.write(usage);
     return 0;
   }
   return runLive(options);
+}
+
+export function run(argv: string[]): Promise<number> {
+  return runLiveCommand(argv, { start: false }, PROXY_USAGE);
 }

@@ -4,7 +4,7 @@
  * text log when stdout is not a terminal). `--listen`, `--backend-listen`, `--deflate`, `--ui` and the
  * other options of `wsscope proxy` (but --target) override the defaults.
  */
-import { parseLiveArgs, PROXY_USAGE, runLive } from './proxy';
+import { PROXY_USAGE, runLiveCommand } from './proxy';
 
 export const START_USAGE = `usage: wsscope [--listen H:P] [--backend-listen H:P] [--deflate] [--ui tui|text|json] [options]
 
@@ -14,11 +14,6 @@ load the demo page through the proxy. The options are those of \`wsscope proxy\`
 
 ${PROXY_USAGE.slice(PROXY_USAGE.indexOf('Options:'))}`;
 
-export async function run(argv: string[]): Promise<number> {
-  const options = parseLiveArgs(argv, { start: true });
-  if (options === 'help') {
-    process.stdout.write(START_USAGE);
-    return 0;
-  }
-  return runLive(options);
+export function run(argv: string[]): Promise<number> {
+  return runLiveCommand(argv, { start: true }, START_USAGE);
 }
