@@ -9,13 +9,13 @@
  * given input), so running it twice gives the same files; test/samples.test.ts checks that
  * the committed captures are what this script generates.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { dataLines, headerLine } from '../src/capture';
 import { buildFrame, type FrameSpec } from '../src/decoder/build';
 import type { Direction } from '../src/decoder/events';
+import { computeAccept } from '../src/decoder/handshake';
 
 export interface Sample {
   name: string;
@@ -32,13 +32,8 @@ export interface Sample {
 
 /** Every capture starts at 2026-01-01T00:00:00Z; each record is 1 ms after the previous one. */
 const BASE_TS = Date.UTC(2026, 0, 1);
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** RFC 6455 §1.3's example key, whose accept value is s3pPLMBiTxaQ9kYGzzhZRbK+xOo=. */
 const RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-
-export function acceptFor(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
-}
 
 type Headers = [string, string][];
 
@@ -130,7 +125,7 @@ function handshake(capture: Capture, spec: HandshakeSpec = {}): Capture {
   const response = (spec.response ?? ((h) => h))([
     ['Upgrade', 'websocket'],
     ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Accept', acceptFor(key)],
+    ['Sec-WebSocket-Accept', computeAccept(key)],
   ]);
   const requestText = head(spec.requestLine ?? 'GET /json HTTP/1.1', request);
   capture.data('client', spec.requestText ? spec.requestText(requestText) : requestText);
