@@ -34,19 +34,9 @@ and runs through the proxy. To watch the frames in the terminal UI, start
   -v, --verbose    all handshake headers, and every frame header bit by bit
 `;
 
-/** What src/backend and src/proxy export (their modules are loaded lazily, by name). */
-interface Listener {
-  address: string;
-  port: number;
-  close(): Promise<void>;
-}
-type StartBackend = (options: { host: string; port: number; deflate?: boolean }) => Promise<Listener>;
-type StartProxy = (options: {
-  listen: { host: string; port: number };
-  target: string;
-  session: Session;
-  maxPayload?: number;
-}) => Promise<Listener>;
+/** src/backend and src/proxy are loaded lazily, by name; their types are only imported. */
+type StartBackend = typeof import('../backend').startBackend;
+type StartProxy = typeof import('../proxy').startProxy;
 
 /** Resolves on each Enter; after stdin ends, at once (so `demo --step < /dev/null` finishes). */
 function enterWaiter(): { wait: (prompt: string) => Promise<void>; close: () => void } {
@@ -127,24 +117,20 @@ export async function run(argv: string[]): Promise<number> {
     } catch (err) {
       throw new CliError((err as Error).message);
     }
-    if (values.step) {
-      const waiter = enterWaiter();
-      enter = waiter;
-      await runDemo(
-        {
-          url,
-          deflate: values.deflate,
-          mask,
-          timeoutMs,
-          insecure: values.insecure,
-          verbose: values.verbose,
-          beforeStep: (i, total) => waiter.wait(`\n[press Enter for step ${i}/${total}] `),
-        },
-        out,
-      );
-    } else {
-      await runDemo({ url, deflate: values.deflate, mask, timeoutMs, insecure: values.insecure, verbose: values.verbose }, out);
-    }
+    if (values.step) enter = enterWaiter();
+    const waiter = enter;
+    await runDemo(
+      {
+        url,
+        deflate: values.deflate,
+        mask,
+        timeoutMs,
+        insecure: values.insecure,
+        verbose: values.verbose,
+        beforeStep: waiter && ((i, total) => waiter.wait(`\n[press Enter for step ${i}/${total}] `)),
+      },
+      out,
+    );
     out('');
     out('demo finished');
   } catch (err) {
