@@ -30,7 +30,8 @@ export interface ExplainOptions {
 
 /** Width of the label column of every explanation line. */
 const LABEL = 15;
-const label = (name: string) => `  ${name.padEnd(LABEL)}`;
+/** The label column of an explanation line: frames and handshakes line up. */
+export const label = (name: string) => `  ${name.padEnd(LABEL)}`;
 
 /** What a field's value means, one short phrase per field of the first two bytes. */
 function fieldMeaning(field: HeaderField): string {

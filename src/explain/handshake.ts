@@ -5,10 +5,8 @@
 import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, HttpRequestHead, HttpResponseHead, PerMessageDeflateParams } from '../decoder/events';
 import { escapeForTerminal } from './escape';
-import { violationRows } from './frame';
+import { label, violationRows } from './frame';
 
-const LABEL = 15;
-const label = (name: string) => `  ${name.padEnd(LABEL)}`;
 const esc = (text: string) => escapeForTerminal(text);
 
 export function requestRows(request: HttpRequestHead): string[] {
