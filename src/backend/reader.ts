@@ -28,6 +28,7 @@
  * UTF-8: gorilla does not, and the seed echoes whatever bytes it got.
  */
 import { inflateRawSync } from 'zlib';
+import { unmaskInto } from '../decoder/mask';
 import { OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT } from './frames';
 import { goRuneLength } from './gojson';
 
@@ -210,9 +211,9 @@ export class GorillaReader {
         if (this.pending.length === 0) return false;
         const n = Math.min(this.remaining, this.pending.length);
         // Copy: the chunk's memory is not ours to modify, and a slice would pin it.
-        const part = Buffer.from(this.pending.subarray(0, n));
+        const part = Buffer.allocUnsafe(n);
+        unmaskInto(this.pending, 0, part, 0, n, this.maskKey, this.maskPos);
         this.pending = this.pending.subarray(n);
-        for (let i = 0; i < part.length; i++) part[i] ^= this.maskKey[(this.maskPos + i) & 3];
         this.maskPos = (this.maskPos + n) & 3;
         this.remaining -= n;
         if (this.opcode === OP_CLOSE || this.opcode === OP_PING || this.opcode === OP_PONG) {
