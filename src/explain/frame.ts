@@ -105,9 +105,6 @@ export function exactPayloadLength(frame: FrameEvent): string {
   return String(frame.payloadLength);
 }
 
-/** The smallest length form that can carry `length` (RFC 6455 §5.2): the decoder's rule. */
-export { minimalLengthForm } from '../decoder/constants';
-
 /**
  * Which length form carried the length and why; a second line flags a non-minimal
  * encoding (RFC 6455 §5.2: "the minimal number of bytes MUST be used").

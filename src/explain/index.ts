@@ -3,7 +3,7 @@
  * would explain them. Views reuse the pieces: bit rows, length form, unmasking, payload.
  */
 export { escapeForTerminal, quoteForTerminal, type EscapeOptions } from './escape';
-export { closeCodeName, opcodeMeaning } from './names';
+export { opcodeMeaning } from './names';
 export { hexDump, prettyJson, showPayload, spacedHex, utf8OrNull, type PayloadView } from './payload';
 export {
   exactPayloadLength,
@@ -13,7 +13,6 @@ export {
   headerBitRows,
   lengthExplanation,
   maskingRows,
-  minimalLengthForm,
   payloadRows,
   violationRows,
   type ExplainOptions,
