@@ -5,11 +5,11 @@
  */
 import { startProxy } from '../../src/proxy';
 import type { Gate } from '../../src/views/gate';
-import { prng, rawClient, rawServer, recordingSession, sha256, until, waitFor } from './helpers';
+import { prng, rawClient, rawServer, recordingSession, sha256, until, UPGRADE_RESPONSE, upgradeRequest, waitFor } from './helpers';
 
 const HEAD_END = '\r\n\r\n';
-const RESPONSE = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
-const REQUEST = 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+const RESPONSE = UPGRADE_RESPONSE;
+const REQUEST = upgradeRequest();
 
 /** A gate the test opens by hand. */
 class HandGate implements Gate {

@@ -10,6 +10,22 @@ import { Session } from '../../src/session';
 export const ROOT = path.resolve(__dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/wsscope.js');
 
+/**
+ * An upgrade request with RFC 6455 §1.3's example key; `extra`: more header lines, each
+ * ending in CRLF, after the others.
+ */
+export function upgradeRequest({ path = '/', host = 'x', extra = '' }: { path?: string; host?: string; extra?: string } = {}): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`
+  );
+}
+
+/** The 101 answering upgradeRequest(): the example key's accept value. */
+export const UPGRADE_RESPONSE =
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+
 /** Polls `cond` until it holds (no fixed sleeps); fails with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -10,13 +10,10 @@ import { buildFrame, type FrameSpec } from '../../src/decoder/build';
 import type { WsEvent } from '../../src/decoder/events';
 import { Session } from '../../src/session';
 import { attachJsonView, eventChunk } from '../../src/views/json';
+import { UPGRADE_RESPONSE, upgradeRequest } from './helpers';
 
-const REQUEST =
-  'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-const RESPONSE =
-  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+const REQUEST = upgradeRequest();
+const RESPONSE = UPGRADE_RESPONSE;
 const MASK = Buffer.from('a1b2c3d4', 'hex');
 
 function bytes(n: number, seed: number): Buffer {

@@ -9,17 +9,14 @@ import { Session } from '../../src/session';
 import { eventLine } from '../../src/views/json';
 import { OffThreadOutput } from '../../src/views/offthread';
 import { formatEvent } from '../../src/views/text';
+import { UPGRADE_RESPONSE, upgradeRequest } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-offthread-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const MASK = Buffer.from('37fa213d', 'hex');
-const REQUEST =
-  'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-const RESPONSE =
-  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+const REQUEST = upgradeRequest({ path: '/chat' });
+const RESPONSE = UPGRADE_RESPONSE;
 
 /** What the live proxy publishes with decode: false, in order. */
 function feed(session: Session): void {

@@ -5,7 +5,7 @@
 import { buildFrame } from '../../src/decoder/build';
 import { startProxy, type ProxyHandle } from '../../src/proxy';
 import { Session } from '../../src/session';
-import { rawClient, rawServer, recordingSession, sha256, waitFor, writeChunked, prng, until } from './helpers';
+import { rawClient, rawServer, recordingSession, sha256, waitFor, writeChunked, prng, until, UPGRADE_RESPONSE, upgradeRequest } from './helpers';
 
 const MASK = Buffer.from('37fa213d', 'hex');
 const HEAD_END = '\r\n\r\n';
@@ -41,16 +41,9 @@ function serverFrames(): Buffer[] {
   ];
 }
 
-const RESPONSE =
-  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+const RESPONSE = UPGRADE_RESPONSE;
 
-function request(hostHeader: string, path = '/chat'): string {
-  return (
-    `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
-  );
-}
+const request = (host: string, path = '/chat'): string => upgradeRequest({ path, host });
 
 describe('byte-exact relay under random chunking, valid and invalid frames', () => {
   for (const seed of [1, 2, 3]) {

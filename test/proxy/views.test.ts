@@ -7,14 +7,11 @@ import { explainFrame } from '../../src/explain';
 import { Session } from '../../src/session';
 import { attachJsonView } from '../../src/views/json';
 import { attachTextView, formatEvent } from '../../src/views/text';
+import { UPGRADE_RESPONSE, upgradeRequest } from './helpers';
 
 const MASK = Buffer.from('37fa213d', 'hex');
-const REQUEST =
-  'GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Evil: a\x1b]0;pwned\x07b\r\n\r\n';
-const RESPONSE =
-  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+const REQUEST = upgradeRequest({ path: '/chat', extra: 'X-Evil: a\x1b]0;pwned\x07b\r\n' });
+const RESPONSE = UPGRADE_RESPONSE;
 
 function decode(client: Buffer[]): WsEvent[] {
   const events: WsEvent[] = [];
