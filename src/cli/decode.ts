@@ -37,10 +37,10 @@ recognised by its first bytes:
   --max-payload N       keep at most N payload bytes per frame/message (default 65536)
 `;
 
-export type DecodeInputKind = 'capture' | 'http' | 'hex' | 'binary';
+type DecodeInputKind = 'capture' | 'http' | 'hex' | 'binary';
 
 /** Recognises the input from its first bytes (see HELP). */
-export function classifyInput(bytes: Buffer): DecodeInputKind {
+function classifyInput(bytes: Buffer): DecodeInputKind {
   const head = bytes.subarray(0, 256).toString('latin1');
   if (/^\s*\{\s*"format"\s*:\s*"wsscope-capture"/.test(head)) return 'capture';
   // Decoded events (a golden file, --ui json output) would otherwise be "decoded" as raw
@@ -63,12 +63,12 @@ function hexText(content: Buffer | string): string | null {
 }
 
 /** Hex text to bytes, or null when the content is not hex text (or not whole pairs). */
-export function hexTextToBytes(content: Buffer | string): Buffer | null {
+function hexTextToBytes(content: Buffer | string): Buffer | null {
   const text = hexText(content);
   return text === null ? null : parseHex(text);
 }
 
-export interface DecodeOptions {
+interface DecodeOptions {
   ui: 'text' | 'json';
   from?: Direction;
   extensions?: string;
@@ -123,7 +123,7 @@ function guessSender(frames: Buffer): Direction {
  * the frames after it are decoded as that side's, since the handshake cannot be checked
  * without the other head.
  */
-export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
+function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
   const ts = 0;
   const rawFrames = (frames: Buffer, from: Direction, extensions = options.extensions) => {
     const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions, onEvent: emit });
@@ -171,7 +171,7 @@ export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: Decode
 }
 
 /** Replays a capture (a file path, its content, or a stream of it) into `emit`. */
-export async function decodeCapture(input: string | Buffer | NodeJS.ReadableStream, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
+async function decodeCapture(input: string | Buffer | NodeJS.ReadableStream, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
   const stream = Buffer.isBuffer(input) ? Readable.from([input]) : input;
   try {
     await replayCaptureFile(stream, emit, { maxPayload: options.maxPayload, source });
@@ -182,7 +182,7 @@ export async function decodeCapture(input: string | Buffer | NodeJS.ReadableStre
 }
 
 /** Decodes any input (see classifyInput) into `emit`. */
-export async function decodeInput(content: Buffer, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'input'): Promise<void> {
+async function decodeInput(content: Buffer, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'input'): Promise<void> {
   if (content.length === 0) throw new CliError(`nothing to decode: ${source} is empty`);
   const kind = classifyInput(content);
   if (kind === 'capture') return decodeCapture(content, options, emit, source);
@@ -192,7 +192,7 @@ export async function decodeInput(content: Buffer, options: DecodeOptions, emit:
 }
 
 /** Hex text and HTTP streams are read whole; beyond this size they are refused. */
-export const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
+const MAX_WHOLE_INPUT = 64 * 1024 * 1024;
 /** How many first bytes decide what the input is. */
 const HEAD_BYTES = 256;
 
@@ -201,7 +201,7 @@ const HEAD_BYTES = 256;
  * captures are replayed line by line and raw binary frames fed chunk by chunk; hex text and
  * HTTP streams (small by nature) are read whole, up to MAX_WHOLE_INPUT.
  */
-export async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: DecodeOptions, emit: (event: WsEvent) => void, source: string): Promise<void> {
+async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: DecodeOptions, emit: (event: WsEvent) => void, source: string): Promise<void> {
   const it = chunks[Symbol.asyncIterator]();
   const next = async (): Promise<Buffer | null> => {
     const r = await it.next();

@@ -46,7 +46,7 @@ it field by field, with the rules it breaks. Invalid frames are built on purpose
 const OPCODES: Record<string, number> = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
 
 /** "text", "8", "0x8" → 8; a CliError otherwise. */
-export function parseOpcode(text: string): number {
+function parseOpcode(text: string): number {
   const named = OPCODES[text.toLowerCase()];
   if (named !== undefined) return named;
   const n = /^(0x[0-9a-f]+|\d+)$/i.test(text) ? Number(text) : NaN;
@@ -73,7 +73,7 @@ function readPayloadFile(path: string): Buffer {
 }
 
 /** The frame spec the flags describe. */
-export function specFromArgs(argv: string[], random?: () => Buffer): { spec: FrameSpec; ui: 'text' | 'json' | 'hex'; from?: Direction; extensions?: string; maxPayload: number } | 'help' {
+function specFromArgs(argv: string[], random?: () => Buffer): { spec: FrameSpec; ui: 'text' | 'json' | 'hex'; from?: Direction; extensions?: string; maxPayload: number } | 'help' {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -156,7 +156,7 @@ export function specFromArgs(argv: string[], random?: () => Buffer): { spec: Fra
 }
 
 /** The rule ids the events report, in order, without repeats. */
-export function brokenRules(events: WsEvent[]): string[] {
+function brokenRules(events: WsEvent[]): string[] {
   const rules: string[] = [];
   for (const event of events) {
     const violations = ('violations' in event ? event.violations : undefined) ?? [];
