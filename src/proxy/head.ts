@@ -71,7 +71,7 @@ export function parseHead(head: Buffer): ParsedHead | null {
  * An upgrade to WebSocket (RFC 6455 §4.1): `Upgrade` lists `websocket`, by the same rule
  * as the decoder's missing-upgrade check.
  */
-export function isWebSocketUpgrade(head: HttpRequestHead): boolean {
+function isWebSocketUpgrade(head: HttpRequestHead): boolean {
   return headerTokens(head.headers, 'upgrade').includes('websocket');
 }
 

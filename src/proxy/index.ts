@@ -21,7 +21,7 @@ import type { Gate } from '../views/gate';
 import { MAX_HEAD_BYTES, parseHead, parseTarget, rewriteHead, scanHead } from './head';
 import { formatAddress, type WsUrl } from '../address';
 
-export { parseTarget, MAX_HEAD_BYTES } from './head';
+export { parseTarget } from './head';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 

@@ -7,7 +7,7 @@
 import type { Writable } from 'stream';
 
 /** Bytes an output may queue before the proxy stops reading (per output stream). */
-export const OUTPUT_HIGH_WATER = 8 * 1024 * 1024;
+const OUTPUT_HIGH_WATER = 8 * 1024 * 1024;
 
 /** Anything that can hold the proxy back: an OutputGate, an OffThreadOutput. */
 export interface Gate {

@@ -20,7 +20,7 @@ import { Worker } from 'worker_threads';
 import type { WsEvent } from '../decoder/events';
 import type { Session } from '../session';
 
-export const OFFTHREAD_HIGH_WATER = 8 * 1024 * 1024;
+const OFFTHREAD_HIGH_WATER = 8 * 1024 * 1024;
 
 export interface OffThreadOptions {
   ui: 'json' | 'text';

@@ -25,7 +25,7 @@ export interface TextOptions {
 }
 
 /** Longest payload preview: characters of text, or bytes of hex. */
-export const PREVIEW_CHARS = 60;
+const PREVIEW_CHARS = 60;
 const PREVIEW_BYTES = 24;
 
 export function localTime(ts: number): string {
@@ -62,7 +62,7 @@ function hexFieldBytes<K extends 'payload' | 'data'>(obj: { [k in K]?: string },
 }
 
 /** The payload preview of a frame: text frames as text, binary as hex, others by content. */
-export function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'rsv1' | 'payload' | 'payloadTruncated' | 'payloadLength' | 'closeCode' | 'closeReason'>): string {
+function payloadPreview(frame: Pick<FrameEvent, 'opcode' | 'rsv1' | 'payload' | 'payloadTruncated' | 'payloadLength' | 'closeCode' | 'closeReason'>): string {
   const bytes = hexFieldBytes(frame, 'payload');
   const cut = frame.payloadTruncated || bytes.length < frame.payloadLength;
   if (frame.opcode === 0x8) {
