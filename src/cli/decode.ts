@@ -108,6 +108,11 @@ function headEnd(bytes: Buffer, from: number): number {
   return ends.length ? Math.min(...ends) : -1;
 }
 
+/** The decoder of raw frames (connection 1, no handshake) that both decodeBytes and decodeStream use. */
+function rawFrameDecoder(options: DecodeOptions, emit: (event: WsEvent) => void, extensions = options.extensions): ConnectionDecoder {
+  return new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions, onEvent: emit });
+}
+
 /** RFC 6455 §5.1: clients mask every frame and servers none, so the MASK bit tells. */
 function guessSender(frames: Buffer): Direction {
   return frames.length >= 2 && frames[1] & 0x80 ? 'client' : 'server';
@@ -126,7 +131,7 @@ function guessSender(frames: Buffer): Direction {
 function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
   const ts = 0;
   const rawFrames = (frames: Buffer, from: Direction, extensions = options.extensions) => {
-    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions, onEvent: emit });
+    const decoder = rawFrameDecoder(options, emit, extensions);
     if (frames.length) decoder.push(from, frames, ts);
     decoder.finish(ts);
   };
@@ -234,7 +239,7 @@ async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: Dec
   }
   // A start that is hex text but for a pair or comment cut at its end is read whole too.
   if (kind === 'binary' && hexText(head) === null) {
-    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions: options.extensions, onEvent: emit });
+    const decoder = rawFrameDecoder(options, emit);
     const from = options.from ?? guessSender(head);
     decoder.push(from, head, 0);
     for await (const chunk of rest()) decoder.push(from, chunk, 0);
