@@ -25,8 +25,8 @@ export class MessageInflater {
   /** The output so far; its last <= 32 KiB (ending at historyLen) is the sliding window. */
   private history: Buffer | null = null;
   private historyLen = 0;
-  /** False once the window is lost (output limit hit): later messages cannot be inflated. */
-  usable = true;
+  /** False once the window is lost (a message not inflated): later messages cannot be inflated. */
+  private usable = true;
 
   /**
    * @param noContextTakeover the sender resets its compressor after each message
@@ -46,7 +46,7 @@ export class MessageInflater {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_BUFFER_TOO_LARGE') {
-        if (!this.noContextTakeover) this.usable = false;
+        this.skipped();
         return { ok: false, tooLarge: true, message: `inflated message larger than ${this.maxOutput} bytes; not inflated` };
       }
       // A broken stream leaves the sender's and our windows out of step: keep what we had
@@ -55,6 +55,14 @@ export class MessageInflater {
     }
     if (!this.noContextTakeover) this.remember(data);
     return { ok: true, data };
+  }
+
+  /**
+   * A message was not inflated (over the limit): with context takeover its output belonged
+   * in the window, so the window is lost; without, the next message starts afresh anyway.
+   */
+  skipped(): void {
+    if (!this.noContextTakeover) this.usable = false;
   }
 
   private remember(data: Buffer): void {

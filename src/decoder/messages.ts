@@ -195,7 +195,7 @@ export class MessageAssembler {
     const failed = { body: Buffer.alloc(0), length: this.wireLength };
     if (this.overflow) {
       this.cfg.emitError(`${this.cfg.dir}: compressed message of ${this.wireLength} bytes exceeds the ${this.cfg.maxInflate}-byte inflate limit; not inflated`, ts);
-      if (!this.cfg.deflate!.noContextTakeover) this.inflater!.usable = false;
+      this.inflater!.skipped();
       return failed;
     }
     const result = this.inflater!.inflate(this.kept);
