@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { Readable } from 'stream';
 import { parseArgs } from 'util';
-import { ConnectionDecoder } from '../decoder';
+import { ConnectionDecoder, DEFAULT_MAX_PAYLOAD } from '../decoder';
 import { parseHex } from '../decoder/build';
 import { checkRequest, headerValue, parseRequestHead, parseResponseHead } from '../decoder/handshake';
 import type { Direction, WsEvent } from '../decoder/events';
@@ -286,7 +286,7 @@ export async function decodeMain(argv: string[], write: (text: string) => void, 
       from: { type: 'string' },
       extensions: { type: 'string' },
       ui: { type: 'string', default: 'text' },
-      'max-payload': { type: 'string', default: '65536' },
+      'max-payload': { type: 'string', default: String(DEFAULT_MAX_PAYLOAD) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });

@@ -7,7 +7,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { decodeFrames } from '../decoder';
+import { DEFAULT_MAX_PAYLOAD, decodeFrames } from '../decoder';
 import { buildFrame, deflateMessage, parseHex, type FrameSpec } from '../decoder/build';
 import type { Direction, WsEvent } from '../decoder/events';
 import { spacedHex } from '../explain';
@@ -95,7 +95,7 @@ function specFromArgs(argv: string[], random?: () => Buffer): { spec: FrameSpec;
       extensions: { type: 'string' },
       ui: { type: 'string' },
       'hex-only': { type: 'boolean', default: false },
-      'max-payload': { type: 'string', default: '65536' },
+      'max-payload': { type: 'string', default: String(DEFAULT_MAX_PAYLOAD) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
