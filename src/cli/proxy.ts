@@ -134,6 +134,21 @@ function inUseHint(message: string, option: string): string {
   return /already in use/.test(message) ? `${message}; ${option} H:P picks another (port 0: any free one)` : message;
 }
 
+interface TuiModule {
+  TUI_AVAILABLE: boolean;
+  runTui: (s: Session, o: object) => Promise<void>;
+}
+
+/**
+ * The output `--ui` asked for, with the terminal UI's module when that is the terminal UI;
+ * the text log instead when the TUI cannot run (blessed missing, stdout not a terminal).
+ */
+export function loadUi(ui: 'tui' | 'text' | 'json'): { ui: 'tui' | 'text' | 'json'; tui?: TuiModule } {
+  if (ui !== 'tui') return { ui };
+  const tui: TuiModule = require('../tui');
+  return tui.TUI_AVAILABLE && process.stdout.isTTY ? { ui, tui } : { ui: 'text' };
+}
+
 /** Resolves on SIGINT/SIGTERM (or when `also` resolves). */
 function untilStopped(also?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
@@ -174,12 +189,7 @@ async function runLive(options: LiveOptions): Promise<number> {
       stops.push(() => pcap.close());
     }
 
-    let ui = options.ui;
-    let tui: { TUI_AVAILABLE: boolean; runTui: (s: Session, o: object) => Promise<void> } | undefined;
-    if (ui === 'tui') {
-      tui = require('../tui');
-      if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
-    }
+    const { ui, tui } = loadUi(options.ui);
     // The text log and the NDJSON are decoded and written by a worker thread, so that
     // producing them never slows the relay down (see views/offthread.ts); the TUI needs
     // the events in this thread.
@@ -236,7 +246,7 @@ async function runLive(options: LiveOptions): Promise<number> {
 
     let tuiDone: Promise<void> | undefined;
     let tuiError: unknown;
-    if (ui === 'tui' && tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload }).catch((err) => void (tuiError = err));
+    if (tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload }).catch((err) => void (tuiError = err));
     await untilStopped(tuiDone ? Promise.race([tuiDone, stdoutGone]) : stdoutGone);
     if (tuiError !== undefined) throw new CliError(`the terminal UI failed: ${describeError(tuiError)}`, 1);
     return outputFailed ? 1 : 0;

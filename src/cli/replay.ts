@@ -13,6 +13,7 @@ import { attachJsonView } from '../views/json';
 import { PcapWriter } from '../views/pcap';
 import { attachTextView } from '../views/text';
 import { CliError, parseChoice, parseMaxPayload } from './errors';
+import { loadUi } from './proxy';
 
 export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--pcap OUT] [-v]
 
@@ -59,12 +60,7 @@ export async function run(argv: string[]): Promise<number> {
       throw new CliError(`cannot write pcap file "${values.pcap}": ${describeError(err)}`, 1);
     }
   }
-  let ui: string = uiValue;
-  let tui: { TUI_AVAILABLE: boolean; runTui: (s: Session, o: object) => Promise<void> } | undefined;
-  if (ui === 'tui') {
-    tui = require('../tui');
-    if (!tui!.TUI_AVAILABLE || !process.stdout.isTTY) ui = 'text';
-  }
+  const { ui, tui } = loadUi(uiValue);
   let detachView: (() => void) | undefined;
   if (ui === 'json') detachView = attachJsonView(session, process.stdout);
   if (ui === 'text') {
@@ -73,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.on('error', () => undefined); // `| head`: stop writing, never crash
 
   // The TUI subscribes first, then the capture streams in, as if live.
-  const tuiDone = ui === 'tui' && tui ? tui.runTui(session, { maxPayload }) : undefined;
+  const tuiDone = tui ? tui.runTui(session, { maxPayload }) : undefined;
   try {
     // Raw chunks are published only for the pcap writer: the TUI, subscribed to them too,
     // saves a replay by copying the capture file when it received none (src/tui/app.ts).
