@@ -10,8 +10,8 @@
 import * as crypto from 'crypto';
 import * as net from 'net';
 import * as tls from 'tls';
-import { computeAccept, ConnectionDecoder } from '../decoder';
-import { headerValue, parseResponseHead } from '../decoder/handshake';
+import { ConnectionDecoder } from '../decoder';
+import { checkResponse, parseResponseHead } from '../decoder/handshake';
 import type { HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
 import { formatAddress, type WsUrl } from '../address';
 
@@ -322,17 +322,17 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
       `the server answered ${response.status} ${response.reason}, not 101 Switching Protocols: no WebSocket at ${url.href}`,
     );
   }
-  const accept = headerValue(response.headers, 'Sec-WebSocket-Accept');
-  const expectedAccept = computeAccept(key);
+  // The decoder's §4.1 check of the answer, the one its handshake event reports.
+  const { accept, expectedAccept, acceptValid, protocol, extensions } = checkResponse(request, response);
   const handshake: Handshake = {
     request,
     response,
     key,
     accept,
-    expectedAccept,
-    acceptValid: accept === expectedAccept,
-    protocol: headerValue(response.headers, 'Sec-WebSocket-Protocol'),
-    extensions: headerValue(response.headers, 'Sec-WebSocket-Extensions'),
+    expectedAccept: expectedAccept!, // not null: the request has a key
+    acceptValid,
+    protocol,
+    extensions,
     raw: { request: Buffer.from(requestText, 'latin1'), response: Buffer.from(head, 'latin1') },
   };
   if (!handshake.acceptValid) {
