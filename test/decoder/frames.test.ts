@@ -170,12 +170,17 @@ describe('close frames', () => {
 
 describe('following the stream after violations, and stopping when it cannot be followed', () => {
   it('goes on after a reserved opcode and an unmasked client frame', () => {
-    const events = decodeFrames(Buffer.concat([h('830548656c6c6f'), h('810548656c6c6f')]), { from: 'server' });
+    const wire = Buffer.concat([h('830548656c6c6f'), h('810548656c6c6f')]);
+    const events = decodeFrames(wire, { from: 'server' });
     expect(frames(events).map((f) => [f.index, f.offset, f.violations.map((v) => v.rule)])).toEqual([
       [0, 0, ['reserved-opcode']],
       [1, 7, []],
     ]);
     expect(messages(events)).toHaveLength(1);
+    // The same unmasked bytes sent by the client: each frame is flagged, and decoding goes on.
+    const asClient = decodeFrames(wire, { from: 'client' });
+    expect(frames(asClient).map((f) => f.violations.map((v) => v.rule))).toEqual([['unmasked-client-frame', 'reserved-opcode'], ['unmasked-client-frame']]);
+    expect(messages(asClient)).toHaveLength(1);
   });
   it('stops a direction once after a 64-bit length with its MSB set, and ignores what follows', () => {
     const events = decodeFrames(Buffer.concat([h('810548656c6c6f'), h('827f8000000000000005'), h('810548656c6c6f')]), { from: 'server' });
