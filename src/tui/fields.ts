@@ -8,6 +8,7 @@ import { isControlOpcode, isReservedOpcode, minimalLengthForm, opcodeName } from
 import type { FrameEvent } from '../decoder/events';
 import { headerFields, type HeaderField, type HeaderFieldKey } from '../decoder/fields';
 import { unmaskInto } from '../decoder/mask';
+import { spacedHex } from '../explain/payload';
 import { seg, type Colour, type Line } from './text';
 
 /** One colour per field, shared by the diagram, the field table and the hex dump. */
@@ -69,7 +70,7 @@ export function fieldMeaning(field: HeaderField, frame: FrameEvent): { value: st
     case 'extendedLength64':
       return { value: String(frame.payloadLength), meaning: 'the payload length' };
     case 'maskingKey':
-      return { value: (v as string).replace(/(..)(?!$)/g, '$1 '), meaning: 'XOR key for the payload (§5.3)' };
+      return { value: spacedHex(Buffer.from(v as string, 'hex')), meaning: 'XOR key for the payload (§5.3)' };
   }
 }
 
@@ -273,7 +274,7 @@ export function xorLines(frame: FrameEvent, count = 8): Line[] {
   const key = Buffer.from(frame.maskKey, 'hex');
   const clear = Buffer.from(frame.payload.slice(0, count * 2), 'hex');
   const lines: Line[] = [
-    [seg('Masking-key '), seg([...key].map(hex2).join(' '), keyColour, { bold: true }), seg(': clear[i] = masked[i] ⊕ key[i mod 4] (§5.3)')],
+    [seg('Masking-key '), seg(spacedHex(key), keyColour, { bold: true }), seg(': clear[i] = masked[i] ⊕ key[i mod 4] (§5.3)')],
   ];
   if (clear.length === 0) {
     lines.push([seg('  (empty payload: nothing to unmask)')]);
