@@ -1,11 +1,10 @@
 /**
  * Test helpers: FrameEvents from real frame bytes (built with src/decoder/build.ts), so
- * the UI's tests do not depend on the decoder.
+ * the UI's tests do not depend on the decoder's parsing (only on its builder and tables).
  */
 import { buildFrame, type FrameSpec } from '../../src/decoder/build';
+import { opcodeName } from '../../src/decoder/constants';
 import type { FrameEvent, HandshakeEvent, MessageEvent, OpenEvent, Violation } from '../../src/decoder/events';
-
-const NAMES: Record<number, string> = { 0: 'continuation', 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
 
 /** A fixed local time, so that clock columns read 12:00:00.000 + ms in any time zone. */
 export const T0 = new Date(2026, 0, 2, 12, 0, 0, 0).getTime();
@@ -45,7 +44,7 @@ export function frameEventFromBytes(buf: Buffer, o: FrameOpts = {}): FrameEvent 
     rsv2: (buf[0] & 0x20) !== 0,
     rsv3: (buf[0] & 0x10) !== 0,
     opcode,
-    opcodeName: NAMES[opcode] ?? `reserved-${opcode.toString(16)}`,
+    opcodeName: opcodeName(opcode),
     masked,
     maskKey: key ? key.toString('hex') : null,
     payloadLength,
