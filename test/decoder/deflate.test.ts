@@ -87,6 +87,16 @@ describe('permessage-deflate: messages compressed by ws inflate to the originals
     expect(events[1]).toMatchObject({ message: expect.stringContaining('larger than 1048576 bytes') });
     expect(messagesOf(events)[1]).toMatchObject({ text: 'after' });
   });
+  it('a compressed message over the limit is not inflated; with context takeover the window is lost for the next one', () => {
+    const big = deflateRawSync(Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 97 + 13) & 0xff)), { finishFlush: constants.Z_SYNC_FLUSH });
+    const wire = [buildFrame({ opcode: 2, rsv1: true, payload: big.subarray(0, big.length - 4) }), Buffer.from('c107f248cdc9c90700', 'hex')]; // then "Hello" (RFC 7692 §7.2.3.1)
+    const decode = (extensions: string) => decodeChunks(wire.map((b): ['server', Buffer] => ['server', b]), { start: 'frames', extensions, maxInflate: 16 });
+    const takeover = decode('permessage-deflate');
+    expect(takeover.filter((e) => e.event === 'error')).toEqual([expect.objectContaining({ message: expect.stringContaining('exceeds the 16-byte inflate limit') })]);
+    expect(messagesOf(takeover)[1].violations).toEqual([expect.objectContaining({ rule: 'inflate-failed', message: expect.stringContaining('context was lost') })]);
+    const reset = decode('permessage-deflate; server_no_context_takeover');
+    expect(messagesOf(reset)[1]).toMatchObject({ text: 'Hello', violations: [] });
+  });
 });
 
 describe('a real ws client and server on 127.0.0.1, through a tee', () => {
