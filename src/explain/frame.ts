@@ -154,9 +154,8 @@ export function maskingRows(maskKey: string | null, clear: Buffer, count = 8, to
   return rows;
 }
 
-/** The payload: close code and reason, text, indented JSON or a hex dump. */
-export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}): string[] {
-  const payload = Buffer.from(frame.payload, 'hex');
+/** The payload (`payload`: frame.payload's bytes): close code and reason, text, indented JSON or a hex dump. */
+export function payloadRows(frame: FrameEvent, options: ExplainOptions = {}, payload = Buffer.from(frame.payload, 'hex')): string[] {
   const length = exactPayloadLength(frame);
   const shown =
     frame.payloadTruncated || payload.length < frame.payloadLength
@@ -241,7 +240,7 @@ export function explainFrame(frame: FrameEvent, options: ExplainOptions = {}): s
     ...(frame.masked && frame.maskKey === null
       ? [`${label('Masking-key')}MASK is 1, but the decoder stopped before the masking key (see the violations)`]
       : maskingRows(frame.maskKey, payload, options.unmaskBytes ?? 8, frame.payloadLength)),
-    ...payloadRows(frame, options),
+    ...payloadRows(frame, options, payload),
     ...violationRows(frame.violations),
   ];
   return lines.join('\n');
