@@ -25,6 +25,7 @@ import type {
   OpenEvent,
   WsEvent,
 } from '../decoder/events';
+import { opcodeShort } from './fields';
 
 export const DEFAULT_MAX_FRAMES = 100_000;
 export const DEFAULT_MAX_PAYLOAD_CHARS = 64 * 1024 * 1024;
@@ -574,10 +575,9 @@ export function parseFilter(text: string): FrameFilter | { error: string } {
 
 /** The filter as words (what the pane title shows), "" when empty. */
 export function describeFilter(f: FrameFilter): string {
-  const names: Record<number, string> = { 0: 'cont', 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
   return [
     ...f.dirs,
-    ...f.opcodes.map((o) => names[o] ?? `0x${o.toString(16)}`),
+    ...f.opcodes.map(opcodeShort),
     ...(f.violations ? ['!'] : []),
   ].join(' ');
 }
