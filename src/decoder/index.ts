@@ -230,7 +230,7 @@ export class ConnectionDecoder {
       case 'head': {
         if (side.pending.length === 0) return false;
         if (this.requests.length === 0) {
-          if (side.pending.length > MAX_HEAD) this.stop(side, ts, 'server: sent more than 64 KiB before any request; stopped decoding this direction');
+          if (side.pending.length > MAX_HEAD) this.stop(side, ts, `server: sent more than ${MAX_HEAD / 1024} KiB before any request; stopped decoding this direction`);
           return false;
         }
         const text = this.takeHead(side, ts);
