@@ -164,15 +164,12 @@ export function route(method: string, url: string, headers: HeaderValues, option
   return { kind: 'upgrade', response: Buffer.from(response, 'latin1'), deflate };
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** Go's http.TimeFormat "Mon, 02 Jan 2006 15:04:05 GMT" (= IMF-fixdate, RFC 7231 §7.1.1.1). */
+/**
+ * Go's http.TimeFormat "Mon, 02 Jan 2006 15:04:05 GMT" (= IMF-fixdate, RFC 7231 §7.1.1.1),
+ * which is exactly what ECMAScript specifies for Date.prototype.toUTCString.
+ */
 export function httpDate(d: Date): string {
-  const p2 = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${p2(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p2(
-    d.getUTCHours(),
-  )}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} GMT`;
+  return d.toUTCString();
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 301: 'Moved Permanently', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error' };
