@@ -6,6 +6,7 @@
  */
 // gorilla's computeAcceptKey is the same base64(SHA-1(key + GUID)) as the decoder's check
 // (RFC 6455 §4.2.2 item 5.4); Node's HTTP parser trims the key as Go's does.
+import { STATUS_CODES } from 'http';
 import { computeAccept } from '../decoder/handshake';
 
 /** RFC 7230 §3.2.6 tchar (gorilla util.go isTokenOctet). */
@@ -92,7 +93,6 @@ function notFound(): RouteDecision {
  * Go writes the handler's headers sorted by name (Header.WriteSubset).
  */
 function handshakeError(status: number, reason: string): RouteDecision {
-  const text = status === 400 ? 'Bad Request' : status === 405 ? 'Method Not Allowed' : 'Forbidden';
   return {
     kind: 'respond',
     status,
@@ -101,7 +101,7 @@ function handshakeError(status: number, reason: string): RouteDecision {
       ['Sec-Websocket-Version', '13'],
       ['X-Content-Type-Options', 'nosniff'],
     ],
-    body: Buffer.from(`${text}\n`),
+    body: Buffer.from(`${STATUS_CODES[status]}\n`),
     log: `[Error] failed to get a connection! ${reason}`,
   };
 }
@@ -172,15 +172,14 @@ export function httpDate(d: Date): string {
   return d.toUTCString();
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 301: 'Moved Permanently', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error' };
-
 /**
  * The raw bytes Go's net/http writes for a small complete response (server.go
  * chunkWriter.writeHeader): status line, the handler's headers (sorted), then Date and
  * Content-Length. Used where we own the socket (requests that arrived as upgrades).
+ * Node's STATUS_CODES words the statuses used here (301, 400, 404) as Go's StatusText does.
  */
 export function goHttpResponse(status: number, headers: [string, string][], body: Buffer, now = new Date()): Buffer {
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
   head += `Date: ${httpDate(now)}\r\nContent-Length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
