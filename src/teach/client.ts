@@ -46,6 +46,8 @@ export interface Handshake {
   acceptValid: boolean;
   protocol: string | null;
   extensions: string | null;
+  /** The server accepted permessage-deflate (RFC 7692), as the decoder reads its answer. */
+  deflate: boolean;
   /** The bytes of the request and of the response head (up to its empty line), as on the wire. */
   raw: { request: Buffer; response: Buffer };
 }
@@ -323,7 +325,7 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
     );
   }
   // The decoder's §4.1 check of the answer, the one its handshake event reports.
-  const { accept, expectedAccept, acceptValid, protocol, extensions } = checkResponse(request, response);
+  const { accept, expectedAccept, acceptValid, protocol, extensions, permessageDeflate } = checkResponse(request, response);
   const handshake: Handshake = {
     request,
     response,
@@ -333,6 +335,7 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
     acceptValid,
     protocol,
     extensions,
+    deflate: permessageDeflate !== null,
     raw: { request: Buffer.from(requestText, 'latin1'), response: Buffer.from(head, 'latin1') },
   };
   if (!handshake.acceptValid) {

@@ -54,7 +54,7 @@ class DemoConnection {
     private readonly out: (line: string) => void,
     private readonly options: DemoOptions,
   ) {
-    this.compressed = /(^|,)\s*permessage-deflate\b/i.test(conn.handshake.extensions ?? '');
+    this.compressed = conn.handshake.deflate;
     const printer = new EventPrinter(out, { verbose: options.verbose });
     conn.onEvent((event) => {
       if (event.event === 'message' && event.dir === 'server') this.counts.messages++;
