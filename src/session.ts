@@ -22,18 +22,25 @@ export interface SessionInfo {
 }
 
 export class Session {
-  private readonly eventListeners: EventListener[] = [];
-  private readonly dataListeners: DataListener[] = [];
+  private eventListeners: EventListener[] = [];
+  private dataListeners: DataListener[] = [];
   info: SessionInfo = {};
 
+  // The listener lists are replaced, never changed in place, so that a listener that
+  // unsubscribes (or subscribes) while an event is being published does not make publish
+  // skip or repeat another listener, and publishing needs no copy per event.
   onEvent(listener: EventListener): () => void {
-    this.eventListeners.push(listener);
-    return () => remove(this.eventListeners, listener);
+    this.eventListeners = [...this.eventListeners, listener];
+    return () => {
+      this.eventListeners = this.eventListeners.filter((l) => l !== listener);
+    };
   }
 
   onData(listener: DataListener): () => void {
-    this.dataListeners.push(listener);
-    return () => remove(this.dataListeners, listener);
+    this.dataListeners = [...this.dataListeners, listener];
+    return () => {
+      this.dataListeners = this.dataListeners.filter((l) => l !== listener);
+    };
   }
 
   /** True when someone wants raw chunks (so a source can skip the work otherwise). */
@@ -48,9 +55,4 @@ export class Session {
   publishData(conn: number, dir: Direction, ts: number, chunk: Buffer): void {
     for (const listener of this.dataListeners) listener(conn, dir, ts, chunk);
   }
-}
-
-function remove<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
 }
