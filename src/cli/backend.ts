@@ -3,7 +3,9 @@
  * User-JSON echo backend alone, until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'util';
-import { DEFAULT_MAX_MESSAGE_SIZE, startBackend } from '../backend';
+import { DEFAULT_BACKEND_HOST, DEFAULT_BACKEND_PORT, DEFAULT_MAX_MESSAGE_SIZE, startBackend } from '../backend';
+
+const DEFAULT_LISTEN = `${DEFAULT_BACKEND_HOST}:${DEFAULT_BACKEND_PORT}`;
 import { CliError, parseHostPort, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope backend [--listen HOST:PORT] [--deflate] [--max-message-size BYTES]
@@ -12,7 +14,7 @@ The built-in echo backend, a port of the Go server (gin + gorilla/websocket) in
 seed/websocket-in-go.txt: ws://HOST:PORT/json answers every text message with the
 User JSON the Go server sends, byte for byte; http://HOST:PORT/ is a demo page.
 
-  --listen HOST:PORT        where to listen (default 127.0.0.1:8080; port 0 picks a free one)
+  --listen HOST:PORT        where to listen (default ${DEFAULT_LISTEN}; port 0 picks a free one)
   --deflate                 accept permessage-deflate (off by default, as in the original)
   --max-message-size BYTES  largest message read (default ${DEFAULT_MAX_MESSAGE_SIZE}); bigger: close 1009
 `;
@@ -21,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      listen: { type: 'string', default: '127.0.0.1:8080' },
+      listen: { type: 'string', default: DEFAULT_LISTEN },
       deflate: { type: 'boolean', default: false },
       'max-message-size': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -33,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { host, port } = parseHostPort(values.listen ?? '127.0.0.1:8080');
+  const { host, port } = parseHostPort(values.listen ?? DEFAULT_LISTEN);
   const maxMessageSize =
     values['max-message-size'] === undefined ? DEFAULT_MAX_MESSAGE_SIZE : parseWholeNumber('--max-message-size', values['max-message-size'], { min: 1, what: 'a number of bytes' });
 

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import { parseArgs } from 'util';
+import { DEFAULT_MAX_PAYLOAD } from '../decoder';
 import { parseHex } from '../decoder/build';
 import { ClientError, parseWsUrl } from '../teach/client';
 import { runSend } from '../teach/send';
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       deflate: { type: 'boolean', default: false },
       extensions: { type: 'string' },
       insecure: { type: 'boolean', default: false },
-      'max-payload': { type: 'string', default: '65536' },
+      'max-payload': { type: 'string', default: String(DEFAULT_MAX_PAYLOAD) },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
