@@ -22,7 +22,7 @@ import * as path from 'path';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startProxy } from '../src/proxy';
 import { Session } from '../src/session';
-import { OutputGate } from '../src/views/gate';
+import { OutputGate } from '../src/proxy/gate';
 import { attachJsonView } from '../src/views/json';
 import { OffThreadOutput } from '../src/views/offthread';
 

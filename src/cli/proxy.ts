@@ -7,7 +7,7 @@ import { parseArgs } from 'util';
 import { CaptureWriter } from '../capture';
 import { describeError, parseTarget, startProxy, type ProxyHandle } from '../proxy';
 import { Session } from '../session';
-import { OutputGate } from '../views/gate';
+import { OutputGate } from '../proxy/gate';
 import { OffThreadOutput } from '../views/offthread';
 import { PcapWriter } from '../views/pcap';
 import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds } from './errors';

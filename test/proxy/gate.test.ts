@@ -1,10 +1,10 @@
 /**
- * A slow output (the Gate of views/gate.ts) holds every connection's relay back, each after
+ * A slow output (the Gate of proxy/gate.ts) holds every connection's relay back, each after
  * at most one read, instead of queueing events without bound; once it clears, every byte
  * arrives, unchanged.
  */
 import { startProxy } from '../../src/proxy';
-import type { Gate } from '../../src/views/gate';
+import type { Gate } from '../../src/proxy/gate';
 import { prng, rawClient, rawServer, recordingSession, sha256, until, UPGRADE_RESPONSE, upgradeRequest, waitFor } from './helpers';
 
 const HEAD_END = '\r\n\r\n';
