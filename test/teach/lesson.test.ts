@@ -1,13 +1,18 @@
 /**
- * docs/lesson.md runs as written. Every ```sh block holds commands (lines starting with
- * "$ ") and, under each, the output the lesson shows. This test runs every command of
- * every ```sh block with bash in the repository root (`wsscope` is bin/wsscope.js, i.e.
- * the built dist/: run `npm run build` first), checks it exits 0, and compares its stdout
- * with the output shown:
+ * docs/lesson.md runs as written, and so does its translation docs/lesson.zh-CN.md. Every
+ * ```sh block holds commands (lines starting with "$ ") and, under each, the output the
+ * lesson shows. This test runs every command of every ```sh block with bash in the
+ * repository root (`wsscope` is bin/wsscope.js, i.e. the built dist/: run `npm run build`
+ * first), checks it exits 0, and compares its stdout with the output shown:
  *   - `127.0.0.1:PORT` in the lesson matches any port (the test's servers use port 0);
  *   - `[…]` in a line matches any text; a line that is just `[…]` matches any lines.
  * Blocks marked ```sh no-run (the interactive ones: npm start, the TUI, --step) are
  * documented, not executed; the lesson says so next to each.
+ *
+ * A translation shows the English lesson's blocks (commands and output) as they are, in
+ * the same order: a block that differs fails; an English block the translation lacks (a
+ * new part not translated yet) is listed as a todo. A command shown with the same output
+ * in both runs once.
  *
  * The lesson assumes `npm start` in another terminal: the backend on 127.0.0.1:8080 and
  * the proxy on 127.0.0.1:9000. The test starts the same two, on free ports, and points
@@ -20,10 +25,12 @@ import { startProxy } from '../../src/proxy';
 import { Session } from '../../src/session';
 import { killChildren, ROOT, runCommand } from './helpers';
 
-const LESSON = path.join(ROOT, 'docs/lesson.md');
+const LESSON = 'docs/lesson.md';
+/** Translations of docs/lesson.md: the same commands and outputs, the prose in another language. */
+const TRANSLATIONS = ['docs/lesson.zh-CN.md'];
 
 export interface LessonCommand {
-  /** 1-based line of the "$ " line in lesson.md. */
+  /** 1-based line of the "$ " line in the lesson. */
   line: number;
   command: string;
   expected: string[];
@@ -36,7 +43,7 @@ export interface LessonBlock {
 }
 
 /** The ```sh blocks of a Markdown text, with their commands and shown output. */
-export function parseLesson(markdown: string): LessonBlock[] {
+export function parseLesson(markdown: string, name = 'lesson.md'): LessonBlock[] {
   const lines = markdown.split('\n');
   const blocks: LessonBlock[] = [];
   let i = 0;
@@ -47,7 +54,7 @@ export function parseLesson(markdown: string): LessonBlock[] {
       continue;
     }
     const block: LessonBlock = { line: i + 1, run: open[1] !== 'no-run', commands: [] };
-    if (open[1] !== undefined && open[1] !== 'no-run') throw new Error(`lesson.md:${i + 1}: unknown block marker "${open[1]}"`);
+    if (open[1] !== undefined && open[1] !== 'no-run') throw new Error(`${name}:${i + 1}: unknown block marker "${open[1]}"`);
     i++;
     let current: LessonCommand | null = null;
     while (i < lines.length && lines[i] !== '```') {
@@ -63,11 +70,11 @@ export function parseLesson(markdown: string): LessonBlock[] {
       } else if (current) {
         current.expected.push(text);
       } else if (text.trim() !== '') {
-        throw new Error(`lesson.md:${i + 1}: text before the first "$ " command of a sh block`);
+        throw new Error(`${name}:${i + 1}: text before the first "$ " command of a sh block`);
       }
       i++;
     }
-    if (i >= lines.length) throw new Error(`lesson.md:${block.line}: unclosed sh block`);
+    if (i >= lines.length) throw new Error(`${name}:${block.line}: unclosed sh block`);
     blocks.push(block);
     i++;
   }
@@ -130,11 +137,62 @@ describe('the lesson parser and matcher', () => {
     expect(outputMatches(['a (b)'], ['a (c)'])).toBe(false);
     expect(outputMatches(['a'], ['a', 'b'])).toBe(false);
   });
+
+  it('aligns a translation with the English lesson: blocks not yet translated, a changed or moved one', () => {
+    const en = parseLesson(['```sh', '$ echo a', 'a', '```', 'new', '```sh', '$ echo b', 'b', '```', '```sh', '$ echo c', 'c', '```'].join('\n'));
+    const zh = (md: string[]) => parseLesson(['译文', ...md].join('\n'));
+    const a = ['```sh', '$ echo a', 'a', '```'];
+    const c = ['```sh', '$ echo c', 'c', '```'];
+    expect(alignTranslation(en, zh([...a, ...c]))).toEqual({ missing: [en[1]] });
+    expect(alignTranslation(en, zh([...a, '```sh', '$ echo b', 'B', '```', ...c]))).toMatchObject({ stray: { line: 6 }, instead: en[1] });
+    expect(alignTranslation(en, zh(['```sh no-run', '$ echo a', '```', ...c]))).toMatchObject({ stray: { line: 2 }, instead: en[0] });
+    expect(alignTranslation(en, zh([...c, ...a]))).toMatchObject({ stray: { line: 6 }, instead: undefined });
+  });
 });
 
-describe('docs/lesson.md', () => {
-  const blocks = parseLesson(fs.readFileSync(LESSON, 'utf8'));
-  const runnable = blocks.filter((b) => b.run).flatMap((b) => b.commands);
+/** What a block shows, its line numbers left out: what a translation must keep as it is. */
+function shown(block: LessonBlock): { run: boolean; commands: { command: string; expected: string[] }[] } {
+  return { run: block.run, commands: block.commands.map((c) => ({ command: c.command, expected: c.expected })) };
+}
+
+/**
+ * Walks a translation's blocks along the English lesson's, in order: each must be shown
+ * exactly as one of the English blocks still ahead. Returns the English blocks it skips
+ * (not translated yet), or the first block of the translation that matches none (`stray`)
+ * with the English block that comes next at that point (`instead`).
+ */
+export function alignTranslation(
+  english: LessonBlock[],
+  translation: LessonBlock[],
+): { missing: LessonBlock[]; stray?: LessonBlock; instead?: LessonBlock } {
+  const same = (a: LessonBlock, b: LessonBlock) => JSON.stringify(shown(a)) === JSON.stringify(shown(b));
+  const missing: LessonBlock[] = [];
+  let next = 0;
+  for (const block of translation) {
+    const at = english.findIndex((b, k) => k >= next && same(b, block));
+    if (at < 0) return { missing, stray: block, instead: english[next] };
+    missing.push(...english.slice(next, at));
+    next = at + 1;
+  }
+  return { missing: missing.concat(english.slice(next)) };
+}
+
+describe('docs/lesson.md and its translations', () => {
+  const lessons = [LESSON, ...TRANSLATIONS].map((file) => {
+    const name = path.basename(file);
+    return { name, blocks: parseLesson(fs.readFileSync(path.join(ROOT, file), 'utf8'), name) };
+  });
+  const [english, ...translations] = lessons;
+  // Every command runs once with the output shown, for all the lines (of any lesson) that show it so.
+  const runs = new Map<string, { command: string; expected: string[]; where: string[] }>();
+  for (const { name, blocks } of lessons) {
+    for (const c of blocks.filter((b) => b.run).flatMap((b) => b.commands)) {
+      const key = JSON.stringify([c.command, c.expected]);
+      const run = runs.get(key) ?? { command: c.command, expected: c.expected, where: [] };
+      run.where.push(`${name}:${c.line}`);
+      runs.set(key, run);
+    }
+  }
   let stop: (() => Promise<void>) | undefined;
   let ports: { backend: number; proxy: number };
 
@@ -158,14 +216,25 @@ describe('docs/lesson.md', () => {
     await stop?.();
   });
 
-  it('has commands to run, and marks the interactive ones no-run', () => {
-    expect(runnable.length).toBeGreaterThan(10);
+  it.each(lessons.map((l) => [l.name, l] as const))('%s has commands to run, and marks the interactive ones no-run', (_name, { blocks }) => {
+    expect(blocks.filter((b) => b.run).flatMap((b) => b.commands).length).toBeGreaterThan(10);
     for (const block of blocks.filter((b) => !b.run)) {
       for (const c of block.commands) expect(c.expected).toEqual([]);
     }
   });
 
-  it.each(runnable.map((c) => [`line ${c.line}: ${c.command}`, c] as const))('%s', async (_name, c) => {
+  for (const translation of translations) {
+    const { missing, stray, instead } = alignTranslation(english.blocks, translation.blocks);
+    it(`${translation.name} shows the commands and outputs of ${english.name}, in its order`, () => {
+      if (stray) {
+        const where = `${translation.name}:${stray.line}`;
+        expect({ where, ...shown(stray) }).toEqual({ where, ...(instead ? shown(instead) : { run: 'no block: past the end of ' + english.name }) });
+      }
+    });
+    for (const block of missing) it.todo(`${translation.name}: translate the block at ${english.name}:${block.line} (${block.commands[0]?.command ?? ''})`);
+  }
+
+  it.each([...runs.values()].map((r) => [`${r.where.join(', ')}: ${r.command}`, r] as const))('%s', async (_name, c) => {
     const command = c.command
       .replace(/(^|[|;&(]\s*)(?:npx )?wsscope\b/g, `$1${JSON.stringify(process.execPath)} bin/wsscope.js`)
       .replace(/127\.0\.0\.1:9000/g, `127.0.0.1:${ports.proxy}`)
@@ -174,8 +243,8 @@ describe('docs/lesson.md', () => {
     const actual = r.stdout.split('\n');
     if (r.code !== 0 || !outputMatches(c.expected, actual)) {
       // Show the difference the way a reader of the lesson would want to see it.
-      expect({ line: c.line, code: r.code, stderr: r.stderr, stdout: actual }).toEqual({
-        line: c.line,
+      expect({ where: c.where, code: r.code, stderr: r.stderr, stdout: actual }).toEqual({
+        where: c.where,
         code: 0,
         stderr: r.stderr,
         stdout: c.expected,
