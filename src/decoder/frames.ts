@@ -388,6 +388,11 @@ export class FrameDecoder {
   }
 
   /** Stops decoding this direction (e.g. the connection stopped being followable). */
+  /** True once this direction cannot be followed any more (decoding stopped). */
+  get halted(): boolean {
+    return this.state === STOPPED;
+  }
+
   halt(): void {
     this.state = STOPPED;
   }

@@ -59,6 +59,8 @@ interface Side {
   body: BodySkipper | null;
   frames: FrameDecoder | null;
   bytes: number;
+  /** Where this direction's frames start in its byte stream (after the handshake), once known. */
+  framesAt: number | null;
 }
 
 interface PendingRequest {
@@ -84,7 +86,7 @@ export class ConnectionDecoder {
   constructor(readonly options: ConnectionDecoderOptions) {
     this.maxPayload = Math.max(0, Math.floor(options.maxPayload ?? DEFAULT_MAX_PAYLOAD));
     this.maxInflate = Math.max(1, Math.floor(options.maxInflate ?? DEFAULT_MAX_INFLATE));
-    const side = (dir: Direction): Side => ({ dir, mode: 'head', pending: new ByteQueue(), scanned: 0, body: null, frames: null, bytes: 0 });
+    const side = (dir: Direction): Side => ({ dir, mode: 'head', pending: new ByteQueue(), scanned: 0, body: null, frames: null, bytes: 0, framesAt: null });
     this.client = side('client');
     this.server = side('server');
     if (options.start === 'frames') {
@@ -100,6 +102,16 @@ export class ConnectionDecoder {
   /** Bytes received so far per direction. */
   get bytes(): { client: number; server: number } {
     return { client: this.client.bytes, server: this.server.bytes };
+  }
+
+  /**
+   * Where `dir`'s frames start in the bytes it sent (the handshake's length, 0 with start
+   * 'frames'), or null while that direction is still HTTP or cannot be decoded any more:
+   * the intercept stage (src/intercept) splits the stream there.
+   */
+  framesOffset(dir: Direction): number | null {
+    const side = dir === 'client' ? this.client : this.server;
+    return side.mode === 'frames' && !side.frames!.halted ? side.framesAt : null;
   }
 
   /** Bytes that one side sent, as they arrived. Never throws. */
@@ -158,6 +170,7 @@ export class ConnectionDecoder {
 
   private startFrames(side: Side, deflate: { noContextTakeover: boolean } | null, unknownExtension: boolean): void {
     side.mode = 'frames';
+    side.framesAt = side.bytes;
     side.frames = new FrameDecoder({
       conn: this.options.conn,
       dir: side.dir,
@@ -317,6 +330,8 @@ export class ConnectionDecoder {
     const clientRest = this.client.pending.take();
     this.startFrames(this.server, pmd ? { noContextTakeover: pmd.serverNoContextTakeover } : null, check.unknownExtension);
     if (this.client.mode !== 'stopped') this.startFrames(this.client, pmd ? { noContextTakeover: pmd.clientNoContextTakeover } : null, check.unknownExtension);
+    this.server.framesAt = this.server.bytes - serverRest.length;
+    this.client.framesAt = this.client.bytes - clientRest.length;
     // The client's held bytes were sent before the server's remaining ones arrived.
     if (clientRest.length && this.client.mode === 'frames') this.client.frames!.push(clientRest, ts);
     if (serverRest.length) this.server.frames!.push(serverRest, ts);
