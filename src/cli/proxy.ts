@@ -10,7 +10,9 @@ import { Session } from '../session';
 import { OutputGate } from '../proxy/gate';
 import { OffThreadOutput } from '../views/offthread';
 import { PcapWriter } from '../views/pcap';
-import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds } from './errors';
+import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds, parseWholeNumber } from './errors';
+import { HooksError, loadHooks } from '../intercept/script';
+import type { Decider } from '../intercept/engine';
 
 export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
        wsscope proxy --backend [options]
@@ -30,6 +32,10 @@ Options:
   --max-payload N        payload bytes shown per frame/message (default 65536)
   --insecure             accept a wss:// upstream whose certificate does not verify
   --upstream-timeout MS  502 when the target has not answered within MS (default 10000)
+  --script FILE          load onFrame/onMessage hooks from FILE (.js, .mjs, .cjs, .ts) that
+                         forward, drop, replace or inject frames (docs/design.md, "Intercepting")
+  --max-message-size N   the largest frame or message held for hooks (default 16777216);
+                         larger ones pass unchanged, unseen by the hooks
   -v, --verbose          text log: the field breakdown of every frame
 `;
 
@@ -47,6 +53,9 @@ interface LiveOptions {
   insecure: boolean;
   upstreamTimeout?: number;
   verbose: boolean;
+  /** --script FILE: the hooks module. */
+  script?: string;
+  maxMessageSize?: number;
   /** Print the demo page URL (start.ts). */
   announceDemo?: boolean;
 }
@@ -65,6 +74,8 @@ const LIVE_ARG_OPTIONS = {
   insecure: { type: 'boolean' },
   'upstream-timeout': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
+  script: { type: 'string' },
+  'max-message-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -103,6 +114,8 @@ function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'h
     insecure: values.insecure ?? false,
     upstreamTimeout: values['upstream-timeout'] === undefined ? undefined : parseMilliseconds('--upstream-timeout', values['upstream-timeout']),
     verbose: values.verbose ?? false,
+    script: values.script,
+    maxMessageSize: values['max-message-size'] === undefined ? undefined : parseWholeNumber('--max-message-size', values['max-message-size'], { min: 1, what: 'a number of bytes' }),
     announceDemo: backend,
   };
 }
@@ -176,6 +189,15 @@ async function runLive(options: LiveOptions): Promise<number> {
   process.stdout.on('error', () => stdoutBroken());
 
   try {
+    // The hooks first: a missing file or a syntax error ends here, before anything listens.
+    let hooks: Decider | undefined;
+    if (options.script !== undefined) {
+      try {
+        hooks = await loadHooks(options.script);
+      } catch (err) {
+        throw new CliError(err instanceof HooksError ? err.message : `hooks file ${options.script}: ${describeError(err)}`, 2);
+      }
+    }
     const capture = options.save ? openOutput('capture file', options.save, (p) => new CaptureWriter(p)) : undefined;
     const pcap = options.pcap ? openOutput('pcap file', options.pcap, (p) => new PcapWriter(p)) : undefined;
     if (capture) {
