@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
 import { ConnectionDecoder } from './decoder';
-import type { Direction, EndEvent, ErrorEvent, OpenEvent, WsEvent } from './decoder/events';
+import type { Direction, EndEvent, ErrorEvent, InterceptEvent, OpenEvent, WsEvent } from './decoder/events';
 import type { DataListener, Session } from './session';
 
 export const CAPTURE_FORMAT = 'wsscope-capture';
@@ -31,7 +31,8 @@ export type CaptureRecord =
   | { kind: 'open'; line: number; event: OpenEvent }
   | { kind: 'data'; line: number; conn: number; dir: Direction; ts: number; bytes: Buffer }
   | { kind: 'end'; line: number; event: EndEvent }
-  | { kind: 'error'; line: number; event: ErrorEvent };
+  | { kind: 'error'; line: number; event: ErrorEvent }
+  | { kind: 'intercept'; line: number; event: InterceptEvent };
 
 /** A malformed capture: `message` is one line, "SOURCE:LINE: what is wrong". */
 export class CaptureFormatError extends Error {
@@ -63,8 +64,10 @@ export function dataLines(conn: number, dir: Direction, ts: number, chunk: Buffe
 }
 
 /** Events a capture keeps besides data: those that replay cannot re-derive from the bytes. */
-export function isCapturedEvent(event: WsEvent): event is OpenEvent | EndEvent | ErrorEvent {
-  return event.event === 'open' || event.event === 'end' || (event.event === 'error' && event.conn !== undefined);
+export function isCapturedEvent(event: WsEvent): event is OpenEvent | EndEvent | ErrorEvent | InterceptEvent {
+  // An intercept line keeps what a hook or the terminal UI changed, with the original
+  // frame: the data lines hold what each side really received.
+  return event.event === 'open' || event.event === 'end' || event.event === 'intercept' || (event.event === 'error' && event.conn !== undefined);
 }
 
 /**
@@ -146,8 +149,14 @@ export function parseCaptureLine(text: string, lineNo: number, source = 'capture
   }
   const event = value.event;
   if (typeof event !== 'string') return fail('no "event" field');
-  if (event !== 'data' && event !== 'open' && event !== 'end' && event !== 'error') return null;
+  if (event !== 'data' && event !== 'open' && event !== 'end' && event !== 'error' && event !== 'intercept') return null;
   if (!isTs(value.ts)) fail(`${event} line without a numeric "ts"`);
+  if (event === 'intercept') {
+    if (!isConn(value.conn) || (value.dir !== 'client' && value.dir !== 'server') || typeof value.action !== 'string' || !Array.isArray(value.sent)) {
+      fail('intercept line without "conn", "dir", "action" and "sent"');
+    }
+    return { kind: 'intercept', line: lineNo, event: value as unknown as InterceptEvent };
+  }
   if (event === 'error') {
     if (typeof value.message !== 'string') fail('error line without a "message" string');
     if (value.conn !== undefined && !isConn(value.conn)) fail('error line with a bad "conn"');
@@ -282,6 +291,7 @@ export class CaptureReplayer {
         this.decoder(record.conn).push(record.dir, record.bytes, record.ts);
         return;
       case 'error':
+      case 'intercept':
         this.lastTs = record.event.ts;
         this.publish(record.event);
         return;

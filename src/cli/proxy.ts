@@ -257,6 +257,7 @@ async function runLive(options: LiveOptions): Promise<number> {
         upstreamTimeout: options.upstreamTimeout,
         gate,
         decode: decodeHere,
+        intercept: hooks ? { deciders: [hooks], maxMessageSize: options.maxMessageSize } : undefined,
       });
     } catch (err) {
       throw new CliError(inUseHint(describeError(err), '--listen'), 1);

@@ -153,6 +153,34 @@ export interface ErrorEvent {
   message: string;
 }
 
+export type InterceptAction = 'drop' | 'replace' | 'inject' | 'close' | 'reencode';
+
+/**
+ * What a `--script` hook or the terminal UI did to a connection's frames (DESIGN.md
+ * "Intercepting"; explain, hook, original, frames and the reencode action added).
+ */
+export interface InterceptEvent {
+  event: 'intercept';
+  ts: number;
+  conn: number;
+  /** The sender whose stream changed. */
+  dir: Direction;
+  /** The index of the frame as the sender sent it (inject, close, reencode: of the first frame sent). */
+  index: number;
+  action: InterceptAction;
+  by: 'script' | 'tui' | 'proxy';
+  /** The hook that decided (onFrame, onMessage), when one did. */
+  hook?: 'onFrame' | 'onMessage';
+  /** What happened, in one line. */
+  explain: string;
+  /** The frame events of what went out instead (empty for a drop). */
+  sent: FrameEvent[];
+  /** The frame as it arrived (drop, replace; for a message: its first frame). */
+  original?: FrameEvent;
+  /** How many frames of the sender the action took (a message's frames for onMessage). */
+  frames?: number;
+}
+
 export type WsEvent =
   | ListeningEvent
   | OpenEvent
@@ -161,4 +189,5 @@ export type WsEvent =
   | FrameEvent
   | MessageEvent
   | EndEvent
-  | ErrorEvent;
+  | ErrorEvent
+  | InterceptEvent;

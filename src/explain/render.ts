@@ -70,6 +70,9 @@ export class TextRenderer {
         return `end  conn ${event.conn}  ${escapeForTerminal(event.reason)}  (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`;
       case 'error':
         return `error${event.conn !== undefined ? `  conn ${event.conn}` : ''}  ${escapeForTerminal(event.message)}`;
+      case 'intercept':
+        // One line from the stage itself (src/intercept/engine.ts), e.g. "script onFrame dropped client ping frame #0".
+        return `intercept  conn ${event.conn}  ${event.action}  ${escapeForTerminal(event.explain)}`;
     }
   }
 

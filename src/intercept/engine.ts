@@ -31,7 +31,9 @@
 import { ConnectionDecoder, DEFAULT_MAX_INFLATE } from '../decoder';
 import { buildFrame } from '../decoder/build';
 import { OPCODES, isControlOpcode, opcodeName } from '../decoder/constants';
-import type { Direction, FrameEvent, HandshakeEvent, MessageEvent, WsEvent } from '../decoder/events';
+import type { Direction, FrameEvent, HandshakeEvent, InterceptEvent, MessageEvent, WsEvent } from '../decoder/events';
+
+export type { InterceptEvent, InterceptAction } from '../decoder/events';
 import { MessageInflater } from '../decoder/inflate';
 import { ByteQueue } from '../decoder/queue';
 import { decodeFrames } from '../decoder';
@@ -47,38 +49,13 @@ export interface Decider {
   onMessage?: (message: HookMessage, api: HookApi) => unknown;
 }
 
-export type InterceptAction = 'drop' | 'replace' | 'inject' | 'close' | 'reencode';
-
-/** The NDJSON `intercept` event (DESIGN.md "Intercepting"; explain, hook, original, frames added). */
-export interface InterceptEvent {
-  event: 'intercept';
-  ts: number;
-  conn: number;
-  /** The sender whose stream changed. */
-  dir: Direction;
-  /** The index of the frame as the sender sent it (inject, close, reencode: of the first frame sent). */
-  index: number;
-  action: InterceptAction;
-  by: 'script' | 'tui' | 'proxy';
-  /** The hook that decided (onFrame, onMessage), when one did. */
-  hook?: 'onFrame' | 'onMessage';
-  /** What happened, in one line. */
-  explain: string;
-  /** The frame events of what went out instead (empty for a drop). */
-  sent: FrameEvent[];
-  /** The frame as it arrived (drop, replace; for a message: its first frame). */
-  original?: FrameEvent;
-  /** How many frames of the sender the action took (a message's frames for onMessage). */
-  frames?: number;
-}
-
 export interface InterceptorOptions {
   conn: number;
   deciders: Decider[];
   /** Bytes `dir` sent, on their way to the other side (what it will really receive). */
   write: (dir: Direction, bytes: Buffer) => void;
   /** intercept and error events. */
-  publish: (event: WsEvent | InterceptEvent) => void;
+  publish: (event: WsEvent) => void;
   /** A direction that was `full` has room again: resume its reader. */
   resume?: (dir: Direction) => void;
   now: () => number;
@@ -215,6 +192,15 @@ export class Interceptor {
     const full = waiting ? this.held(dir) > HOLD_LIMIT : this.held(dir) > this.maxHeld + HOLD_LIMIT;
     if (full) s.reportedFull = true;
     return full;
+  }
+
+  /** Bytes of `dir` the proxy forwarded itself (the rewritten request head): watched, not written. */
+  sent(dir: Direction, chunk: Buffer): void {
+    const s = this.sides[dir];
+    if (this.ended || s.phase !== 'http') return;
+    this.watcher.push(dir, chunk, this.o.now());
+    s.httpBytes += chunk.length;
+    this.dispatch();
   }
 
   /** Bytes `dir` sent, as they arrived. */
@@ -644,7 +630,10 @@ export class Interceptor {
       lengthForm: spec.lengthForm,
       declaredLength: spec.declaredLength,
     });
-    const events = decodeFrames(bytes, { from: s.dir, conn: this.o.conn, maxPayload: this.maxPayload, extensions: this.extensions }).filter((e): e is FrameEvent => e.event === 'frame');
+    const ts = this.o.now();
+    const events = decodeFrames(bytes, { from: s.dir, conn: this.o.conn, maxPayload: this.maxPayload, extensions: this.extensions })
+      .filter((e): e is FrameEvent => e.event === 'frame')
+      .map((e) => ({ ...e, ts }));
     return { built: bytes, event: events };
   }
 
@@ -662,8 +651,12 @@ export class Interceptor {
         this.out(s, out.raw, 1);
         continue;
       }
-      const ts = this.o.now();
-      for (const e of out.event) sent.push({ ...e, ts, index: s.outIndex + (e.index ?? 0), offset: s.outOffset + e.offset });
+      // Stamped in place: an intercept event that lists them (record) shares the objects.
+      for (const e of out.event) {
+        e.index += s.outIndex;
+        e.offset += s.outOffset;
+        sent.push(e);
+      }
       this.out(s, out.built, Math.max(1, out.event.length));
     }
     return sent;

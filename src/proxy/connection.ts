@@ -14,6 +14,7 @@ import { rewriteHead, type ParsedHead } from './head';
 import { Pipe } from './relay';
 import { now, Tee } from './tee';
 import { UpstreamDial } from './upstream';
+import { Interceptor } from '../intercept/engine';
 import type { ProxyOptions } from './index';
 
 type Phase = 'head' | 'connecting' | 'waiting' | 'relay' | 'done';
@@ -31,6 +32,9 @@ export class ProxyConnection {
   private clientEndedEarly = false;
   /** The request head while connecting; recorded with the 502 if it never goes out. */
   private unsent: Buffer | null = null;
+  /** The intercept stage, when hooks are loaded (options.intercept): between read and write. */
+  private stage: Interceptor | null = null;
+  private readonly pipes: Partial<Record<Direction, Pipe>> = {};
 
   constructor(
     readonly conn: number,
@@ -80,7 +84,9 @@ export class ProxyConnection {
       this.clearTimer();
       if (this.phase === 'waiting') this.phase = 'relay';
     });
-    new Pipe(upstream, this.client, 'server', this.tee, this.options.gate).start();
+    this.pipes.server = new Pipe(upstream, this.client, 'server', this.tee, this.options.gate);
+    this.startStage();
+    this.pipes.server.start();
     upstream.pause(); // until the head went out: onUpstreamConnected resumes
     upstream.on('error', (err) => {
       if (this.phase === 'connecting' || this.phase === 'waiting') this.upstreamFailed(dial.cause(err));
@@ -102,10 +108,46 @@ export class ProxyConnection {
     this.upstream!.write(first);
     this.unsent = null;
     this.tee.push('client', first);
-    new Pipe(this.client, this.upstream!, 'client', this.tee, this.options.gate).start();
+    this.stage?.sent('client', first);
+    this.pipes.client = new Pipe(this.client, this.upstream!, 'client', this.tee, this.options.gate);
+    if (this.stage) this.pipes.client.setStage(this.stagePush('client'));
+    this.pipes.client.start();
     this.client.resume();
     this.upstream!.resume();
     if (this.clientEndedEarly) this.upstream!.end();
+  }
+
+  /**
+   * With hooks (or a terminal UI that may hold frames), both directions go through the
+   * intercept stage (src/intercept/engine.ts); without, nothing here runs per chunk.
+   */
+  private startStage(): void {
+    const intercept = this.options.intercept;
+    if (!intercept) return;
+    const stage = new Interceptor({
+      conn: this.conn,
+      deciders: intercept.deciders,
+      maxHeld: intercept.maxMessageSize,
+      maxPayload: this.options.maxPayload,
+      write: (dir, bytes) => this.pipes[dir]?.write(bytes),
+      publish: (event) => this.tee.publish(event),
+      resume: (dir) => {
+        const pipe = this.pipes[dir];
+        if (pipe && !pipe.from.destroyed && !pipe.to.writableNeedDrain && !this.options.gate?.full) pipe.from.resume();
+      },
+      now,
+    });
+    this.stage = stage;
+    this.pipes.server!.setStage(this.stagePush('server'));
+    intercept.onConnection?.(this.conn, stage);
+  }
+
+  private stagePush(dir: Direction): (chunk: Buffer) => void {
+    const stage = this.stage!;
+    return (chunk) => {
+      stage.push(dir, chunk);
+      if (stage.full(dir)) this.pipes[dir]!.from.pause();
+    };
   }
 
   /** The upstream could not be reached or did not answer: 502 to the client. */
@@ -188,6 +230,8 @@ export class ProxyConnection {
     this.upstream?.destroy();
     this.phase = 'done';
     const ts = now();
+    this.stage?.finish();
+    this.options.intercept?.onConnectionEnd?.(this.conn);
     this.tee.finish(ts);
     this.tee.publish({ event: 'end', ts, conn: this.conn, reason: this.reason ?? 'closed', bytes: { ...this.tee.bytes } });
     this.onDone();

@@ -8,6 +8,7 @@
 import * as net from 'net';
 import type { Session } from '../session';
 import type { Gate } from './gate';
+import type { Decider, Interceptor } from '../intercept/engine';
 import { parseTarget } from './head';
 import { ProxyConnection } from './connection';
 import { describeError } from './errors';
@@ -41,6 +42,20 @@ export interface ProxyOptions {
   decode?: boolean;
   /** Extra CA certificates to trust upstream (tests). */
   ca?: string | Buffer;
+  /**
+   * Script hooks and/or the terminal UI's intercept (src/intercept): every connection's
+   * frames go through an intercept stage. Absent: the plain relay, nothing per chunk.
+   */
+  intercept?: InterceptOptions;
+}
+
+export interface InterceptOptions {
+  deciders: Decider[];
+  /** The largest frame or message held for a hook (default 16 MiB). */
+  maxMessageSize?: number;
+  /** A connection's stage, for injecting and closing from outside (the terminal UI). */
+  onConnection?: (conn: number, stage: Interceptor) => void;
+  onConnectionEnd?: (conn: number) => void;
 }
 
 export interface ProxyHandle {

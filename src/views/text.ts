@@ -160,6 +160,8 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       return [`${t} #${event.conn} end   ${escapeForTerminal(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`];
     case 'error':
       return [`${t} ${event.conn !== undefined ? `#${event.conn} ` : ''}error ${escapeForTerminal(event.message)}`];
+    case 'intercept':
+      return [`${t} #${event.conn} ${ARROWS[event.dir]} ${event.action} ${escapeForTerminal(event.explain)}`];
     default:
       return [];
   }
