@@ -15,14 +15,16 @@
  * in both runs once.
  *
  * The lesson assumes `npm start` in another terminal: the backend on 127.0.0.1:8080 and
- * the proxy on 127.0.0.1:9000. The test starts the same two, on free ports, and points
- * the commands at them.
+ * the proxy on 127.0.0.1:9000, and for part 11 a second proxy on 127.0.0.1:9001 with
+ * `--script samples/hooks/break-it.js`. The test starts the same three, on free ports,
+ * and points the commands at them.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { startBackend } from '../../src/backend';
 import { startProxy } from '../../src/proxy';
 import { Session } from '../../src/session';
+import { loadHooks } from '../../src/intercept/script';
 import { killChildren, ROOT, runCommand } from './helpers';
 
 const LESSON = 'docs/lesson.md';
@@ -194,7 +196,7 @@ describe('docs/lesson.md and its translations', () => {
     }
   }
   let stop: (() => Promise<void>) | undefined;
-  let ports: { backend: number; proxy: number };
+  let ports: { backend: number; proxy: number; hooks: number };
 
   beforeAll(async () => {
     // What `npm start` gives the lesson: the backend (no deflate, as by default) and the proxy.
@@ -204,8 +206,16 @@ describe('docs/lesson.md and its translations', () => {
       target: `ws://127.0.0.1:${backend.port}/json`,
       session: new Session(),
     });
-    ports = { backend: backend.port, proxy: proxy.port };
+    // Part 11's proxy: the same backend, through the lesson's hooks file.
+    const hooks = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      target: `ws://127.0.0.1:${backend.port}/json`,
+      session: new Session(),
+      intercept: { deciders: [await loadHooks(path.join(ROOT, 'samples/hooks/break-it.js'))] },
+    });
+    ports = { backend: backend.port, proxy: proxy.port, hooks: hooks.port };
     stop = async () => {
+      await hooks.close();
       await proxy.close();
       await backend.close();
     };
@@ -238,6 +248,7 @@ describe('docs/lesson.md and its translations', () => {
     const command = c.command
       .replace(/(^|[|;&(]\s*)(?:npx )?wsscope\b/g, `$1${JSON.stringify(process.execPath)} bin/wsscope.js`)
       .replace(/127\.0\.0\.1:9000/g, `127.0.0.1:${ports.proxy}`)
+      .replace(/127\.0\.0\.1:9001/g, `127.0.0.1:${ports.hooks}`)
       .replace(/127\.0\.0\.1:8080/g, `127.0.0.1:${ports.backend}`);
     const r = await runCommand('bash', ['-o', 'pipefail', '-c', command], { timeoutMs: 60000 });
     const actual = r.stdout.split('\n');
