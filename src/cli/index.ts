@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => CommandRun }> = {
   demo: { summary: 'a scripted client that sends one of each kind of frame', load: () => require('./demo').run },
   encode: { summary: 'build a frame, valid or not, and explain it', load: () => require('./encode').run },
   send: { summary: 'send raw frame bytes to a server and decode its answer', load: () => require('./send').run },
+  ca: { summary: 'the local CA for TLS interception: where it is, how to trust it', load: () => require('./ca').run },
 };
 
 export const USAGE = `usage: wsscope [COMMAND] [OPTIONS]
