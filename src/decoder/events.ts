@@ -73,6 +73,8 @@ export interface HandshakeEvent {
   /** Parsed permessage-deflate parameters when the server accepted it (RFC 7692). */
   permessageDeflate?: PerMessageDeflateParams | null;
   violations: Violation[];
+  /** The application protocol the handshake shows (subprotocol, path, --protocol) and why. Added to DESIGN.md. */
+  app?: { protocol: string; reason: string };
 }
 
 /** A non-upgrade HTTP exchange seen on a connection (HTTP pass-through). Added to DESIGN.md. */
@@ -136,6 +138,29 @@ export interface MessageEvent {
   data?: string;
   truncated?: boolean;
   violations: Violation[];
+  /** The application-protocol packet(s) the message carries (DESIGN.md, `message.app`; src/protocols/types.ts). */
+  app?: AppInfo | AppInfo[];
+}
+
+/**
+ * A message's application-protocol packet (src/protocols/types.ts AppPacket has every
+ * field), or `{protocol, partial: true}` when the message completed no packet.
+ */
+export interface AppInfo {
+  protocol: string;
+  type?: string;
+  summary?: string;
+  partial?: true;
+  [field: string]: unknown;
+}
+
+/** The application protocol of a connection was decided (DESIGN.md: `protocol`). */
+export interface ProtocolEvent {
+  event: 'protocol';
+  ts: number;
+  conn: number;
+  protocol: string;
+  reason: string;
 }
 
 export interface EndEvent {
@@ -188,6 +213,7 @@ export type WsEvent =
   | HttpEvent
   | FrameEvent
   | MessageEvent
+  | ProtocolEvent
   | EndEvent
   | ErrorEvent
   | InterceptEvent;

@@ -34,6 +34,8 @@ export interface FrameDecoderOptions {
   /** An extension we cannot interpret was negotiated: RSV bits are not flagged. */
   unknownExtension: boolean;
   emit: (event: WsEvent) => void;
+  /** Receives the message events instead of `emit`, with the whole payload (see MessageConfig). */
+  emitMessage?: (event: MessageEvent, body: Buffer | null) => void;
 }
 
 export class FrameDecoder {
@@ -84,7 +86,7 @@ export class FrameDecoder {
       maxPayload: o.maxPayload,
       maxInflate: o.maxInflate,
       deflate: o.deflate,
-      emitMessage: (e: MessageEvent) => o.emit(e),
+      emitMessage: o.emitMessage ?? ((e: MessageEvent) => o.emit(e)),
       emitError: (message, ts) => o.emit({ event: 'error', ts, conn: o.conn, message }),
     });
   }

@@ -6,7 +6,7 @@
  */
 import { FrameDecoder } from './frames';
 import { checkRequest, checkResponse, deflateParams, isUpgradeRequest, parseExtensions, parseRequestHead, parseResponseHead } from './handshake';
-import type { Direction, HttpRequestHead, HttpResponseHead, Violation, WsEvent } from './events';
+import type { Direction, HandshakeEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from './events';
 import { BodySkipper, requestBodyLength, responseBodyLength, type BodyLength } from './http';
 import { violation } from './constants';
 import { ByteQueue } from './queue';
@@ -36,6 +36,25 @@ export interface ConnectionDecoderOptions {
   extensions?: string;
   /** Receives every event, in order, synchronously. */
   onEvent: (event: WsEvent) => void;
+  /** A layer that reads whole messages (src/protocols: application protocols); none by default. */
+  layer?: MessageLayer;
+}
+
+/**
+ * A layer above the decoder that needs whole messages (src/protocols). While it is
+ * attached, message events go to `message` with their whole payload instead of to
+ * onEvent, and the layer emits them itself (after adding fields). `detach()` on the
+ * decoder hands messages straight to onEvent again, with no copy beyond the preview.
+ */
+export interface MessageLayer {
+  /**
+   * The frames begin: `handshake` is the event about to be emitted (null when decoding
+   * starts at frames). The layer may add fields to it; `after` is emitted right after it.
+   * `attach: false` detaches the layer at once.
+   */
+  start(handshake: HandshakeEvent | null): { attach: boolean; after: WsEvent | null };
+  /** A data message; `body` is its whole payload, valid only during the call (null beyond maxInflate). */
+  message(event: MessageEvent, body: Buffer | null): void;
 }
 
 export const DEFAULT_MAX_PAYLOAD = 65536;
@@ -82,6 +101,8 @@ export class ConnectionDecoder {
   private readonly requests: PendingRequest[] = [];
   private readonly maxPayload: number;
   private readonly maxInflate: number;
+  /** The layer that now receives the message events, or null. */
+  private layer: MessageLayer | null = null;
 
   constructor(readonly options: ConnectionDecoderOptions) {
     this.maxPayload = Math.max(0, Math.floor(options.maxPayload ?? DEFAULT_MAX_PAYLOAD));
@@ -96,8 +117,33 @@ export class ConnectionDecoder {
       const unknown = exts.some((e) => e.name !== 'permessage-deflate');
       this.startFrames(this.client, params ? { noContextTakeover: params.clientNoContextTakeover } : null, unknown);
       this.startFrames(this.server, params ? { noContextTakeover: params.serverNoContextTakeover } : null, unknown);
+      this.startLayer(null);
     }
   }
+
+  /** Detaches the message layer: messages go straight to onEvent, nothing kept beyond the preview. */
+  detach(): void {
+    this.layer = null;
+    for (const side of [this.client, this.server]) if (side.frames) side.frames.messages.whole = false;
+  }
+
+  /** Offers the frames' start to the layer; `after` is emitted once the caller emitted the handshake. */
+  private startLayer(handshake: HandshakeEvent | null): WsEvent | null {
+    const layer = this.options.layer;
+    if (!layer) return null;
+    const { attach, after } = layer.start(handshake);
+    if (attach) {
+      this.layer = layer;
+      for (const side of [this.client, this.server]) if (side.frames) side.frames.messages.whole = true;
+    }
+    if (handshake === null && after) this.emit(after);
+    return after;
+  }
+
+  private emitMessage = (event: MessageEvent, body: Buffer | null): void => {
+    if (this.layer) this.layer.message(event, body);
+    else this.emit(event);
+  };
 
   /** Bytes received so far per direction. */
   get bytes(): { client: number; server: number } {
@@ -179,6 +225,7 @@ export class ConnectionDecoder {
       deflate,
       unknownExtension,
       emit: (e) => this.emit(e),
+      emitMessage: this.options.layer ? this.emitMessage : undefined,
     });
   }
 
@@ -310,7 +357,7 @@ export class ConnectionDecoder {
   private upgraded(req: PendingRequest, res: HttpResponseHead, resViolations: Violation[], ts: number): void {
     const check = checkResponse(req.head, res);
     const violations = [...req.violations, ...checkRequest(req.head), ...resViolations, ...check.violations];
-    this.emit({
+    const handshake: HandshakeEvent = {
       event: 'handshake',
       ts,
       conn: this.options.conn,
@@ -324,7 +371,7 @@ export class ConnectionDecoder {
       extensions: check.extensions,
       permessageDeflate: check.permessageDeflate,
       violations,
-    });
+    };
     const pmd = check.permessageDeflate;
     const serverRest = this.server.pending.take();
     const clientRest = this.client.pending.take();
@@ -332,6 +379,9 @@ export class ConnectionDecoder {
     if (this.client.mode !== 'stopped') this.startFrames(this.client, pmd ? { noContextTakeover: pmd.clientNoContextTakeover } : null, check.unknownExtension);
     this.server.framesAt = this.server.bytes - serverRest.length;
     this.client.framesAt = this.client.bytes - clientRest.length;
+    const after = this.startLayer(handshake);
+    this.emit(handshake);
+    if (after) this.emit(after);
     // The client's held bytes were sent before the server's remaining ones arrived.
     if (clientRest.length && this.client.mode === 'frames') this.client.frames!.push(clientRest, ts);
     if (serverRest.length) this.server.frames!.push(serverRest, ts);

@@ -19,7 +19,12 @@ export interface MessageConfig {
   maxInflate: number;
   /** permessage-deflate as negotiated for messages this side sends, or null. */
   deflate: { noContextTakeover: boolean } | null;
-  emitMessage: (event: MessageEvent) => void;
+  /**
+   * A data message is complete. `body` is its whole payload (inflated) while `whole` is
+   * set, else null; it is valid only during the call (it may be the chunk or a reused
+   * buffer): copy what you keep.
+   */
+  emitMessage: (event: MessageEvent, body: Buffer | null) => void;
   emitError: (message: string, ts: number) => void;
 }
 
@@ -55,6 +60,14 @@ export class MessageAssembler {
   closeSent = false;
   /** The frame now being decoded takes part in the open message. */
   private current = false;
+  /**
+   * Keep every byte of each message (up to maxInflate) and hand it to emitMessage, for an
+   * application-protocol layer (src/protocols) that needs whole messages. Off (the
+   * default), nothing is kept beyond the preview. Takes effect at the next message.
+   */
+  whole = false;
+  /** `whole` as it was when the open message began. */
+  private keepAll = false;
 
   constructor(private readonly cfg: MessageConfig) {
     this.inflater = cfg.deflate ? new MessageInflater(cfg.deflate.noContextTakeover, cfg.maxInflate) : null;
@@ -83,7 +96,7 @@ export class MessageAssembler {
     this.current = true;
     this.frames++;
     if (this.single && payloadLength <= this.cfg.maxPayload) return Feed.Whole;
-    return this.compressed || this.opcode === OPCODES.TEXT ? Feed.All : Feed.Preview;
+    return this.compressed || this.opcode === OPCODES.TEXT || this.keepAll ? Feed.All : Feed.Preview;
   }
 
   private begin(opcode: number, compressed: boolean, fin: boolean): void {
@@ -93,6 +106,7 @@ export class MessageAssembler {
     this.compressed = compressed;
     this.wireLength = 0;
     this.single = fin && !compressed;
+    this.keepAll = this.whole;
     this.kept.clear();
     this.overflow = false;
     this.utf8.reset();
@@ -108,8 +122,11 @@ export class MessageAssembler {
       else this.kept.append(buf, start, end);
     } else {
       if (this.opcode === OPCODES.TEXT) this.utf8.push(buf, start, end);
-      if (!this.single && this.kept.length < this.cfg.maxPayload && n > 0) {
-        this.kept.append(buf, start, Math.min(end, start + this.cfg.maxPayload - this.kept.length));
+      const limit = this.keepAll ? this.cfg.maxInflate : this.cfg.maxPayload;
+      // A whole message beyond maxInflate is not handed on (its preview still is).
+      if (this.keepAll && this.kept.length + n > limit) this.overflow = true;
+      if ((!this.single || this.keepAll) && this.kept.length < limit && n > 0) {
+        this.kept.append(buf, start, Math.min(end, start + limit - this.kept.length));
       }
     }
   }
@@ -128,10 +145,12 @@ export class MessageAssembler {
     const violations = this.violations;
     let length = this.wireLength;
     let body: Buffer;
+    let whole: Buffer | null = null;
     if (this.compressed) {
       const inflated = this.inflateMessage(violations, ts);
       body = inflated.body;
       length = inflated.length;
+      if (this.keepAll) whole = inflated.whole;
     } else {
       if (opcode === OPCODES.TEXT) {
         // A whole single-frame message was not streamed through the validator: check it now.
@@ -140,10 +159,17 @@ export class MessageAssembler {
       }
       if (this.single) {
         // The message is this one frame: its preview is the message's (read in place).
-        this.emitSingle(opcode, length, pbuf, pstart, plen, previewHex, asciiText, violations, ts);
+        if (this.keepAll) whole = plen === length ? pbuf.subarray(pstart, pstart + plen) : this.overflow ? null : this.kept.view();
+        this.emitSingle(opcode, length, pbuf, pstart, plen, previewHex, asciiText, violations, ts, whole);
+        this.kept.clear();
         return;
       }
       body = this.kept.take();
+      if (this.keepAll) {
+        if (!this.overflow) whole = body;
+        // The event keeps its preview: a copy, not a view holding the whole message.
+        if (body.length > this.cfg.maxPayload) body = Buffer.from(body.subarray(0, this.cfg.maxPayload));
+      }
     }
     const truncated = length > body.length;
     const { conn, dir } = this.cfg;
@@ -166,10 +192,10 @@ export class MessageAssembler {
           };
     if (opcode !== OPCODES.TEXT && body.length >= LAZY_HEX_MIN) defineLazyHex(event, 'data', new LazyHex(body));
     this.kept.clear();
-    this.cfg.emitMessage(event);
+    this.cfg.emitMessage(event, whole);
   }
 
-  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, asciiText: string | null, violations: Violation[], ts: number): void {
+  private emitSingle(opcode: number, length: number, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, asciiText: string | null, violations: Violation[], ts: number, whole: Buffer | null): void {
     const { conn, dir } = this.cfg;
     const truncated = length > plen;
     const event: MessageEvent =
@@ -187,12 +213,12 @@ export class MessageAssembler {
             violations,
           };
     if (typeof previewHex !== 'string' && opcode !== OPCODES.TEXT) defineLazyHex(event, 'data', previewHex);
-    this.cfg.emitMessage(event);
+    this.cfg.emitMessage(event, whole);
   }
 
   /** Inflates the whole compressed message: the preview and the inflated length. */
-  private inflateMessage(violations: Violation[], ts: number): { body: Buffer; length: number } {
-    const failed = { body: Buffer.alloc(0), length: this.wireLength };
+  private inflateMessage(violations: Violation[], ts: number): { body: Buffer; length: number; whole: Buffer | null } {
+    const failed = { body: Buffer.alloc(0), length: this.wireLength, whole: null };
     if (this.overflow) {
       this.cfg.emitError(`${this.cfg.dir}: compressed message of ${this.wireLength} bytes exceeds the ${this.cfg.maxInflate}-byte inflate limit; not inflated`, ts);
       this.inflater!.skipped();
@@ -211,7 +237,7 @@ export class MessageAssembler {
         violations.push(violation('invalid-utf8', `inflated text message is not valid UTF-8 (byte ${this.utf8.errorAt} of the message)`));
       }
     }
-    return { body: data.length > this.cfg.maxPayload ? data.subarray(0, this.cfg.maxPayload) : data, length: data.length };
+    return { body: data.length > this.cfg.maxPayload ? data.subarray(0, this.cfg.maxPayload) : data, length: data.length, whole: data };
   }
 
   /** The stream ended: report an unfinished fragmented message. */

@@ -66,6 +66,8 @@ export class TextRenderer {
         this.shown.delete(key);
         return explainMessage(event, { ...this.options, shownAbove });
       }
+      case 'protocol':
+        return `protocol  conn ${event.conn}  ${escapeForTerminal(event.protocol)}  (${escapeForTerminal(event.reason)})`;
       case 'end':
         return `end  conn ${event.conn}  ${escapeForTerminal(event.reason)}  (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`;
       case 'error':
