@@ -15,7 +15,8 @@
  */
 import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
-import { ConnectionDecoder } from './decoder';
+import type { ConnectionDecoder } from './decoder';
+import { createDecoder } from './protocols';
 import type { Direction, EndEvent, ErrorEvent, InterceptEvent, OpenEvent, WsEvent } from './decoder/events';
 import type { DataListener, Session } from './session';
 
@@ -242,6 +243,8 @@ export async function* readCapture(input: string | NodeJS.ReadableStream, source
 
 export interface ReplayOptions {
   maxPayload?: number;
+  /** `--protocol NAME`: the application protocol of every connection (src/protocols). */
+  protocol?: string;
   /**
    * Receives every data record's raw chunk before the decoder does, as the live proxy
    * publishes a chunk (session.publishData) before decoding it: for writers of the raw
@@ -269,7 +272,7 @@ export class CaptureReplayer {
   private decoder(conn: number): ConnectionDecoder {
     let decoder = this.decoders.get(conn);
     if (!decoder) {
-      decoder = new ConnectionDecoder({ conn, maxPayload: this.options.maxPayload, onEvent: this.publish });
+      decoder = createDecoder({ conn, maxPayload: this.options.maxPayload, protocol: this.options.protocol, onEvent: this.publish });
       this.decoders.set(conn, decoder);
     }
     return decoder;

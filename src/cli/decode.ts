@@ -6,13 +6,14 @@
 import * as fs from 'fs';
 import { Readable } from 'stream';
 import { parseArgs } from 'util';
-import { ConnectionDecoder, DEFAULT_MAX_PAYLOAD } from '../decoder';
+import { type ConnectionDecoder, DEFAULT_MAX_PAYLOAD } from '../decoder';
+import { createDecoder } from '../protocols';
 import { parseHex } from '../decoder/build';
 import { checkRequest, headerValue, parseRequestHead, parseResponseHead } from '../decoder/handshake';
 import type { Direction, WsEvent } from '../decoder/events';
 import { CaptureFormatError, replayCaptureFile } from '../capture';
 import { TextRenderer } from '../explain';
-import { CliError, parseChoice, parseMaxPayload } from './errors';
+import { CliError, parseChoice, parseMaxPayload, parseProtocol } from './errors';
 
 const HELP = `usage: wsscope decode FILE|-  [OPTIONS]
        wsscope decode --hex "81 05 48 65 6c 6c 6f"  [OPTIONS]
@@ -35,6 +36,8 @@ recognised by its first bytes:
                         e.g. "permessage-deflate" (RSV1 then means compressed)
   --ui text|json        the explanation (default) or the NDJSON events of docs/design.md
   --max-payload N       keep at most N payload bytes per frame/message (default 65536)
+  --protocol NAME       decode the messages as this application protocol (socket.io,
+                        stomp, json-rpc, ...) instead of detecting it
 `;
 
 type DecodeInputKind = 'capture' | 'http' | 'hex' | 'binary';
@@ -73,6 +76,8 @@ interface DecodeOptions {
   from?: Direction;
   extensions?: string;
   maxPayload: number;
+  /** `--protocol NAME` (src/protocols). */
+  protocol?: string;
 }
 
 /** Writes the events of a decoding, rendered as the --ui asks. */
@@ -110,7 +115,7 @@ function headEnd(bytes: Buffer, from: number): number {
 
 /** The decoder of raw frames (connection 1, no handshake) that both decodeBytes and decodeStream use. */
 function rawFrameDecoder(options: DecodeOptions, emit: (event: WsEvent) => void, extensions = options.extensions): ConnectionDecoder {
-  return new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'frames', extensions, onEvent: emit });
+  return createDecoder({ conn: 1, maxPayload: options.maxPayload, protocol: options.protocol, start: 'frames', extensions, onEvent: emit });
 }
 
 /** RFC 6455 §5.1: clients mask every frame and servers none, so the MASK bit tells. */
@@ -158,7 +163,7 @@ function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions
   if (startsResponse(request.rest)) {
     // A transcript of both heads: the decoder checks the whole handshake.
     const response = split(request.rest);
-    const decoder = new ConnectionDecoder({ conn: 1, maxPayload: options.maxPayload, start: 'handshake', onEvent: emit });
+    const decoder = createDecoder({ conn: 1, maxPayload: options.maxPayload, protocol: options.protocol, start: 'handshake', onEvent: emit });
     decoder.push('client', request.head, ts);
     decoder.push('server', response.head, ts);
     if (response.rest.length) decoder.push(options.from ?? guessSender(response.rest), response.rest, ts);
@@ -179,7 +184,7 @@ function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions
 async function decodeCapture(input: string | Buffer | NodeJS.ReadableStream, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'capture'): Promise<void> {
   const stream = Buffer.isBuffer(input) ? Readable.from([input]) : input;
   try {
-    await replayCaptureFile(stream, emit, { maxPayload: options.maxPayload, source });
+    await replayCaptureFile(stream, emit, { maxPayload: options.maxPayload, protocol: options.protocol, source });
   } catch (err) {
     if (err instanceof CaptureFormatError) throw new CliError(err.message);
     throw err;
@@ -287,6 +292,7 @@ export async function decodeMain(argv: string[], write: (text: string) => void, 
       extensions: { type: 'string' },
       ui: { type: 'string', default: 'text' },
       'max-payload': { type: 'string', default: String(DEFAULT_MAX_PAYLOAD) },
+      protocol: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -299,6 +305,7 @@ export async function decodeMain(argv: string[], write: (text: string) => void, 
     from: parseFrom(values.from),
     extensions: values.extensions,
     maxPayload: parseMaxPayload(values['max-payload'] as string),
+    protocol: parseProtocol(values.protocol as string | undefined),
   };
   if (positionals.length > 1) throw new CliError(`decode takes one FILE, got ${positionals.length} (${positionals.join(' ')})`);
   if (values.hex !== undefined && positionals.length) throw new CliError('give either --hex or a FILE, not both');

@@ -38,6 +38,15 @@ export function parseMilliseconds(flag: string, text: string): number {
   return parseWholeNumber(flag, text, { min: 1, what: 'milliseconds' });
 }
 
+/** `--protocol NAME`: a registered application-protocol module's name (src/protocols/registry.ts). */
+export function parseProtocol(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  // Required here, not at the top: the CLI's light commands need not load the modules.
+  const { moduleNamed, unknownProtocol } = require('../protocols') as typeof import('../protocols');
+  if (!moduleNamed(text)) throw new CliError(`bad --protocol: ${unknownProtocol(text)}`);
+  return text;
+}
+
 /** One of `allowed`, e.g. `bad --ui "tui": expected text or json` otherwise. */
 export function parseChoice<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(text)) return text as T;

@@ -10,7 +10,7 @@ import { Session } from '../session';
 import { OutputGate } from '../proxy/gate';
 import { OffThreadOutput } from '../views/offthread';
 import { PcapWriter } from '../views/pcap';
-import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds, parseWholeNumber } from './errors';
+import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds, parseProtocol, parseWholeNumber } from './errors';
 import { HooksError, loadHooks } from '../intercept/script';
 import type { Decider } from '../intercept/engine';
 
@@ -30,6 +30,8 @@ Options:
   --save FILE            write a capture file (wsscope replay FILE reads it back)
   --pcap FILE            write the traffic as a pcap file for Wireshark/tshark
   --max-payload N        payload bytes shown per frame/message (default 65536)
+  --protocol NAME        decode messages as this application protocol (socket.io, stomp,
+                         json-rpc, ...) on every connection instead of detecting it
   --insecure             accept a wss:// upstream whose certificate does not verify
   --upstream-timeout MS  502 when the target has not answered within MS (default 10000)
   --script FILE          load onFrame/onMessage hooks from FILE (.js, .mjs, .cjs, .ts) that
@@ -50,6 +52,8 @@ interface LiveOptions {
   save?: string;
   pcap?: string;
   maxPayload?: number;
+  /** --protocol NAME (src/protocols). */
+  protocol?: string;
   insecure: boolean;
   upstreamTimeout?: number;
   verbose: boolean;
@@ -71,6 +75,7 @@ const LIVE_ARG_OPTIONS = {
   save: { type: 'string' },
   pcap: { type: 'string' },
   'max-payload': { type: 'string' },
+  protocol: { type: 'string' },
   insecure: { type: 'boolean' },
   'upstream-timeout': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
@@ -111,6 +116,7 @@ function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'h
     save: values.save,
     pcap: values.pcap,
     maxPayload: values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']),
+    protocol: parseProtocol(values.protocol),
     insecure: values.insecure ?? false,
     upstreamTimeout: values['upstream-timeout'] === undefined ? undefined : parseMilliseconds('--upstream-timeout', values['upstream-timeout']),
     verbose: values.verbose ?? false,
@@ -217,7 +223,7 @@ async function runLive(options: LiveOptions): Promise<number> {
     // the events in this thread.
     let decodeHere = true;
     if (ui === 'json' || ui === 'text') {
-      const output = new OffThreadOutput({ ui, fd: 1, verbose: options.verbose, maxPayload: options.maxPayload }).attach(session);
+      const output = new OffThreadOutput({ ui, fd: 1, verbose: options.verbose, maxPayload: options.maxPayload, protocol: options.protocol }).attach(session);
       output.onFailure = (message) => {
         // EPIPE: stdout was closed (`| head`): stop quietly; anything else is worth a line.
         if (!/EPIPE/.test(message)) {
@@ -253,6 +259,7 @@ async function runLive(options: LiveOptions): Promise<number> {
         target: target!,
         session,
         maxPayload: options.maxPayload,
+        protocol: options.protocol,
         insecure: options.insecure,
         upstreamTimeout: options.upstreamTimeout,
         gate,

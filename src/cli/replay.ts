@@ -12,7 +12,7 @@ import { Session } from '../session';
 import { attachJsonView } from '../views/json';
 import { PcapWriter } from '../views/pcap';
 import { attachTextView } from '../views/text';
-import { CliError, parseChoice, parseMaxPayload } from './errors';
+import { CliError, parseChoice, parseMaxPayload, parseProtocol } from './errors';
 import { loadUi } from './proxy';
 
 export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--pcap OUT] [-v]
@@ -29,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       ui: { type: 'string' },
       'max-payload': { type: 'string' },
+      protocol: { type: 'string' },
       pcap: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
@@ -43,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   const file = positionals[0];
   const uiValue = parseChoice('--ui', values.ui ?? (process.stdout.isTTY ? 'tui' : 'text'), ['tui', 'text', 'json'] as const);
   const maxPayload = values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']);
+  const protocol = parseProtocol(values.protocol);
   try {
     fs.accessSync(file, fs.constants.R_OK);
     if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
@@ -74,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     // Raw chunks are published only for the pcap writer: the TUI, subscribed to them too,
     // saves a replay by copying the capture file when it received none (src/tui/app.ts).
     const onData = pcap ? session.publishData.bind(session) : undefined;
-    await replayCaptureFile(file, (event) => session.publish(event), { maxPayload, onData });
+    await replayCaptureFile(file, (event) => session.publish(event), { maxPayload, protocol, onData });
     detachView?.();
   } catch (err) {
     const message = err instanceof CaptureFormatError ? err.message : `cannot read capture "${file}": ${describeError(err)}`;

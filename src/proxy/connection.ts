@@ -43,7 +43,7 @@ export class ProxyConnection {
     private readonly options: ProxyOptions,
     private readonly onDone: () => void,
   ) {
-    this.tee = new Tee(conn, options.session, options.decode !== false, options.maxPayload);
+    this.tee = new Tee(conn, options.session, options.decode !== false, options.maxPayload, options.protocol);
     this.tee.publish({
       event: 'open',
       ts: now(),

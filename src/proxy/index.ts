@@ -26,6 +26,8 @@ export interface ProxyOptions {
   session: Session;
   /** Payload preview cap for frame/message events (default 65536). */
   maxPayload?: number;
+  /** `--protocol NAME`: the application protocol of every connection (src/protocols). */
+  protocol?: string;
   /** Accept an upstream certificate that does not verify (self-signed). */
   insecure?: boolean;
   /** Milliseconds to wait for the upstream to connect and start answering (default 10000): then 502. */

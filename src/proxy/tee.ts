@@ -5,7 +5,8 @@
  * connection, never breaking the relay (DESIGN.md: a decoding problem never breaks
  * forwarding).
  */
-import { ConnectionDecoder } from '../decoder';
+import type { ConnectionDecoder } from '../decoder';
+import { createDecoder } from '../protocols';
 import type { Direction, WsEvent } from '../decoder/events';
 import type { Session } from '../session';
 import { describeError } from './errors';
@@ -26,8 +27,9 @@ export class Tee {
     private readonly session: Session,
     decode: boolean,
     maxPayload: number | undefined,
+    protocol?: string,
   ) {
-    this.decoder = decode ? new ConnectionDecoder({ conn, maxPayload, onEvent: (e) => this.publish(e) }) : null;
+    this.decoder = decode ? createDecoder({ conn, maxPayload, protocol, onEvent: (e) => this.publish(e) }) : null;
   }
 
   /** Publishes an event; a view that throws must not break the relay. */

@@ -58,7 +58,7 @@ const flush =
   options.ui === 'json'
     ? attachJsonView(session, out)
     : attachTextView(session, out, { verbose: options.verbose });
-const replayer = new CaptureReplayer((e) => session.publish(e), { maxPayload: options.maxPayload });
+const replayer = new CaptureReplayer((e) => session.publish(e), { maxPayload: options.maxPayload, protocol: options.protocol });
 
 let processed = 0;
 let ackScheduled = false;

@@ -28,6 +28,8 @@ export interface OffThreadOptions {
   fd: number;
   verbose?: boolean;
   maxPayload?: number;
+  /** `--protocol NAME` (src/protocols). */
+  protocol?: string;
 }
 
 /** One item of a batch: an event, or a raw chunk (its bytes the next `length` of the batch's). */
