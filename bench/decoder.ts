@@ -3,6 +3,7 @@
  *   1. 1,000,000 masked 16-byte text frames
  *   2. 256 MiB of masked 64 KiB binary frames
  *   3. 100,000 permessage-deflate messages (masked, context takeover)
+ * (--quick: 200,000 text frames and 20,000 compressed messages, fewer runs)
  * Bytes arrive in 64 KiB chunks, as from a socket. Our decoder runs with the default
  * maxPayload (65536) and builds every frame and message event (payload previews of 4 KiB
  * or more carry their hex as a lazily computed property: this bench does not read it,
@@ -42,10 +43,13 @@ function chunked(stream: Buffer): Buffer[] {
 
 const key = (i: number) => Buffer.from([i & 0xff, (i >> 8) & 0xff, 0x5a, 0xa5]);
 
+let TEXT_FRAMES = 1_000_000;
+let DEFLATE_MESSAGES = 100_000;
+
 function textCase(): Case {
   const frames: Buffer[] = [];
-  for (let i = 0; i < 1_000_000; i++) frames.push(buildFrame({ opcode: 1, payload: `message #${String(i).padStart(7, '0')}`, mask: key(i) }));
-  return { name: '1,000,000 masked 16-byte text frames', frames: 1_000_000, chunks: chunked(Buffer.concat(frames)), reps: 1, deflate: false };
+  for (let i = 0; i < TEXT_FRAMES; i++) frames.push(buildFrame({ opcode: 1, payload: `message #${String(i).padStart(7, '0')}`, mask: key(i) }));
+  return { name: `${TEXT_FRAMES.toLocaleString('en-US')} masked 16-byte text frames`, frames: TEXT_FRAMES, chunks: chunked(Buffer.concat(frames)), reps: 1, deflate: false };
 }
 
 function binaryCase(): Case {
@@ -63,14 +67,14 @@ function deflateCase(): Case {
   // (a preset dictionary is exactly what a compressor keeping its context refers back to).
   const frames: Buffer[] = [];
   let window = Buffer.alloc(0);
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0; i < DEFLATE_MESSAGES; i++) {
     const text = Buffer.from(JSON.stringify({ name: `user ${i % 977}`, age: 18, description: `user ${i % 977}很厉害!!!!` }) + '\n');
     const opts = { finishFlush: constants.Z_SYNC_FLUSH, ...(window.length ? { dictionary: window } : {}) };
     const compressed = deflateRawSync(text, opts);
     frames.push(buildFrame({ opcode: 1, rsv1: true, payload: compressed.subarray(0, compressed.length - 4), mask: key(i) }));
     window = Buffer.concat([window, text]).subarray(-32768);
   }
-  return { name: '100,000 permessage-deflate messages', frames: 100_000, chunks: chunked(Buffer.concat(frames)), reps: 1, deflate: true };
+  return { name: `${DEFLATE_MESSAGES.toLocaleString('en-US')} permessage-deflate messages`, frames: DEFLATE_MESSAGES, chunks: chunked(Buffer.concat(frames)), reps: 1, deflate: true };
 }
 
 function ours(c: Case): number {
@@ -125,7 +129,8 @@ function row(label: string, c: Case, ms: number, bytes: number): string {
   return `  ${label.padEnd(8)} ${ms.toFixed(0).padStart(7)} ms  ${Math.round(fps).toLocaleString('en-US').padStart(12)} frames/s  ${mbs.toFixed(1).padStart(8)} MB/s`;
 }
 
-export async function main(): Promise<void> {
+export async function main(quick = false): Promise<void> {
+  if (quick) [TEXT_FRAMES, DEFLATE_MESSAGES] = [200_000, 20_000];
   console.log('decoder: wsscope ConnectionDecoder vs ws Receiver (same bytes, 64 KiB chunks, best of several runs)');
   const only = process.env.BENCH_CASE; // text, binary or deflate: run one case
   for (const make of [textCase, binaryCase, deflateCase].filter((f) => !only || f.name.toLowerCase().startsWith(only))) {
@@ -133,7 +138,7 @@ export async function main(): Promise<void> {
     const bytes = c.chunks.reduce((n, b) => n + b.length, 0) * c.reps;
     // Alternate the two, best of 5 (3 for the big binary case): the machine may be shared.
     let best = { ours: Infinity, theirs: Infinity };
-    for (let run = 0; run < (c.reps > 1 ? 3 : 5); run++) {
+    for (let run = 0; run < (quick ? 2 : c.reps > 1 ? 3 : 5); run++) {
       best = { ours: Math.min(best.ours, ours(c)), theirs: Math.min(best.theirs, await theirs(c)) };
     }
     console.log(`${c.name} (${(bytes / 1024 / 1024).toFixed(1)} MiB)`);

@@ -1,307 +1,373 @@
 /**
- * The proxy benchmark (`npm run bench`): side by side in one run, a `ws` client talking to a
- * `ws` server
- *   - directly,
- *   - through a plain Node TCP relay (a `net` pipe both ways: the practical limit for a
- *     Node proxy),
- *   - through wsscope (startProxy, every chunk decoded, every event written as NDJSON to a
- *     file, as `--ui json > file` does),
- *   - the same with --max-payload 125: every frame still decoded and written, but with at
- *     most 125 payload bytes of hex per event; the difference to the line above is what the
- *     full hex output costs (a 64 KiB message is 2 × 128 KiB of hex),
- * measuring the round-trip latency of 32-byte messages (p50/p99), the throughput of 64 KiB
- * messages and the rate of 16-byte messages, with ratios to the relay, and the CPU time the
- * intermediary's process spent on all three. Loopback only, bounded loops. The client and
- * server run in a child process, the intermediaries here.
+ * The proxy benchmark (`npm run bench`): a `ws` client talking to a `ws` server (each a
+ * process of its own, bench/peers.ts), side by side in one run:
+ *   - direct;
+ *   - through a blind Node `net` relay (bench/hops.js), the practical limit for a Node proxy;
+ *   - through wsscope as users run it (the compiled CLI, default settings, every frame
+ *     decoded): `wsscope proxy --ui json` with stdout a pipe that this process drains, and
+ *     the terminal UI (`--ui tui`) on a 120x40 pseudo-terminal whose screen output is
+ *     discarded (bench/onpty.py);
+ *   - the floor of `--ui json`: the blind relay writing, for every chunk it relays, as many
+ *     bytes of lines to the same kind of pipe as wsscope's NDJSON came to per relayed byte
+ *     in the same load and repetition (bench/hops.js).
+ * Loads: round trips of 32-byte messages (p50/p99), throughput of 64 KiB messages, rate of
+ * 16-byte messages, fan-in (many connections at once, each making round trips in turn).
+ * The modes are interleaved in each repetition; ratios are taken to the relay of the same
+ * repetition (then the median over the repetitions), which is what makes them meaningful on
+ * a shared machine. Also: each intermediary's CPU seconds and peak RSS (its whole process:
+ * wsscope's output worker included). Then the scale test (bench/scale in this file):
+ * thousands of connections, a message every 3 s each.
  */
-import { fork } from 'child_process';
+import { ChildProcess, fork, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { WebSocket, WebSocketServer } from 'ws';
-import { startProxy } from '../src/proxy';
-import { Session } from '../src/session';
-import { OutputGate } from '../src/proxy/gate';
-import { attachJsonView } from '../src/views/json';
-import { OffThreadOutput } from '../src/views/offthread';
+import { FULL, PHASES, QUICK, type ClientReply, type ClientRequest, type Phase, type PhaseResult, type ScaleResult, type Sizes } from './peers';
 
-const LATENCY_ROUNDS = 2000;
-const LATENCY_WARMUP = 200;
-const BIG = 64 * 1024;
-const BIG_COUNT = 400; // 25 MiB
-const SMALL_COUNT = 60000;
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'bin', 'wsscope.js');
+const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
+const CLK_TCK = 100; // Linux USER_HZ
+
+export type Mode = 'direct' | 'relay' | 'json' | 'floor' | 'tui';
 
 interface Hop {
   port: number;
+  /** The intermediary's pid (null: direct). */
+  pid: number | null;
+  /** Bytes it wrote to its stdout pipe so far (json, floor). */
+  out: number;
+  /** Floor: output bytes per relayed byte for the next load. */
+  setRatio?(ratio: number): void;
+  /** Relay, floor: bytes relayed since the last call. */
+  relayed?(): Promise<number>;
   close(): Promise<void>;
 }
 
-interface Result {
-  p50: number;
-  p99: number;
-  mbps: number;
-  rate: number;
-  /** CPU seconds of the intermediary's process (all its threads) over the three measurements. */
-  cpu?: number;
+/** Reads a message of the given shape from a child. */
+function once<T>(child: ChildProcess, pick: (m: unknown) => T | undefined): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: unknown) => {
+      const v = pick(m);
+      if (v === undefined) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(v);
+    };
+    const onExit = (code: number | null) => reject(new Error(`a benchmark process exited (${code}) early`));
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
 }
 
-async function server(): Promise<{ port: number; close(): Promise<void> }> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1 << 24 });
-  await new Promise((r) => wss.once('listening', r));
-  wss.on('connection', (ws, req) => {
-    if (req.url === '/echo') {
-      ws.on('message', (m, binary) => ws.send(m, { binary }));
-      return;
-    }
-    // A sink: counts messages; a text "done" is answered with the count (messages arrive in order).
-    let count = 0;
-    ws.on('message', (m, binary) => {
-      if (binary) count++;
-      else ws.send(String(count));
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+/** CPU seconds (user + system, all threads) of a process so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** A line of /proc/PID/status in MB (VmRSS: now, VmHWM: the peak). */
+export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export async function startHop(mode: Exclude<Mode, 'direct'>, target: number): Promise<Hop> {
+  if (mode === 'relay' || mode === 'floor') {
+    const child = fork(path.join(__dirname, 'hops.js'), ['--hop', mode, '--target', String(target)], {
+      execArgv: [],
+      stdio: ['ignore', mode === 'floor' ? 'pipe' : 'ignore', 'inherit', 'ipc'],
+    });
+    const hop: Hop = {
+      port: 0,
+      pid: child.pid!,
+      out: 0,
+      setRatio: (ratio) => child.send({ cmd: 'ratio', ratio }),
+      relayed: () => {
+        const p = once(child, (m) => (m as { bytes?: number }).bytes);
+        child.send({ cmd: 'bytes' });
+        return p;
+      },
+      close: async () => {
+        child.send({ cmd: 'exit' });
+        await exited(child);
+      },
+    };
+    child.stdout?.on('data', (b: Buffer) => (hop.out += b.length));
+    hop.port = await once(child, (m) => (m as { port?: number }).port);
+    return hop;
+  }
+  // BENCH_NODE_ARGS: options for wsscope's node, e.g. --cpu-prof --cpu-prof-dir=DIR.
+  const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${target}/`, '--ui', mode];
+  // The terminal UI on a pseudo-terminal (120x40) whose output is read and discarded.
+  const child =
+    mode === 'tui'
+      ? spawn('/usr/bin/python3', [path.join(__dirname, 'onpty.py'), '120', '40', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const hop: Hop = {
+    port: 0,
+    pid: mode === 'tui' ? 0 : child.pid!,
+    out: 0,
+    close: async () => {
+      if (hop.pid) process.kill(hop.pid, 'SIGTERM');
+      await exited(child);
+    },
+  };
+  child.stdout?.on('data', (b: Buffer) => (hop.out += b.length));
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`wsscope --ui ${mode} exited (${code}): ${stderr.trim()}`)));
+    child.stderr!.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      const pid = /^pid (\d+)$/m.exec(stderr);
+      if (pid) hop.pid = Number(pid[1]);
+      const port = /proxy listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (port && hop.pid) {
+        hop.port = Number(port[1]);
+        resolve();
+      }
     });
   });
-  return {
-    port: (wss.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close(() => r());
-      }),
-  };
+  return hop;
 }
 
-async function relay(target: number): Promise<Hop> {
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((c) => {
-    const u = net.connect(target, '127.0.0.1');
-    c.setNoDelay(true);
-    u.setNoDelay(true);
-    for (const s of [c, u]) {
-      sockets.add(s);
-      s.on('error', () => (c.destroy(), u.destroy()));
-      s.on('close', () => sockets.delete(s));
-    }
-    c.pipe(u);
-    u.pipe(c);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        srv.close(() => r());
-      }),
-  };
+/** Waits until a hop's output stopped growing (its worker has written the load's NDJSON). */
+async function settled(hop: Hop): Promise<void> {
+  const deadline = Date.now() + 20000;
+  for (let last = -1; hop.out !== last && Date.now() < deadline; ) {
+    last = hop.out;
+    await new Promise((r) => setTimeout(r, 400));
+  }
 }
 
-/** wsscope as `wsscope proxy --ui json [--max-payload N] > file` runs it: decoding and NDJSON in a worker. */
-async function wsscope(target: number, file: string, maxPayload?: number): Promise<Hop> {
-  const session = new Session();
-  const fd = fs.openSync(file, 'w');
-  const output = new OffThreadOutput({ ui: 'json', fd, maxPayload }).attach(session);
-  // From sources the worker compiles itself first (over a second of CPU); the CLI's does not.
-  await output.ready;
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    target: `ws://127.0.0.1:${target}/`,
-    session,
-    maxPayload,
-    decode: false,
-    gate: new OutputGate().addGate(output),
-  });
+export interface Peers {
+  serverPort: number;
+  ask(m: ClientRequest): Promise<ClientReply>;
+  close(): Promise<void>;
+}
+
+export async function startPeers(): Promise<Peers> {
+  const file = path.join(__dirname, 'peers.ts');
+  const server = fork(file, ['--role', 'server'], { execArgv: TS_NODE });
+  const client = fork(file, ['--role', 'client'], { execArgv: TS_NODE });
+  const [serverPort] = await Promise.all([once(server, (m) => (m as { port?: number }).port), once(client, (m) => ((m as { ready?: boolean }).ready ? true : undefined))]);
   return {
-    port: proxy.port,
+    serverPort,
+    ask: (m) => {
+      const p = once(client, (r) => r as ClientReply);
+      client.send(m);
+      return p;
+    },
     close: async () => {
-      await proxy.close();
-      await output.close();
-      fs.closeSync(fd);
+      client.send({ cmd: 'exit' });
+      server.send({ cmd: 'exit' });
+      await Promise.all([exited(client), exited(server)]);
     },
   };
 }
 
-/** For comparison: decoding and NDJSON in the proxy's own thread (what the TUI mode does). */
-async function wsscopeInline(target: number, file: string): Promise<Hop> {
-  const session = new Session();
-  const out = fs.createWriteStream(file);
-  const detach = attachJsonView(session, out);
-  const proxy = await startProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    target: `ws://127.0.0.1:${target}/`,
-    session,
-    gate: new OutputGate().add(out),
-  });
-  return {
-    port: proxy.port,
-    close: async () => {
-      await proxy.close();
-      detach();
-      await new Promise((r) => out.end(r));
-    },
-  };
+interface ModeResult extends PhaseResult {
+  cpu: number;
+  peakMb: number;
+  /** Output bytes per relayed byte, per load (json). */
+  outPerByte?: Partial<Record<Phase, number>>;
 }
 
-async function connect(port: number, path: string): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false, maxPayload: 1 << 24 });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  return ws;
-}
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
 
-async function closeWs(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return;
-  await new Promise<void>((r) => {
-    ws.once('close', () => r());
-    ws.close();
-  });
-}
+const fmt = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function latency(port: number): Promise<{ p50: number; p99: number }> {
-  const ws = await connect(port, '/echo');
-  const msg = Buffer.alloc(32, 0x61).toString();
-  const times: number[] = [];
-  for (let i = 0; i < LATENCY_WARMUP + LATENCY_ROUNDS; i++) {
-    const t0 = process.hrtime.bigint();
-    ws.send(msg);
-    await new Promise((r) => ws.once('message', r));
-    if (i >= LATENCY_WARMUP) times.push(Number(process.hrtime.bigint() - t0) / 1000);
-  }
-  await closeWs(ws);
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
-}
-
-/** Sends `count` binary messages as fast as the socket takes them; resolves with seconds. */
-async function blast(port: number, payload: Buffer, count: number): Promise<number> {
-  const ws = await connect(port, '/sink');
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    ws.send(payload, { binary: true });
-    // Keep the client's own queue short, so we measure the path, not ws's buffering.
-    while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setImmediate(r));
-  }
-  ws.send('done');
-  const got = await new Promise<string>((r) => ws.once('message', (m) => r(m.toString())));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (Number(got) !== count) throw new Error(`sink received ${got} of ${count} messages`);
-  await closeWs(ws);
-  return seconds;
-}
-
-async function measure(port: number): Promise<Result> {
-  const { p50, p99 } = await latency(port);
-  const big = await blast(port, Buffer.alloc(BIG, 0x5a), BIG_COUNT);
-  const small = await blast(port, Buffer.alloc(16, 0x5a), SMALL_COUNT);
-  return { p50, p99, mbps: (BIG * BIG_COUNT) / (1024 * 1024) / big, rate: SMALL_COUNT / small };
-}
-
-/**
- * The client and the server run in a child process (as they would in real use: other
- * programs), the intermediaries in this one; so the proxy's own CPU cost shows, and its
- * decoding after forwarding can overlap with the peers' work.
- */
-type PeerRequest = { cmd: 'measure'; port: number } | { cmd: 'exit' };
-type PeerReply = { ready: number } | { result: Result } | { error: string };
-
-async function peerMain(): Promise<void> {
-  const upstream = await server();
-  const send = (m: PeerReply) => process.send!(m);
-  send({ ready: upstream.port });
-  process.on('message', (m: PeerRequest) => {
-    if (m.cmd === 'exit') {
-      void upstream.close().then(() => process.exit(0));
-      return;
-    }
-    measure(m.port).then(
-      (result) => send({ result }),
-      (err) => send({ error: String(err instanceof Error ? err.message : err) }),
-    );
-  });
-}
-
-export async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-bench-'));
-  const child = fork(__filename, ['--peer'], { execArgv: process.execArgv.length ? process.execArgv : ['-r', 'ts-node/register/transpile-only'] });
-  const replies: PeerReply[] = [];
-  let wake: () => void = () => undefined;
-  child.on('message', (m: PeerReply) => {
-    replies.push(m);
-    wake();
-  });
-  const next = async (): Promise<PeerReply> => {
-    while (replies.length === 0) await new Promise<void>((r) => (wake = r));
-    return replies.shift()!;
-  };
-  const results: Record<string, Result> = {};
+async function runMode(peers: Peers, mode: Mode, sizes: Sizes, ctx: { relayBytes: Partial<Record<Phase, number>>; json?: ModeResult }): Promise<ModeResult> {
+  const hop: Hop = mode === 'direct' ? { port: peers.serverPort, pid: null, out: 0, close: async () => undefined } : await startHop(mode, peers.serverPort);
+  const result: ModeResult = { cpu: 0, peakMb: NaN, outPerByte: {} };
   try {
-    const ready = await next();
-    if (!('ready' in ready)) throw new Error('the benchmark peer did not start');
-    const upstreamPort = ready.ready;
-    const paths: [string, () => Promise<Hop>][] = [
-      ['direct', async () => ({ port: upstreamPort, close: async () => undefined })],
-      ['relay', () => relay(upstreamPort)],
-      ['wsscope', () => wsscope(upstreamPort, path.join(dir, 'events.ndjson'))],
-      ['wsscope-125', () => wsscope(upstreamPort, path.join(dir, 'events-125.ndjson'), 125)],
-      ['inline', () => wsscopeInline(upstreamPort, path.join(dir, 'inline.ndjson'))],
-    ];
-    for (const [name, make] of paths) {
-      const hop = await make();
-      try {
-        const cpu0 = process.cpuUsage();
-        child.send({ cmd: 'measure', port: hop.port } satisfies PeerRequest);
-        const reply = await next();
-        const cpu = process.cpuUsage(cpu0);
-        if ('error' in reply) throw new Error(`${name}: ${reply.error}`);
-        if (!('result' in reply)) throw new Error(`${name}: unexpected reply`);
-        results[name] = { ...reply.result, cpu: (cpu.user + cpu.system) / 1e6 };
-      } finally {
-        await hop.close();
+    for (const phase of PHASES.filter((p) => !process.env.BENCH_PHASES || process.env.BENCH_PHASES.split(',').includes(p))) {
+      if (mode === 'floor') hop.setRatio!(ctx.json?.outPerByte?.[phase] ?? 0);
+      const out0 = hop.out;
+      const cpu0 = hop.pid ? cpuSeconds(hop.pid) : 0;
+      const reply = await peers.ask({ cmd: phase, port: hop.port, sizes });
+      if ('error' in reply) throw new Error(`${mode} ${phase}: ${reply.error}`);
+      if (!('result' in reply)) throw new Error(`${mode} ${phase}: unexpected reply`);
+      Object.assign(result, reply.result);
+      if (mode === 'json' || mode === 'floor') await settled(hop);
+      if (hop.pid) result.cpu += cpuSeconds(hop.pid) - cpu0;
+      if (mode === 'relay') ctx.relayBytes[phase] = await hop.relayed!();
+      if (mode === 'json') result.outPerByte![phase] = (hop.out - out0) / (ctx.relayBytes[phase] || 1);
+      if (process.env.BENCH_DEBUG) process.stderr.write(`${mode} ${phase} out ${hop.out - out0} relayed ${ctx.relayBytes[phase]} cpu ${result.cpu} ${JSON.stringify(reply.result)}\n`);
+    }
+    if (hop.pid) result.peakMb = memoryMb(hop.pid, 'VmHWM');
+  } finally {
+    await hop.close();
+  }
+  return result;
+}
+
+/** The side-by-side loads; prints the table and the ratios. */
+export async function sideBySide(quick: boolean): Promise<void> {
+  const sizes = quick ? QUICK : FULL;
+  const reps = Number(process.env.BENCH_REPS) || (quick ? 1 : 5);
+  // BENCH_MODES=relay,json runs some modes only (the floor needs json before it).
+  const modes = (process.env.BENCH_MODES?.split(',') ?? ['direct', 'relay', 'json', 'floor', 'tui']) as Mode[];
+  const peers = await startPeers();
+  const runs: Record<Mode, ModeResult>[] = [];
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const ctx: { relayBytes: Partial<Record<Phase, number>>; json?: ModeResult } = { relayBytes: {} };
+      const run = {} as Record<Mode, ModeResult>;
+      for (const mode of modes) {
+        run[mode] = await runMode(peers, mode, sizes, ctx);
+        if (mode === 'json') ctx.json = run[mode];
+      }
+      runs.push(run);
+      process.stderr.write(`  repetition ${rep + 1} of ${reps} done (load average ${os.loadavg()[0].toFixed(2)})\n`);
+    }
+  } finally {
+    await peers.close();
+  }
+
+  const load = (s: Sizes) =>
+    `${s.latencyRounds} round trips of 32 B; ${s.bigCount} × 64 KiB; ${s.smallCount} × 16 B; fan-in ${s.faninConns} connections × ${s.faninTrips} round trips`;
+  console.log(`proxy: ws client -> [mode] -> ws server on loopback, each a process; ${load(sizes)}; ${reps} interleaved repetition${reps > 1 ? 's' : ''} (medians)`);
+  console.log('mode      p50 µs  p99 µs   MiB/s  16B msg/s  fan-in ms  CPU s  peak RSS MB');
+  const m = (mode: Mode, key: keyof ModeResult) => median(runs.map((r) => r[mode][key] as number));
+  for (const mode of modes) {
+    console.log(
+      `${mode.padEnd(8)} ${fmt(m(mode, 'p50')).padStart(7)} ${fmt(m(mode, 'p99')).padStart(7)} ${fmt(m(mode, 'mbps'), 1).padStart(7)} ${fmt(m(mode, 'rate')).padStart(10)} ${fmt(m(mode, 'ms')).padStart(10)} ${mode === 'direct' ? '    -' : fmt(m(mode, 'cpu'), 2).padStart(6)} ${fmt(m(mode, 'peakMb')).padStart(12)}`,
+    );
+  }
+  const perByte = (p: Phase) => median(runs.map((r) => r.json.outPerByte?.[p] ?? NaN));
+  console.log(`json NDJSON bytes per relayed byte: ${PHASES.map((p) => `${p} ${fmt(perByte(p), 1)}`).join(', ')} (the floor writes as much)`);
+
+  // Ratios within each repetition, then the median (and the range) over repetitions.
+  const ratio = (a: Mode, b: Mode, key: keyof PhaseResult | 'cpu', invert = false) => {
+    const xs = runs.map((r) => {
+      const x = r[a][key] as number;
+      const y = r[b][key] as number;
+      return invert ? y / x : x / y;
+    });
+    const lo = Math.min(...xs);
+    const hi = Math.max(...xs);
+    return { med: median(xs), range: xs.length > 1 ? `${lo.toFixed(2)}-${hi.toFixed(2)}` : '' };
+  };
+  const cell = (r: { med: number; range: string }, ok: (x: number) => boolean) =>
+    `${fmt(r.med, 2)}${ok(r.med) ? '' : '!'}${r.range ? ` (${r.range})` : ''}`.padEnd(20);
+  console.log('ratios (median of per-repetition ratios, range in brackets; ! = target missed):');
+  console.log('           p50 RTT (lower)     throughput          16B rate            fan-in time (lower) CPU s             peak RSS MB');
+  const rows: [string, Mode, Mode, { p50: number; thr: number; rate: number; fan: number }][] = [
+    ['tui/relay', 'tui', 'relay', { p50: 1.1, thr: 0.9, rate: 0.9, fan: 1.15 }],
+    ['json/relay', 'json', 'relay', { p50: 1.1, thr: 0.8, rate: 0.9, fan: 1.15 }],
+    ['json/floor', 'json', 'floor', { p50: 1.1, thr: 0.9, rate: 0.9, fan: 1.1 }],
+    ['floor/relay', 'floor', 'relay', { p50: Infinity, thr: 0, rate: 0, fan: Infinity }],
+  ];
+  for (const [label, a, b, t] of rows) {
+    console.log(
+      `${label.padEnd(11)}${cell(ratio(a, b, 'p50'), (x) => x <= t.p50)}${cell(ratio(a, b, 'mbps'), (x) => x >= t.thr)}${cell(ratio(a, b, 'rate'), (x) => x >= t.rate)}${cell(ratio(a, b, 'ms'), (x) => x <= t.fan)}${cell(ratio(a, b, 'cpu'), () => true)}${fmt(m(a, 'peakMb'))} / ${fmt(m(b, 'peakMb'))}`,
+    );
+  }
+  console.log('targets: tui p50 <= 1.10, throughput >= 0.90, rate >= 0.90, fan-in <= 1.15, peak RSS <= 200 MB;');
+  console.log('         json the same p50, rate and fan-in, throughput >= 0.80, and within 10% of its floor');
+}
+
+// ---------------------------------------------------------------------------------------
+// Scale
+
+/** Raises this process's soft open-files limit to the hard one (children inherit it). */
+export function raiseOpenFiles(): string {
+  try {
+    const hard = fs.readFileSync(`/proc/${process.pid}/limits`, 'utf8').match(/Max open files\s+(\d+)\s+(\d+)/);
+    if (!hard) return 'unknown';
+    spawnSyncChecked('prlimit', ['--pid', String(process.pid), `--nofile=${hard[2]}:${hard[2]}`]);
+    return hard[2];
+  } catch (err) {
+    return `not raised (${(err as Error).message})`;
+  }
+}
+
+function spawnSyncChecked(cmd: string, args: string[]): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const r = require('child_process').spawnSync(cmd, args, { stdio: 'pipe' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd}: ${String(r.stderr).trim()}`);
+}
+
+interface ScaleRow extends ScaleResult {
+  mode: Mode;
+  /** RSS growth per connection, kB. */
+  kbPerConn: number;
+  /** CPU µs per message (a round trip through the intermediary) during the run. */
+  cpuPerMsg: number;
+  rssMb: number;
+}
+
+export async function scale(quick: boolean): Promise<void> {
+  const limit = raiseOpenFiles();
+  const sizes = quick ? [100, 1000] : [100, 1000, 9000];
+  const seconds = (n: number) => (quick ? 8 : n >= 9000 ? 60 : 20);
+  const interval = 3000;
+  const peers = await startPeers();
+  const rows: ScaleRow[] = [];
+  try {
+    for (const conns of sizes) {
+      for (const mode of ['relay', 'json'] as const) {
+        const hop = await startHop(mode, peers.serverPort);
+        try {
+          // Warmed up first (code loaded and compiled, the output worker running), so that
+          // the growth measured is the connections'.
+          await peers.ask({ cmd: 'latency', port: hop.port, sizes: QUICK });
+          const rss0 = memoryMb(hop.pid!, 'VmRSS');
+          const opened = await peers.ask({ cmd: 'scale-open', port: hop.port, conns });
+          if ('error' in opened) throw new Error(`scale ${mode} ${conns}: ${opened.error}`);
+          const cpu0 = cpuSeconds(hop.pid!);
+          const reply = await peers.ask({ cmd: 'scale-run', seconds: seconds(conns), interval });
+          const cpu = cpuSeconds(hop.pid!) - cpu0;
+          const rss = memoryMb(hop.pid!, 'VmRSS');
+          if ('error' in reply) throw new Error(`scale ${mode} ${conns}: ${reply.error}`);
+          if (!('scale' in reply)) throw new Error('scale: unexpected reply');
+          const r = reply.scale;
+          r.openMs = 'ms' in opened ? opened.ms : NaN;
+          rows.push({ ...r, mode, kbPerConn: ((rss - rss0) * 1024) / conns, cpuPerMsg: (cpu * 1e6) / Math.max(1, r.sent), rssMb: rss });
+          await peers.ask({ cmd: 'scale-close' });
+        } finally {
+          await hop.close();
+        }
       }
     }
-    const ndjson = fs.statSync(path.join(dir, 'events.ndjson')).size;
-    console.log('proxy benchmark: ws client -> [path] -> ws server on loopback; client and server in a child process');
-    console.log('path         p50 RTT µs  p99 RTT µs  64KiB msgs MiB/s  16B msgs/s  proxy CPU s');
-    for (const [name, r] of Object.entries(results)) {
-      const cpu = name === 'direct' ? '-' : r.cpu!.toFixed(2);
-      console.log(
-        `${name.padEnd(12)} ${r.p50.toFixed(0).padStart(10)}  ${r.p99.toFixed(0).padStart(10)}  ${r.mbps.toFixed(1).padStart(16)}  ${r.rate.toFixed(0).padStart(10)}  ${cpu.padStart(11)}`,
-      );
-    }
-    const w = results.wsscope;
-    const rl = results.relay;
-    console.log(`wsscope decoded every frame and wrote ${(ndjson / (1024 * 1024)).toFixed(1)} MiB of NDJSON (in a worker thread;`);
-    console.log('"inline": the same in the proxy\'s own thread, as with the terminal UI)');
-    console.log(
-      `wsscope / relay: throughput ${(w.mbps / rl.mbps).toFixed(2)} (target >= 0.8), ` +
-        `small-message rate ${(w.rate / rl.rate).toFixed(2)} (target >= 0.7), ` +
-        `p50 latency ${(w.p50 / rl.p50).toFixed(2)} (target <= 1.3)`,
-    );
-    const s = results['wsscope-125'];
-    console.log(
-      `wsscope --max-payload 125 / relay: throughput ${(s.mbps / rl.mbps).toFixed(2)}, small-message rate ${(s.rate / rl.rate).toFixed(2)}, p50 latency ${(s.p50 / rl.p50).toFixed(2)}`,
-    );
-    const i = results.inline;
-    console.log(
-      `inline / relay:  throughput ${(i.mbps / rl.mbps).toFixed(2)}, small-message rate ${(i.rate / rl.rate).toFixed(2)}, p50 latency ${(i.p50 / rl.p50).toFixed(2)}`,
-    );
   } finally {
-    child.send({ cmd: 'exit' } satisfies PeerRequest);
-    await new Promise((r) => child.once('exit', r));
-    fs.rmSync(dir, { recursive: true, force: true });
+    await peers.close();
+  }
+  console.log(`scale: N connections through the proxy, each a 32-byte round trip every ${interval / 1000} s (${sizes.map((n) => `${n}: ${seconds(n)} s`).join(', ')}); open-files soft limit ${limit}`);
+  console.log('conns  mode   sent     lost  p50 ms  p99 ms  max ms  >100ms  open s  RSS MB  kB/conn  CPU µs/msg');
+  for (const r of rows) {
+    console.log(
+      `${String(r.conns).padStart(5)}  ${r.mode.padEnd(5)} ${String(r.sent).padStart(6)} ${String(r.sent - r.received).padStart(6)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} ${fmt(r.max, 1).padStart(7)} ${String(r.stalled).padStart(7)} ${fmt(r.openMs / 1000, 1).padStart(7)} ${fmt(r.rssMb).padStart(7)} ${fmt(r.kbPerConn, 1).padStart(8)} ${fmt(r.cpuPerMsg, 0).padStart(11)}`,
+    );
+  }
+  for (const conns of sizes) {
+    const rl = rows.find((r) => r.conns === conns && r.mode === 'relay');
+    const js = rows.find((r) => r.conns === conns && r.mode === 'json');
+    if (!rl || !js) continue;
+    console.log(
+      `  ${conns} connections: json/relay RSS per connection ${fmt(js.kbPerConn / rl.kbPerConn, 2)} (target <= 1.5), CPU per message ${fmt(js.cpuPerMsg / rl.cpuPerMsg, 2)}, lost ${js.sent - js.received}, round trips over 100 ms ${js.stalled} (relay ${rl.stalled})`,
+    );
   }
 }
 
-if (process.argv.includes('--peer')) {
-  void peerMain();
-} else if (require.main === module) {
-  main().catch((err) => {
+export async function main(quick = false): Promise<void> {
+  await sideBySide(quick);
+  console.log('');
+  if (process.env.BENCH_SCALE !== '0') await scale(quick);
+}
+
+if (require.main === module) {
+  main(process.argv.includes('--quick') || process.env.BENCH_QUICK === '1').catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
