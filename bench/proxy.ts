@@ -243,7 +243,7 @@ export async function sideBySide(quick: boolean): Promise<void> {
       `${mode.padEnd(8)} ${fmt(m(mode, 'p50')).padStart(7)} ${fmt(m(mode, 'p99')).padStart(7)} ${fmt(m(mode, 'mbps'), 1).padStart(7)} ${fmt(m(mode, 'rate')).padStart(10)} ${fmt(m(mode, 'ms')).padStart(10)} ${mode === 'direct' ? '    -' : fmt(m(mode, 'cpu'), 2).padStart(6)} ${fmt(m(mode, 'peakMb')).padStart(12)}`,
     );
   }
-  const perByte = (p: Phase) => median(runs.map((r) => r.json.outPerByte?.[p] ?? NaN));
+  const perByte = (p: Phase) => median(runs.map((r) => r.json?.outPerByte?.[p] ?? NaN));
   console.log(`json NDJSON bytes per relayed byte: ${PHASES.map((p) => `${p} ${fmt(perByte(p), 1)}`).join(', ')} (the floor writes as much)`);
 
   // Ratios within each repetition, then the median (and the range) over repetitions.
@@ -268,6 +268,7 @@ export async function sideBySide(quick: boolean): Promise<void> {
     ['floor/relay', 'floor', 'relay', { p50: Infinity, thr: 0, rate: 0, fan: Infinity }],
   ];
   for (const [label, a, b, t] of rows) {
+    if (!modes.includes(a) || !modes.includes(b)) continue;
     console.log(
       `${label.padEnd(11)}${cell(ratio(a, b, 'p50'), (x) => x <= t.p50)}${cell(ratio(a, b, 'mbps'), (x) => x >= t.thr)}${cell(ratio(a, b, 'rate'), (x) => x >= t.rate)}${cell(ratio(a, b, 'ms'), (x) => x <= t.fan)}${cell(ratio(a, b, 'cpu'), () => true)}${fmt(m(a, 'peakMb'))} / ${fmt(m(b, 'peakMb'))}`,
     );
