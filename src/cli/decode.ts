@@ -13,6 +13,7 @@ import { checkRequest, headerValue, parseRequestHead, parseResponseHead } from '
 import type { Direction, WsEvent } from '../decoder/events';
 import { CaptureFormatError, replayCaptureFile } from '../capture';
 import { TextRenderer } from '../explain';
+import { replayImport, sniffImport, type ImportKind } from '../import';
 import { CliError, parseChoice, parseMaxPayload, parseProtocol } from './errors';
 
 const HELP = `usage: wsscope decode FILE|-  [OPTIONS]
@@ -22,6 +23,11 @@ Decodes WebSocket bytes offline and explains every frame field by field. The inp
 recognised by its first bytes:
   - a capture file (first line {"format":"wsscope-capture",...}, see wsscope proxy --save):
     every connection is replayed from its handshake on;
+  - a pcap or pcapng file (tcpdump, dumpcap, Wireshark): TCP reassembled, every WebSocket
+    connection found by its upgrade request (any port) and decoded; a gap in the capture
+    is reported and stops that direction;
+  - a HAR file (browser DevTools, with _webSocketMessages): its messages (a HAR has no
+    frame detail);
   - an HTTP upgrade: the request, the response, then one side's frames: decoded from the
     handshake on; or one side's head only ("GET ..." or "HTTP/1.1 101 ...") then that
     side's frames;
@@ -40,10 +46,13 @@ recognised by its first bytes:
                         stomp, json-rpc, ...) instead of detecting it
 `;
 
-type DecodeInputKind = 'capture' | 'http' | 'hex' | 'binary';
+type DecodeInputKind = 'capture' | ImportKind | 'http' | 'hex' | 'binary';
 
 /** Recognises the input from its first bytes (see HELP). */
 function classifyInput(bytes: Buffer): DecodeInputKind {
+  // pcap/pcapng by their magic numbers, HAR by its JSON shape (src/import).
+  const imported = sniffImport(bytes);
+  if (imported) return imported;
   const head = bytes.subarray(0, 256).toString('latin1');
   if (/^\s*\{\s*"format"\s*:\s*"wsscope-capture"/.test(head)) return 'capture';
   // Decoded events (a golden file, --ui json output) would otherwise be "decoded" as raw
@@ -191,11 +200,22 @@ async function decodeCapture(input: string | Buffer | NodeJS.ReadableStream, opt
   }
 }
 
+/** Decodes a pcap, pcapng or HAR stream (src/import) into `emit`. */
+async function decodeImport(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, kind: ImportKind, options: DecodeOptions, emit: (event: WsEvent) => void, source: string): Promise<void> {
+  try {
+    await replayImport(chunks, kind, emit, { maxPayload: options.maxPayload, protocol: options.protocol, source });
+  } catch (err) {
+    if (err instanceof CaptureFormatError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 /** Decodes any input (see classifyInput) into `emit`. */
 async function decodeInput(content: Buffer, options: DecodeOptions, emit: (event: WsEvent) => void, source = 'input'): Promise<void> {
   if (content.length === 0) throw new CliError(`nothing to decode: ${source} is empty`);
   const kind = classifyInput(content);
   if (kind === 'capture') return decodeCapture(content, options, emit, source);
+  if (kind === 'pcap' || kind === 'pcapng' || kind === 'har') return decodeImport([content], kind, options, emit, source);
   if (kind === 'http') return decodeBytes(content, 'http', options, emit);
   const bytes = kind === 'hex' ? (hexTextToBytes(content) as Buffer) : content;
   decodeBytes(bytes, 'raw', options, emit);
@@ -236,6 +256,12 @@ async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: Dec
     for (let chunk = await next(); chunk !== null; chunk = await next()) yield chunk;
   }
   const kind = classifyInput(head);
+  if (kind === 'pcap' || kind === 'pcapng' || kind === 'har') {
+    return decodeImport((async function* () {
+      yield head;
+      yield* rest();
+    })(), kind, options, emit, source);
+  }
   if (kind === 'capture') {
     return decodeCapture(Readable.from((async function* () {
       yield head;

@@ -6,7 +6,8 @@
  */
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { CaptureFormatError, replayCaptureFile } from '../capture';
+import { CaptureFormatError } from '../capture';
+import { replayAnyFile } from '../import';
 import { describeError } from '../proxy';
 import { Session } from '../session';
 import { attachJsonView } from '../views/json';
@@ -19,6 +20,9 @@ export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--
 
 Re-decodes a capture file written by \`wsscope proxy --save FILE\` and shows it as the live
 session did: terminal UI (default on a terminal), text log, or NDJSON on stdout.
+FILE may also be a pcap or pcapng file (tcpdump, dumpcap, Wireshark: WebSocket connections
+found by their upgrade, on any port) or a HAR file saved by browser DevTools (messages
+only: a HAR has no frame detail).
 --pcap OUT also writes the capture as a pcap file (for Wireshark or tshark), as
 \`wsscope proxy --pcap\` writes the live traffic.
 `;
@@ -76,7 +80,8 @@ export async function run(argv: string[]): Promise<number> {
     // Raw chunks are published only for the pcap writer: the TUI, subscribed to them too,
     // saves a replay by copying the capture file when it received none (src/tui/app.ts).
     const onData = pcap ? session.publishData.bind(session) : undefined;
-    await replayCaptureFile(file, (event) => session.publish(event), { maxPayload, protocol, onData });
+    // A wsscope capture, pcap, pcapng or HAR: told apart by content (src/import).
+    await replayAnyFile(file, (event) => session.publish(event), { maxPayload, protocol, onData });
     detachView?.();
   } catch (err) {
     const message = err instanceof CaptureFormatError ? err.message : `cannot read capture "${file}": ${describeError(err)}`;

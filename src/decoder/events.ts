@@ -32,6 +32,8 @@ export interface OpenEvent {
   conn: number;
   client: string;
   target: string;
+  /** What the connection's events can and cannot show, e.g. for a HAR import (src/import/har.ts). Added to DESIGN.md. */
+  note?: string;
 }
 
 export interface HttpRequestHead {
@@ -137,6 +139,11 @@ export interface MessageEvent {
   /** Set for binary messages: the bytes as hex (capped at maxPayload bytes). */
   data?: string;
   truncated?: boolean;
+  /**
+   * "har": read from a HAR file, which records messages, not frames: `frames` is 0 (not
+   * recorded) and `compressed` false (not known). Added to DESIGN.md.
+   */
+  source?: 'har';
   violations: Violation[];
   /** The application-protocol packet(s) the message carries (DESIGN.md, `message.app`; src/protocols/types.ts). */
   app?: AppInfo | AppInfo[];
@@ -176,6 +183,14 @@ export interface ErrorEvent {
   ts: number;
   conn?: number;
   message: string;
+  /** The direction the error is about, when it is one (e.g. a gap). Added to DESIGN.md. */
+  dir?: Direction;
+  /**
+   * Bytes of `dir`'s stream missing from a packet capture (src/import/tcp.ts): from
+   * `offset` (in that direction's stream, handshake included), `length` bytes (null: not
+   * known). Decoding of that direction stops there. Added to DESIGN.md.
+   */
+  gap?: { offset: number; length: number | null };
 }
 
 export type InterceptAction = 'drop' | 'replace' | 'inject' | 'close' | 'reencode';

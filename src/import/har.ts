@@ -1,0 +1,184 @@
+/**
+ * HAR files (HAR 1.2, http://www.softwareishard.com/blog/har-12-spec/) with WebSocket
+ * messages, as Chrome's and Firefox's DevTools save them: an entry per WebSocket (Chrome
+ * marks it `_resourceType: "websocket"`; its URL is ws:// or wss://, its response a 101)
+ * whose `_webSocketMessages` lists `{type: "send" | "receive", time, opcode, data}`:
+ * `time` in seconds since the epoch, `data` the message's text, or for binary messages
+ * (opcode 2) its bytes in base64.
+ *
+ * A HAR holds messages, not frames: no frame headers, masks, fragmentation or compression
+ * (the browser records the message after reassembly and inflation). So an entry becomes:
+ * `open` (with a `note` saying so), `handshake` from the recorded request and response
+ * headers when the response is a 101 (checked by the same RFC 6455 §4 rules as on the
+ * wire; `http` otherwise), one `message` event per recorded message with `source: "har"`,
+ * `frames: 0` (not recorded) and `compressed: false` (not known), and `end`, whose byte
+ * counts are the messages' payload bytes. No frame event is made up.
+ *
+ * The Har* types are the shape both reading and writing need (src/import/har.ts is the
+ * reader; a HAR writer can share them).
+ */
+import type { HttpRequestHead, HttpResponseHead, MessageEvent, WsEvent } from '../decoder/events';
+import { checkRequest, checkResponse } from '../decoder/handshake';
+import { DEFAULT_MAX_PAYLOAD, opcodeName } from '../decoder';
+import { ImportFormatError } from './packets';
+
+export interface HarHeader {
+  name: string;
+  value: string;
+}
+
+export interface HarWebSocketMessage {
+  type: 'send' | 'receive';
+  /** Seconds since the epoch (fractional). */
+  time: number;
+  opcode: number;
+  /** Text, or base64 of the bytes for opcode 2. */
+  data: string;
+}
+
+export interface HarEntry {
+  startedDateTime: string;
+  time?: number;
+  request: { method: string; url: string; httpVersion: string; headers: HarHeader[]; [k: string]: unknown };
+  response: { status: number; statusText: string; httpVersion: string; headers: HarHeader[]; [k: string]: unknown };
+  _resourceType?: string;
+  _webSocketMessages?: HarWebSocketMessage[];
+  [k: string]: unknown;
+}
+
+export interface Har {
+  log: { version: string; creator: { name: string; version: string }; entries: HarEntry[]; [k: string]: unknown };
+}
+
+/** The note every HAR connection carries (the views show it). */
+export const HAR_NOTE = 'from a HAR file: messages only; frame detail (headers, masking, fragmentation, compression, control frames) is not in a HAR';
+
+/** Largest HAR read (it is JSON, read whole). */
+export const MAX_HAR_BYTES = 256 * 1024 * 1024;
+
+/** Does the start of a file look like a HAR (JSON whose first key is "log")? */
+export function sniffHar(head: Buffer): boolean {
+  return /^\uFEFF?\s*\{\s*"log"\s*:\s*\{/.test(head.subarray(0, 256).toString('utf8'));
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function headers(value: unknown): [string, string][] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((h) => isObject(h) && typeof h.name === 'string').map((h) => [String(h.name), String(h.value ?? '')]);
+}
+
+function isWebSocketEntry(e: Record<string, unknown>): boolean {
+  if (Array.isArray(e._webSocketMessages) || e._resourceType === 'websocket') return true;
+  const url = isObject(e.request) ? e.request.url : undefined;
+  return typeof url === 'string' && /^wss?:\/\//i.test(url);
+}
+
+/** The events of a HAR's WebSocket entries, in entry order. Throws ImportFormatError when it is not a HAR. */
+export function harEvents(text: string, options: { source?: string; maxPayload?: number } = {}): WsEvent[] {
+  const source = options.source ?? 'HAR';
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  let har: unknown;
+  try {
+    har = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new ImportFormatError(source, `not a readable HAR (invalid JSON: ${(err as Error).message.split('\n')[0]})`);
+  }
+  if (!isObject(har) || !isObject(har.log) || !Array.isArray(har.log.entries)) {
+    throw new ImportFormatError(source, 'not a HAR: no log.entries array');
+  }
+  const events: WsEvent[] = [];
+  let conn = 0;
+  for (const entry of har.log.entries) {
+    if (!isObject(entry) || !isWebSocketEntry(entry)) continue;
+    conn++;
+    events.push(...entryEvents(entry, conn, maxPayload));
+  }
+  if (conn === 0) {
+    events.push({ event: 'error', ts: 0, message: `no WebSocket entry in the HAR (${har.log.entries.length} entries; DevTools saves WebSocket messages as "_webSocketMessages" of a ws:// or wss:// entry)` });
+  }
+  return events;
+}
+
+function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: number): WsEvent[] {
+  const request = isObject(entry.request) ? entry.request : {};
+  const response = isObject(entry.response) ? entry.response : {};
+  const started = typeof entry.startedDateTime === 'string' ? Date.parse(entry.startedDateTime) : NaN;
+  const url = typeof request.url === 'string' ? request.url : '';
+  const messages = Array.isArray(entry._webSocketMessages) ? entry._webSocketMessages : [];
+  const firstTime = messages.length && isObject(messages[0]) ? toMillis(messages[0].time) : NaN;
+  const openTs = Number.isFinite(started) ? started : Number.isFinite(firstTime) ? firstTime : 0;
+  const events: WsEvent[] = [];
+  events.push({ event: 'open', ts: openTs, conn, client: 'browser (HAR)', target: url, note: HAR_NOTE });
+
+  let path = '/';
+  try {
+    const u = new URL(url);
+    path = u.pathname + u.search;
+  } catch {
+    /* a HAR with an odd URL: keep "/" */
+  }
+  const req: HttpRequestHead = {
+    method: typeof request.method === 'string' ? request.method : 'GET',
+    target: path,
+    version: typeof request.httpVersion === 'string' && /^HTTP\/\d\.\d$/i.test(request.httpVersion) ? request.httpVersion.toUpperCase() : 'HTTP/1.1',
+    headers: headers(request.headers),
+  };
+  const status = typeof response.status === 'number' ? response.status : 0;
+  const res: HttpResponseHead = { status, reason: typeof response.statusText === 'string' ? response.statusText : '', headers: headers(response.headers) };
+  if (status === 101) {
+    const check = checkResponse(req, res);
+    events.push({
+      event: 'handshake',
+      ts: openTs,
+      conn,
+      request: req,
+      response: res,
+      key: check.key,
+      accept: check.accept,
+      expectedAccept: check.expectedAccept,
+      acceptValid: check.acceptValid,
+      protocol: check.protocol,
+      extensions: check.extensions,
+      permessageDeflate: check.permessageDeflate,
+      violations: [...checkRequest(req), ...check.violations],
+    });
+  } else if (status > 0) {
+    events.push({ event: 'http', ts: openTs, conn, request: req, response: res });
+  }
+
+  const bytes = { client: 0, server: 0 };
+  let lastTs = openTs;
+  for (const m of messages) {
+    if (!isObject(m) || (m.type !== 'send' && m.type !== 'receive') || typeof m.data !== 'string') {
+      events.push({ event: 'error', ts: lastTs, conn, message: 'a _webSocketMessages item without type "send"/"receive" and a data string: skipped' });
+      continue;
+    }
+    const ts = toMillis(m.time);
+    if (Number.isFinite(ts)) lastTs = ts;
+    const dir = m.type === 'send' ? 'client' : 'server';
+    const opcode = typeof m.opcode === 'number' && Number.isInteger(m.opcode) ? m.opcode : 1;
+    const message: MessageEvent = { event: 'message', ts: lastTs, conn, dir, opcode, opcodeName: opcodeName(opcode), frames: 0, length: 0, compressed: false, source: 'har', violations: [] };
+    if (opcode === 0x2) {
+      const data = Buffer.from(m.data, 'base64');
+      message.length = data.length;
+      message.data = data.subarray(0, maxPayload).toString('hex');
+      if (data.length > maxPayload) message.truncated = true;
+    } else {
+      const data = Buffer.from(m.data, 'utf8');
+      message.length = data.length;
+      message.text = data.length > maxPayload ? data.subarray(0, maxPayload).toString('utf8') : m.data;
+      if (data.length > maxPayload) message.truncated = true;
+    }
+    bytes[dir] += message.length;
+    events.push(message);
+  }
+  events.push({ event: 'end', ts: lastTs, conn, reason: 'end of the HAR entry', bytes });
+  return events;
+}
+
+/** A message's `time`: seconds since the epoch as DevTools writes it (milliseconds taken as such). */
+function toMillis(time: unknown): number {
+  if (typeof time !== 'number' || !Number.isFinite(time)) return NaN;
+  return time < 1e11 ? time * 1000 : time;
+}
