@@ -12,7 +12,8 @@ export function explainMessage(message: MessageEvent, options: ExplainOptions & 
   const isText = message.text !== undefined;
   const bytes = isText ? Buffer.from(message.text ?? '', 'utf8') : Buffer.from(message.data ?? '', 'hex');
   const parts = [
-    `${message.frames} frame${message.frames === 1 ? '' : 's'}`,
+    // A HAR records messages, not frames (src/import/har.ts).
+    message.source === 'har' ? 'frames not recorded (HAR)' : `${message.frames} frame${message.frames === 1 ? '' : 's'}`,
     `${message.length} byte${message.length === 1 ? '' : 's'}${message.compressed ? ' after inflating (permessage-deflate)' : ''}`,
   ];
   if (message.truncated) parts.push(`first ${bytes.length} kept`);

@@ -34,7 +34,7 @@ export class TextRenderer {
       case 'listening':
         return `listening  proxy ${event.proxy}${event.backend ? `  backend ${event.backend}` : ''}${event.target ? `  target ${escapeForTerminal(event.target)}` : ''}`;
       case 'open':
-        return `open  conn ${event.conn}  client ${escapeForTerminal(event.client)} -> ${escapeForTerminal(event.target)}`;
+        return `open  conn ${event.conn}  client ${escapeForTerminal(event.client)} -> ${escapeForTerminal(event.target)}${event.note ? `\n    (${escapeForTerminal(event.note)})` : ''}`;
       case 'handshake':
         this.deflate.set(event.conn, Boolean(event.permessageDeflate) || /(^|,)\s*permessage-deflate\b/i.test(event.extensions ?? ''));
         return explainHandshake(event);

@@ -114,7 +114,6 @@ export class TcpReassembler {
 
   /** One segment of this direction: its sequence number, payload and FIN flag. */
   segment(seq: number, payload: Buffer, fin: boolean, ts: number): StreamOutput[] {
-    if (this.stoppedFlag) return [];
     // No SYN seen (the capture began mid-connection): the first segment starts the stream.
     if (this.baseSeq === null) this.baseSeq = seq >>> 0;
     const offset = this.offsetOf(seq);
@@ -122,6 +121,8 @@ export class TcpReassembler {
       this.finOffset = offset + payload.length;
       this.finTs = ts;
     }
+    // Stopped by a gap: nothing more is delivered (a FIN is still noted, to tell the end).
+    if (this.stoppedFlag) return [];
     const out: StreamOutput[] = [];
     this.place(offset, payload, ts, out);
     if (!this.stoppedFlag && this.waitingBytes > this.cap) {

@@ -111,7 +111,7 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       return [`${t} proxy listening on ${event.proxy}, forwarding to ${event.target ?? '?'}${backend}`];
     }
     case 'open':
-      return [`${t} #${event.conn} open  ${escapeForTerminal(event.client)} → ${escapeForTerminal(event.target)}`];
+      return [`${t} #${event.conn} open  ${escapeForTerminal(event.client)} → ${escapeForTerminal(event.target)}${event.note ? `  (${escapeForTerminal(event.note)})` : ''}`];
     case 'handshake': {
       const accept = event.acceptValid ? 'accept ok' : event.accept === null ? 'no accept' : 'ACCEPT WRONG';
       const extra = [event.protocol ? `protocol ${escapeForTerminal(event.protocol)}` : '', event.extensions ? `extensions ${escapeForTerminal(event.extensions)}` : '']
@@ -152,7 +152,7 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       // A one-frame, uncompressed message repeats its frame: shown only with -v.
       if (!v && event.frames === 1 && !event.compressed && event.violations.length === 0) return [];
       return [
-        `${t} #${event.conn} ${ARROWS[event.dir]} message ${event.opcodeName}  ${event.frames} frame${event.frames === 1 ? '' : 's'}  ${event.length} bytes${event.compressed ? '  deflated' : ''}  ${messagePreview(event)}${violationsSuffix(event.violations)}`,
+        `${t} #${event.conn} ${ARROWS[event.dir]} message ${event.opcodeName}  ${event.source === 'har' ? 'frames not recorded (HAR)' : `${event.frames} frame${event.frames === 1 ? '' : 's'}`}  ${event.length} bytes${event.compressed ? '  deflated' : ''}  ${messagePreview(event)}${violationsSuffix(event.violations)}`,
         ...(v ? violationLines(event.violations, '    ') : []),
       ];
     }

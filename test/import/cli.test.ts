@@ -1,0 +1,78 @@
+/**
+ * `wsscope decode` and `wsscope replay` on pcap, pcapng and HAR files, as a user runs them:
+ * recognised by content whatever the file's name, one-line errors for broken files.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { requireBuilt, runCli } from '../proxy/helpers';
+import { clientText, Conversation, pcapFile, pcapngFile, serverText, upgradeRequest, upgradeResponse } from './build';
+import { chromeStyleHar } from './har-samples';
+
+let dir: string;
+beforeAll(() => {
+  requireBuilt();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-import-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function session(): Conversation {
+  const c = new Conversation().handshake().send('client', upgradeRequest()).send('server', upgradeResponse());
+  return c.send('client', clientText('hello')).send('server', serverText('world')).close();
+}
+
+function write(name: string, content: Buffer | string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+const lines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l));
+
+describe('decode and replay read captures by content, not by name', () => {
+  test('a pcap named .txt, a pcapng named .bin: the same events from decode --ui json and replay --ui json', async () => {
+    const pcap = write('capture.txt', pcapFile(session().packets));
+    const ng = write('capture.bin', pcapngFile([{ interfaces: [{ linkType: 1 }], packets: session().packets }]));
+    const a = await runCli(['decode', pcap, '--ui', 'json']);
+    expect(a.stderr).toBe('');
+    expect(a.code).toBe(0);
+    const events = lines(a.stdout);
+    expect(events.map((e) => e.event)).toEqual(['open', 'handshake', 'frame', 'message', 'frame', 'message', 'end']);
+    expect(events[3]).toMatchObject({ dir: 'client', text: 'hello' });
+    expect(events[5]).toMatchObject({ dir: 'server', text: 'world' });
+    const b = await runCli(['decode', ng, '--ui', 'json']);
+    expect(lines(b.stdout)).toEqual(events);
+    const r = await runCli(['replay', ng, '--ui', 'json']);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual(events);
+  });
+
+  test('the text explanation of a HAR says that a HAR has no frame detail', async () => {
+    const har = write('session.json', JSON.stringify(chromeStyleHar(), null, 2));
+    const t = await runCli(['decode', har]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('messages only; frame detail');
+    expect(t.stdout).toMatch(/message {2}client -> server {2}conn 1 {2}text, frames not recorded \(HAR\), 5 bytes/);
+    const r = await runCli(['replay', har, '--ui', 'text']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('messages only; frame detail');
+    expect(r.stdout).toMatch(/#1 C→S message text {2}frames not recorded \(HAR\) {2}5 bytes/);
+  });
+
+  test('a corrupt file: one line on stderr, a non-zero exit (as for a malformed capture: decode 2, replay 1), no stack trace', async () => {
+    const good = pcapFile(session().packets);
+    const bad = Buffer.from(good);
+    bad.writeUInt32LE(0x7fffffff, 24 + 8);
+    const file = write('bad.pcap', bad);
+    for (const [cmd, code] of [['decode', 2], ['replay', 1]] as const) {
+      const r = await runCli([cmd, file, '--ui', 'json']);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toBe(`wsscope: ${file}: packet 1 at byte 24 claims 2147483647 bytes: a corrupt file\n`);
+    }
+    const har = write('bad.har', '{"log": {"entries": [');
+    const h = await runCli(['decode', har]);
+    expect(h.code).toBe(2);
+    expect(h.stderr.trim().split('\n')).toHaveLength(1);
+    expect(h.stderr).toMatch(/^wsscope: .*bad\.har: not a readable HAR \(invalid JSON/);
+  });
+});
