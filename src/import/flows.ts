@@ -68,6 +68,8 @@ export class FlowTracker {
   private nextConn = 1;
   private lastTs = 0;
   private tcpConnections = 0;
+  /** Connections that could not be checked for an upgrade: their start is not in the capture. */
+  private startless = 0;
   private readonly reported = new Set<string>();
   private readonly cap: number;
 
@@ -170,6 +172,10 @@ export class FlowTracker {
       if (flow.state === 'websocket') this.close(flow, 'the capture ended with the connection open', this.lastTs, out, 0);
     }
     this.flows.clear();
+    if (this.startless > 0 && this.connections > 0) {
+      const n = this.startless;
+      out.push(this.errorRecord(0, { event: 'error', ts: this.lastTs, message: `${n} TCP connection${n === 1 ? '' : 's'} in the capture could not be checked for a WebSocket upgrade: ${n === 1 ? 'its' : 'their'} first bytes are not in the capture (begun before it, or packets lost)` }));
+    }
     if (this.connections === 0) {
       const seen = this.tcpConnections === 0 ? 'no TCP connections at all' : `${this.tcpConnections} TCP connection${this.tcpConnections === 1 ? '' : 's'}, none starting with an HTTP upgrade request`;
       out.push(this.errorRecord(0, { event: 'error', ts: this.lastTs, message: `no WebSocket connection found in the capture: ${seen} (a connection is found by its upgrade request, so the capture must include the start of the connection)` }));
@@ -216,6 +222,7 @@ export class FlowTracker {
       } else {
         // The start of the connection is incomplete: it cannot be recognised honestly.
         flow.state = 'ignored';
+        this.startless++;
       }
       return;
     }
@@ -243,6 +250,7 @@ export class FlowTracker {
     const looksHttp = METHOD_PREFIX.test(prefix) || (head.length < 8 && /^[A-Z]*$/.test(prefix));
     if (flow.client === null) {
       if (!looksHttp) {
+        this.startless++;
         // The first side to speak is not an HTTP client: the server spoke first (not
         // HTTP), or it is the response of a connection whose request came before the capture.
         flow.state = 'ignored';

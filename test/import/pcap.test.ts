@@ -266,6 +266,15 @@ describe('finding the WebSocket connections', () => {
     ]);
   });
 
+  test('connections whose start is missing are counted and said, next to the ones found', async () => {
+    const late = cleanSession(new Conversation({ ip: '10.0.0.1', port: 50003 }, { ip: '10.0.0.2', port: 8080 })).packets.slice(6);
+    const events = await importEvents(pcapFile([...cleanSession().packets, ...late]));
+    expect(events.filter((e) => e.event === 'open')).toHaveLength(1);
+    expect(events.filter((e) => e.event === 'error')).toEqual([
+      expect.objectContaining({ message: '1 TCP connection in the capture could not be checked for a WebSocket upgrade: its first bytes are not in the capture (begun before it, or packets lost)' }),
+    ]);
+  });
+
   test('an unsupported link type is said once', async () => {
     const events = await importEvents(pcapFile(cleanSession().packets, { linkType: 147, frame: (ip) => ip }));
     expect(events).toEqual([
