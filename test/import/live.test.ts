@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { startBackend } from '../../src/backend';
 import { CaptureWriter, replayCaptureFile } from '../../src/capture';
-import type { FrameEvent, WsEvent } from '../../src/decoder';
+import type { FrameEvent, HandshakeEvent, WsEvent } from '../../src/decoder';
 import { replayAnyFile } from '../../src/import';
 import { startProxy } from '../../src/proxy';
 import { Session } from '../../src/session';
@@ -102,7 +102,7 @@ function byDir(events: WsEvent[], conn: number): Record<'client' | 'server', unk
 }
 
 const handshakeOf = (events: WsEvent[], conn: number) => {
-  const h = events.find((e) => e.event === 'handshake' && e.conn === conn);
+  const h = events.find((e): e is HandshakeEvent => e.event === 'handshake' && e.conn === conn);
   if (!h) return undefined;
   const { ts, conn: c, ...rest } = h;
   void ts;
