@@ -71,7 +71,10 @@ function headers(value: unknown): [string, string][] {
 function isWebSocketEntry(e: Record<string, unknown>): boolean {
   if (Array.isArray(e._webSocketMessages) || e._resourceType === 'websocket') return true;
   const url = isObject(e.request) ? e.request.url : undefined;
-  return typeof url === 'string' && /^wss?:\/\//i.test(url);
+  if (typeof url === 'string' && /^wss?:\/\//i.test(url)) return true;
+  // An upgrade logged under its http(s):// URL: a 101 with Upgrade: websocket.
+  const res = isObject(e.response) ? e.response : {};
+  return res.status === 101 && headers(res.headers).some(([n, v]) => n.toLowerCase() === 'upgrade' && /websocket/i.test(v));
 }
 
 /** The events of a HAR's WebSocket entries, in entry order. Throws ImportFormatError when it is not a HAR. */
