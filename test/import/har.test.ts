@@ -121,7 +121,7 @@ maybe('a HAR recorded from headless Chromium through CDP', () => {
     cdp.on('Network.webSocketFrameSent', frame('send'));
     cdp.on('Network.webSocketFrameReceived', frame('receive'));
     await page.goto(`http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => document.title === 'closed', undefined, { timeout: 30000 });
+    await page.waitForFunction('document.title === "closed"', undefined, { timeout: 30000 });
     await page.close();
 
     const har: Har = { log: { version: '1.2', creator: { name: 'WebInspector', version: '537.36' }, entries: [entry as HarEntry] } };
