@@ -70,7 +70,7 @@ export function isUtf8(b: Uint8Array): boolean {
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** How many characters of text a summary shows before cutting with "…". */
-export const SUMMARY_TEXT = 40;
+export const SUMMARY_TEXT = 60;
 
 /** A payload for a one-line summary: quoted text when it is printable UTF-8, else its size and first bytes in hex. */
 export function previewBytes(b: Buffer): string {
