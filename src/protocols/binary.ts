@@ -7,7 +7,8 @@
  */
 import { Decoder as MsgpackDecoder } from '@msgpack/msgpack';
 import { Decoder as CborDecoder } from 'cbor-x';
-import type { Violation } from '../decoder/events';
+import type { Direction, Violation } from '../decoder/events';
+import type { AppResult, ProtocolContext, ProtocolModule, ProtocolSession } from './types';
 import { type Packet, jsonSafe, previewValue } from './wire';
 
 export type Encoding = 'msgpack' | 'cbor';
@@ -113,3 +114,30 @@ export function valuePacket(enc: Encoding, buf: Buffer): Packet {
   if (d.trailing) p.violations = [binaryViolation(enc, 'trailing-bytes', 'more bytes follow the first value')];
   return p;
 }
+
+/** Each binary message is one value; text messages are not this protocol's. */
+class ValueSession implements ProtocolSession {
+  constructor(private readonly enc: Encoding) {}
+  message(_dir: Direction, opcode: 1 | 2, payload: Buffer): AppResult {
+    return opcode === 2 ? valuePacket(this.enc, payload) : null;
+  }
+}
+
+/** A subprotocol naming the encoding (`msgpack`, `messagepack`, `x-msgpack`, `cbor`, or ending in `.NAME` / `+NAME`). */
+function namedBy(ctx: ProtocolContext, names: RegExp): string | null {
+  return ctx.subprotocol && names.test(ctx.subprotocol) ? `Sec-WebSocket-Protocol: ${ctx.subprotocol}` : null;
+}
+
+/** Generic MessagePack: only when negotiated or forced (no sniff: arbitrary binary is nobody's). */
+export const msgpackModule: ProtocolModule = {
+  name: 'msgpack',
+  fromHandshake: (ctx) => namedBy(ctx, /^(?:.*[.+])?(?:x-)?(?:msgpack|messagepack)$/i),
+  open: () => new ValueSession('msgpack'),
+};
+
+/** Generic CBOR: only when negotiated or forced. */
+export const cborModule: ProtocolModule = {
+  name: 'cbor',
+  fromHandshake: (ctx) => namedBy(ctx, /^(?:.*[.+])?cbor$/i),
+  open: () => new ValueSession('cbor'),
+};

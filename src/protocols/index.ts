@@ -12,6 +12,7 @@
 import { ConnectionDecoder, type ConnectionDecoderOptions, type MessageLayer } from '../decoder';
 import type { Direction, HandshakeEvent, MessageEvent, ProtocolEvent, WsEvent } from '../decoder/events';
 import { MODULES, moduleNamed, protocolNames } from './registry';
+import { KEEP_WRAPPED, Unwrapper, markWrapped, unwrapFailed } from './unwrap';
 import { SNIFF_MESSAGES, type AppPacket, type AppRef, type AppResult, type NestedDecoder, type ProtocolContext, type ProtocolModule, type ProtocolSession } from './types';
 
 export * from './types';
@@ -138,6 +139,7 @@ export class AppLayer implements MessageLayer {
   private session: ProtocolSession | null = null;
   private ctx: ProtocolContext = contextOf(null);
   private sniffed = 0;
+  private readonly unwrapper = new Unwrapper();
   private readonly counts = { client: 0, server: 0 };
   /** Requests waiting for an answer, by the direction that sent them, then by id. */
   private readonly open = { client: new Map<string, OpenRequest>(), server: new Map<string, OpenRequest>() };
@@ -164,9 +166,20 @@ export class AppLayer implements MessageLayer {
     return { event: 'protocol', ts, conn: this.conn, protocol: module.name, reason };
   }
 
-  message(event: MessageEvent, body: Buffer | null): void {
+  message(event: MessageEvent, raw: Buffer | null): void {
     const index = this.counts[event.dir]++;
-    const opcode = event.opcode as 1 | 2;
+    let opcode = event.opcode as 1 | 2;
+    // A compressed or base64-wrapped payload is unwrapped first (unwrap.ts), except on
+    // connections whose packets may span messages (a message's start is not a payload's).
+    let body = raw;
+    let wrap: ReturnType<Unwrapper['unwrap']> = null;
+    if (raw && (!this.module || !KEEP_WRAPPED.has(this.module.name))) {
+      wrap = this.unwrapper.unwrap(opcode, raw);
+      if (wrap && !('error' in wrap)) {
+        body = wrap.payload;
+        opcode = wrap.opcode;
+      }
+    }
     if (!this.session) {
       const found = body ? sniff(event.dir, opcode, body, this.ctx) : null;
       if (found) this.emit(this.decide(found.module, found.reason, event.ts));
@@ -177,7 +190,8 @@ export class AppLayer implements MessageLayer {
       }
     }
     if (body) {
-      const app = safeMessage(this.session!, this.module!.name, event.dir, opcode, body);
+      const app = wrap && 'error' in wrap ? unwrapFailed(this.module!.name, wrap) : safeMessage(this.session!, this.module!.name, event.dir, opcode, body);
+      if (app && wrap && !('error' in wrap)) markWrapped(app, wrap.wrapping);
       if (app) {
         if (Array.isArray(app)) for (const p of app) this.link(p, { dir: event.dir, message: index });
         else if (!('partial' in app)) this.link(app, { dir: event.dir, message: index });

@@ -13,6 +13,7 @@
  * Sans-IO: bytes in, packet descriptions out.
  */
 import type { Direction, Violation } from '../decoder/events';
+import type { ProtocolModule, ProtocolSession } from './types';
 import { Packet, PacketResult, PendingBytes, Reader, ShortRead, addViolation, isUtf8, previewBytes, quote, resultOf } from './wire';
 
 /** The largest MQTT packet a direction buffers whole (1 MiB); see docs/design.md. */
@@ -26,6 +27,8 @@ export const MQTT_TYPES: Record<number, string> = {
   8: 'SUBSCRIBE', 9: 'SUBACK', 10: 'UNSUBSCRIBE', 11: 'UNSUBACK', 12: 'PINGREQ', 13: 'PINGRESP',
   14: 'DISCONNECT', 15: 'AUTH',
 };
+
+const MQTT_PAIRS: Record<number, 'request' | 'response'> = { 3: 'request', 4: 'response', 5: 'response', 6: 'request', 7: 'response', 8: 'request', 9: 'response', 10: 'request', 11: 'response' };
 
 /** Who may send each type (§2.1.2's "Direction of flow"). */
 const FROM_CLIENT = new Set([1, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15]);
@@ -423,7 +426,7 @@ function subscribe(ctx: BodyCtx): void {
   }
   p.subscriptions = subs;
   p.topics = subs.map((s) => s.topic);
-  if (subs.length > 0) p.topic = subs[0].topic;
+  if (subs.length > 0) p.topic = subs[0].topic as string;
   if (subs.length === 0) addViolation(p, violation('mqtt-empty-subscribe', 'SUBSCRIBE without a topic filter'));
   done(ctx, `SUBSCRIBE id ${id} ${subs.map((s) => `${s.topic as string} qos ${s.qos as number}`).join(', ')}`.trimEnd());
 }
@@ -500,7 +503,7 @@ export class MqttSession {
     if (opcode === 1) {
       const v = violation('mqtt-text-frame', 'MQTT packets in a text message');
       const first = Array.isArray(res) ? res[0] : res;
-      if (first && 'type' in first) addViolation(first, v);
+      if (first && !('partial' in first)) addViolation(first, v);
       else return { protocol: 'mqtt', type: 'text', summary: 'text message on an MQTT connection', violations: [v] };
     }
     return res;
@@ -578,10 +581,37 @@ class MqttSide {
   }
 
   private finish(p: Packet, out: Packet[]): void {
-    p.fromMessages = Math.max(1, this.messagesInPacket);
+    const n = Math.max(1, this.messagesInPacket);
+    if (n > 1) p.fromMessages = n;
+    // types.ts conventions: the Packet Identifier pairs PUBLISH (QoS 1, 2) with PUBACK or
+    // PUBREC, PUBREL with PUBCOMP, SUBSCRIBE with SUBACK, UNSUBSCRIBE with UNSUBACK (§4.3, §3.8).
+    if (typeof p.packetId === 'number' && p.code !== undefined) {
+      p.id = p.packetId;
+      const pair = MQTT_PAIRS[p.code];
+      if (pair) p.pair = pair;
+    }
     if (p.code === 1 && typeof p.protocolLevel === 'number' && [3, 4, 5].includes(p.protocolLevel)) {
       this.session.version = p.protocolLevel as MqttVersion;
     }
     out.push(p);
   }
 }
+
+/** MQTT over WebSocket: "mqtt" (MQTT 5.0 §6.0, 3.1.1 §6.0) or "mqttv3.1" (MQTT 3.1) as the subprotocol, or a client's first message that is a whole CONNECT. */
+export const mqtt: ProtocolModule = {
+  name: 'mqtt',
+  fromHandshake(ctx) {
+    const sp = ctx.subprotocol?.toLowerCase();
+    return sp === 'mqtt' || sp === 'mqttv3.1' ? `Sec-WebSocket-Protocol: ${ctx.subprotocol!}` : null;
+  },
+  sniff(dir, opcode, payload) {
+    if (dir !== 'client' || opcode !== 2 || payload[0] !== 0x10) return null;
+    const vi = readVarint(payload, 1);
+    if (vi === null || vi === -1 || 1 + vi.size + vi.value !== payload.length) return null;
+    const p = decodeMqttPacket(payload, 4, 'client');
+    return p.violations ? null : `the client's first message is an MQTT CONNECT (protocol name ${JSON.stringify(p.protocolName)}, level ${p.protocolLevel as number})`;
+  },
+  open(ctx) {
+    return new MqttSession(ctx.subprotocol?.toLowerCase() === 'mqttv3.1' ? 3 : 4) as ProtocolSession;
+  },
+};

@@ -17,14 +17,20 @@
  *    sample under samples/ (samples/README.md), and a line in README and docs/design.md.
  */
 import { actionCable } from './actioncable';
+import { cborModule, msgpackModule } from './binary';
 import { engineIo, socketIo } from './engineio';
 import { graphqlTransportWs, graphqlWs } from './graphql';
 import { jsonRpc } from './jsonrpc';
+import { mqtt } from './mqtt';
+import { signalr } from './signalr';
 import { sockJs } from './sockjs';
 import { stomp } from './stomp';
+import { wamp } from './wamp';
 import type { ProtocolModule, ProtocolName } from './types';
 
-export const MODULES: readonly ProtocolModule[] = [sockJs, socketIo, engineIo, stomp, graphqlTransportWs, graphqlWs, actionCable, jsonRpc];
+// WAMP before the generic MessagePack/CBOR modules (wamp.2.msgpack names both); those two
+// last: they are claimed only by subprotocol, never sniffed.
+export const MODULES: readonly ProtocolModule[] = [sockJs, socketIo, engineIo, stomp, mqtt, wamp, signalr, graphqlTransportWs, graphqlWs, actionCable, jsonRpc, msgpackModule, cborModule];
 
 /** The module of that name, or undefined when none is registered. */
 export function moduleNamed(name: string): ProtocolModule | undefined {

@@ -12,6 +12,7 @@
  */
 import type { Direction, Violation } from '../decoder/events';
 import { decodeMsgpack } from './binary';
+import type { ProtocolModule, ProtocolSession } from './types';
 import { type Packet, type PacketResult, PendingBytes, jsonSafe, previewValue, quote, resultOf } from './wire';
 
 /** The largest unfinished record a direction keeps (1 MiB); see docs/design.md. */
@@ -307,3 +308,22 @@ export function sniffSignalrHandshake(dir: Direction, opcode: number, payload: B
     return false;
   }
 }
+
+/**
+ * ASP.NET Core SignalR: a client's first message that is a whole handshake request, or
+ * the query's `id` being a connection token as ASP.NET Core makes them (22 characters of
+ * base64url: 16 random bytes; HubProtocol.md / TransportProtocols.md "WebSockets").
+ */
+export const signalr: ProtocolModule = {
+  name: 'signalr',
+  fromHandshake(ctx) {
+    const id = ctx.query.get('id');
+    return id !== null && /^[A-Za-z0-9_-]{22}$/.test(id) && ctx.subprotocol === null ? `query id=${id} (a SignalR connection token)` : null;
+  },
+  sniff(dir, opcode, payload) {
+    return sniffSignalrHandshake(dir, opcode, payload) ? 'the client\'s first message is a SignalR handshake request ({"protocol","version"} and 0x1e)' : null;
+  },
+  open() {
+    return new SignalrSession() as ProtocolSession;
+  },
+};

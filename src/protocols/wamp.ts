@@ -10,6 +10,7 @@
  */
 import type { Direction, Violation } from '../decoder/events';
 import { decodeBinary, type Encoding } from './binary';
+import type { ProtocolModule, ProtocolSession } from './types';
 import { type Packet, type PacketResult, jsonSafe, previewValue, resultOf } from './wire';
 
 export type WampSerialization = 'json' | Encoding;
@@ -246,3 +247,18 @@ export function sniffWampHello(dir: Direction, opcode: number, payload: Buffer):
     return false;
   }
 }
+
+/** WAMP v2: a `wamp.2.*` subprotocol (§14.5.2), or a client's first message that is a JSON HELLO. */
+export const wamp: ProtocolModule = {
+  name: 'wamp',
+  fromHandshake(ctx) {
+    return wampSerialization(ctx.subprotocol) ? `Sec-WebSocket-Protocol: ${ctx.subprotocol!}` : null;
+  },
+  sniff(dir, opcode, payload) {
+    return sniffWampHello(dir, opcode, payload) ? "the client's first message is a WAMP HELLO ([1, realm, {roles}])" : null;
+  },
+  open(ctx) {
+    const s = wampSerialization(ctx.subprotocol) ?? { serialization: 'json' as const, batched: false };
+    return new WampSession(s.serialization, s.batched) as ProtocolSession;
+  },
+};

@@ -211,23 +211,12 @@ export class PendingBytes {
 const EMPTY = Buffer.alloc(0);
 
 import type { Violation } from '../decoder/events';
+import type { AppPacket, AppResult, ProtocolName } from './types';
 
-/**
- * One decoded packet, the shape of DESIGN.md's `message.app` (protocol, type, code,
- * summary, violations, fromMessages, and the protocol's own fields).
- */
-export interface Packet {
-  protocol: string;
-  type: string;
-  code?: number;
-  summary: string;
-  violations?: Violation[];
-  fromMessages?: number;
-  [field: string]: unknown;
-}
-
-/** What a session returns for one message: packets completed by it, a partial marker, or nothing. */
-export type PacketResult = Packet | Packet[] | { protocol: string; partial: true } | null;
+/** One decoded packet (src/protocols/types.ts's AppPacket). */
+export type Packet = AppPacket;
+/** What a session returns for one message (types.ts's AppResult). */
+export type PacketResult = AppResult;
 
 /** Adds a violation to a packet (creating the list on first use). */
 export function addViolation(p: Packet, v: Violation): void {
@@ -235,7 +224,7 @@ export function addViolation(p: Packet, v: Violation): void {
 }
 
 /** The usual result for a list of completed packets. */
-export function resultOf(protocol: string, packets: Packet[], pending: boolean): PacketResult {
+export function resultOf(protocol: ProtocolName, packets: Packet[], pending: boolean): PacketResult {
   if (packets.length === 1) return packets[0];
   if (packets.length > 1) return packets;
   return pending ? { protocol, partial: true } : null;
