@@ -80,7 +80,7 @@ function hexTextToBytes(content: Buffer | string): Buffer | null {
   return text === null ? null : parseHex(text);
 }
 
-interface DecodeOptions {
+export interface DecodeOptions {
   ui: 'text' | 'json';
   from?: Direction;
   extensions?: string;
@@ -142,7 +142,7 @@ function guessSender(frames: Buffer): Direction {
  * the frames after it are decoded as that side's, since the handshake cannot be checked
  * without the other head.
  */
-function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
+export function decodeBytes(bytes: Buffer, kind: 'http' | 'raw', options: DecodeOptions, emit: (event: WsEvent) => void): void {
   const ts = 0;
   const rawFrames = (frames: Buffer, from: Direction, extensions = options.extensions) => {
     const decoder = rawFrameDecoder(options, emit, extensions);
@@ -231,7 +231,7 @@ const HEAD_BYTES = 256;
  * captures are replayed line by line and raw binary frames fed chunk by chunk; hex text and
  * HTTP streams (small by nature) are read whole, up to MAX_WHOLE_INPUT.
  */
-async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: DecodeOptions, emit: (event: WsEvent) => void, source: string): Promise<void> {
+export async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: DecodeOptions, emit: (event: WsEvent) => void, source: string): Promise<void> {
   const it = chunks[Symbol.asyncIterator]();
   const next = async (): Promise<Buffer | null> => {
     const r = await it.next();
@@ -288,7 +288,7 @@ async function decodeStream(chunks: AsyncIterable<Buffer | string>, options: Dec
 }
 
 /** A file's chunks, with the usual errors turned into one line. */
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+export async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of fs.createReadStream(path)) yield chunk as Buffer;
   } catch (err) {
