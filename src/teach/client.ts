@@ -14,6 +14,7 @@ import { ConnectionDecoder } from '../decoder';
 import { checkResponse, parseResponseHead } from '../decoder/handshake';
 import type { HttpRequestHead, HttpResponseHead, WsEvent } from '../decoder/events';
 import { formatAddress, type WsUrl } from '../address';
+import { describeCertificateError } from '../proxy/errors';
 
 /** An error the user caused or can fix (closed port, non-101 answer...): one line. */
 export class ClientError extends Error {
@@ -294,7 +295,7 @@ export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?:
       }
     };
     const onError = (err: NodeJS.ErrnoException) => fail(url.secure && !err.code?.startsWith('E')
-      ? `TLS handshake with ${url.host}:${url.port} failed: ${err.message}`
+      ? `TLS handshake with ${url.host}:${url.port} failed: ${describeCertificateError(err) ?? err.message}`
       : describeConnectError(err, url));
     const onClose = () => fail(`${url.host}:${url.port} closed the connection before answering the handshake`);
     const cleanup = () => {

@@ -89,7 +89,11 @@ test('a wss:// target that does not speak TLS: 502 naming the handshake failure'
     const client = await rawClient(proxy.port);
     client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await waitFor(() => client.closed, 'the client closed');
-    expect(client.bytes().toString().split('\r\n\r\n')[1]).toMatch(/^502 Bad Gateway: upstream wss:\/\/127\.0\.0\.1:\d+\/: TLS handshake error: [a-z ]+ \(ERR_SSL_[A-Z_]+\)\n$/);
+    // Our words, then OpenSSL's reason on the same line (its wording varies with the Node
+    // version: asserted only to be one line and not OpenSSL's dump).
+    const body = client.bytes().toString().split('\r\n\r\n')[1];
+    expect(body).toMatch(/^502 Bad Gateway: upstream wss:\/\/127\.0\.0\.1:\d+\/: TLS handshake error: [^\n]+\n$/);
+    expect(body).not.toMatch(/SSL routines|:error:/);
   } finally {
     await proxy.close();
     await plain.close();

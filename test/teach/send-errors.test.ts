@@ -22,7 +22,10 @@ describe('wsscope send: errors are one line and a non-zero exit', () => {
     const server = await rawServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
     try {
       const r = await runCli(['send', '--url', `wss://127.0.0.1:${server.port}/json`, '--hex', '8100']);
-      expect(r.stderr).toMatch(new RegExp(`^wsscope: cannot connect to 127\\.0\\.0\\.1:${server.port}: TLS handshake failed: [a-z ]+ \\(ERR_SSL_[A-Z_]+\\)\n$`));
+      // Our words, then OpenSSL's reason (its wording varies with the Node version): one
+      // line, not OpenSSL's dump.
+      expect(r.stderr).toMatch(new RegExp(`^wsscope: cannot connect to 127\\.0\\.0\\.1:${server.port}: TLS handshake failed: [^\n]+\n$`));
+      expect(r.stderr).not.toMatch(/SSL routines|:error:/);
       expect(r.code).toBe(1);
     } finally {
       await server.close();
