@@ -13,10 +13,12 @@ import { Session } from '../session';
 import { attachJsonView } from '../views/json';
 import { PcapWriter } from '../views/pcap';
 import { attachTextView } from '../views/text';
-import { CliError, parseChoice, parseMaxPayload, parseProtocol } from './errors';
+import { replayCapture } from '../replay/client';
+import { CliError, parseChoice, parseMaxPayload, parseMilliseconds, parseProtocol } from './errors';
 import { loadUi } from './proxy';
 
 export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--pcap OUT] [-v]
+       wsscope replay FILE --to ws[s]://HOST:PORT[/path] [--ignore PATH]... [--pace] [--timeout MS] [--har OUT]
 
 Re-decodes a capture file written by \`wsscope proxy --save FILE\` and shows it as the live
 session did: terminal UI (default on a terminal), text log, or NDJSON on stdout.
@@ -25,7 +27,46 @@ found by their upgrade, on any port) or a HAR file saved by browser DevTools (me
 only: a HAR has no frame detail).
 --pcap OUT also writes the capture as a pcap file (for Wireshark or tshark), as
 \`wsscope proxy --pcap\` writes the live traffic.
+
+With --to, plays the client side of each captured connection against a live server
+instead (a fresh handshake with the captured headers, the client's frames in order,
+masked anew, each once the answers recorded before it have come) and compares the
+server's answers with the captured ones, message by message: text as text, JSON as
+values (key order and spacing do not count), binary as bytes. Prints what differs;
+exit 0 when nothing does, 1 when something does, 2 when it cannot run.
+  --to URL           the live server; its path, or the captured one when URL has none
+  --ignore PATH      leave a JSON path out of the comparison (repeatable): age,
+                     user.name, items[0].ts, items[*].ts; a leading $. is allowed
+  --pace             keep the recorded time between the client's frames
+  --timeout MS       wait this long for each expected answer (default 5000)
+  --har OUT          also write the replayed traffic as a HAR 1.2 file
+  --insecure         wss: accept any certificate
 `;
+
+/** The capture must be a readable file: a one-line error (exit 2 for --to, 1 otherwise) when not. */
+function checkReadable(file: string, exitCode: number): void {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (err) {
+    throw new CliError(`cannot read capture "${file}": ${describeError(err)}`, exitCode);
+  }
+}
+
+/** `replay FILE --to URL`: exit 0 equal, 1 different, 2 cannot run. */
+async function replayTo(file: string, values: { to?: string; ignore?: string[]; pace?: boolean; timeout?: string; har?: string; insecure?: boolean; ui?: string; pcap?: string }): Promise<number> {
+  if (values.ui !== undefined || values.pcap !== undefined) throw new CliError('--ui and --pcap are for replaying a capture offline; --to compares with a live server');
+  const timeoutMs = values.timeout === undefined ? undefined : parseMilliseconds('--timeout', values.timeout);
+  checkReadable(file, 2);
+  let report;
+  try {
+    report = await replayCapture(file, { to: values.to!, ignore: values.ignore, pace: values.pace, timeoutMs, har: values.har, insecure: values.insecure });
+  } catch (err) {
+    throw new CliError(err instanceof CaptureFormatError ? err.message : (err as Error).message, 2);
+  }
+  process.stdout.write(report.text);
+  return report.failed ? 2 : report.equal ? 0 : 1;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -37,6 +78,12 @@ export async function run(argv: string[]): Promise<number> {
       pcap: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
+      to: { type: 'string' },
+      ignore: { type: 'string', multiple: true },
+      pace: { type: 'boolean' },
+      timeout: { type: 'string' },
+      har: { type: 'string' },
+      insecure: { type: 'boolean' },
     },
     allowPositionals: true,
   });
@@ -46,15 +93,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new CliError('give one capture file: wsscope replay FILE');
   const file = positionals[0];
+  if (values.to !== undefined) return replayTo(file, values);
+  for (const flag of ['ignore', 'pace', 'timeout', 'har', 'insecure'] as const) {
+    if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --to URL (replaying against a live server)`);
+  }
   const uiValue = parseChoice('--ui', values.ui ?? (process.stdout.isTTY ? 'tui' : 'text'), ['tui', 'text', 'json'] as const);
   const maxPayload = values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']);
   const protocol = parseProtocol(values.protocol);
-  try {
-    fs.accessSync(file, fs.constants.R_OK);
-    if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-  } catch (err) {
-    throw new CliError(`cannot read capture "${file}": ${describeError(err)}`, 1);
-  }
+  checkReadable(file, 1);
 
   const session = new Session();
   session.info.replay = file;

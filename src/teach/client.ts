@@ -36,6 +36,12 @@ export interface OpenOptions {
   timeoutMs: number;
   /** wss: accept any certificate (for self-signed test servers). */
   insecure?: boolean;
+  /**
+   * The request's headers, in order, instead of the minimal set (`replay --to`: the
+   * captured request's): Host and Sec-WebSocket-Key are set anew (to `url` and the key),
+   * and `extensions` is not added.
+   */
+  headers?: [string, string][];
 }
 
 export interface Handshake {
@@ -247,6 +253,16 @@ export class RawConnection {
   }
 }
 
+/** Given headers with Host and Sec-WebSocket-Key replaced in place (added when missing). */
+function requestHeaders(given: [string, string][], host: string, key: string): [string, string][] {
+  const fresh: Record<string, string> = { host, 'sec-websocket-key': key };
+  const headers = given.map(([n, v]): [string, string] => [n, fresh[n.toLowerCase()] ?? v]);
+  const has = (name: string) => headers.some(([n]) => n.toLowerCase() === name);
+  if (!has('host')) headers.unshift(['Host', host]);
+  if (!has('sec-websocket-key')) headers.push(['Sec-WebSocket-Key', key]);
+  return headers;
+}
+
 /**
  * Connects, sends the opening handshake (§4.1) and reads the answer. Resolves once a
  * 101 answer with the right Sec-WebSocket-Accept arrived; throws ClientError otherwise.
@@ -254,14 +270,16 @@ export class RawConnection {
 export async function openWebSocket(options: OpenOptions, conn = 1, maxPayload?: number): Promise<RawConnection> {
   const { url } = options;
   const key = options.key ?? crypto.randomBytes(16).toString('base64');
-  const headers: [string, string][] = [
-    ['Host', url.hostHeader],
-    ['Upgrade', 'websocket'],
-    ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Key', key],
-    ['Sec-WebSocket-Version', '13'],
-  ];
-  if (options.extensions) headers.push(['Sec-WebSocket-Extensions', options.extensions]);
+  const headers: [string, string][] = options.headers
+    ? requestHeaders(options.headers, url.hostHeader, key)
+    : [
+        ['Host', url.hostHeader],
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Key', key],
+        ['Sec-WebSocket-Version', '13'],
+      ];
+  if (options.extensions && !options.headers) headers.push(['Sec-WebSocket-Extensions', options.extensions]);
   const request: HttpRequestHead = { method: 'GET', target: url.path, version: 'HTTP/1.1', headers };
   const requestText =
     `GET ${url.path} HTTP/1.1\r\n` + headers.map(([n, v]) => `${n}: ${v}\r\n`).join('') + '\r\n';
