@@ -10,3 +10,6 @@ export { buildFrame, deflateMessage, parseHex, type FrameSpec } from './decoder/
 export { readCapture, replayCaptureFile, parseCaptureLine, CaptureReplayer, CaptureWriter, CaptureFormatError, headerLine, dataLines, CAPTURE_FORMAT, CAPTURE_VERSION, type CaptureRecord } from './capture';
 export { Session, type EventListener, type DataListener } from './session';
 export { HarBuilder, HarWriter, type Har, type HarEntry, type HarWebSocketMessage } from './views/har';
+export { replayCapture, type ReplayOptions, type ReplayReport, type ConnectionResult, type MessageDifference } from './replay/client';
+export { serveCapture, type ServeOptions, type MockServer } from './replay/serve';
+export { compareMessages, diffJson, parseJsonPath } from './replay/compare';

@@ -43,13 +43,22 @@ beforeAll(() => {
     '': { name: 'consumer', version: '1.0.0', dependencies: { wsscope: resolved } },
     'node_modules/wsscope': { version: pkg.version, resolved, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
   };
-  const todo = Object.keys(pkg.dependencies);
+  // Each dependency where Node would find it from its dependent (the nearest
+  // node_modules/NAME up the tree, as the lockfile lays the tree out), transitively.
+  const locate = (from: string, name: string): string => {
+    for (let dir = from; ; dir = dir.replace(/\/?node_modules\/(@[^/]+\/)?[^/]+$/, '')) {
+      const key = `${dir ? `${dir}/` : ''}node_modules/${name}`;
+      if (lock.packages[key]) return key;
+      if (!dir) throw new Error(`${name} (needed by ${from || 'wsscope'}) is not in package-lock.json`);
+    }
+  };
+  const todo: [string, string][] = Object.keys(pkg.dependencies).map((name) => ['', name]);
   while (todo.length) {
-    const name = todo.shift()!;
-    const key = `node_modules/${name}`;
+    const [from, name] = todo.shift()!;
+    const key = locate(from, name);
     if (packages[key]) continue;
     packages[key] = lock.packages[key];
-    todo.push(...Object.keys(lock.packages[key].dependencies ?? {}));
+    for (const dep of Object.keys(lock.packages[key].dependencies ?? {})) todo.push([key, dep]);
   }
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { wsscope: resolved } }, null, 2));
   fs.writeFileSync(path.join(project, 'package-lock.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));

@@ -9,6 +9,7 @@ import { describeError, parseTarget, startProxy, type ProxyHandle } from '../pro
 import { Session } from '../session';
 import { OutputGate } from '../proxy/gate';
 import { OffThreadOutput } from '../views/offthread';
+import { HarWriter } from '../views/har';
 import { PcapWriter } from '../views/pcap';
 import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds, parseProtocol, parseWholeNumber } from './errors';
 import { HooksError, loadHooks } from '../intercept/script';
@@ -29,6 +30,8 @@ Options:
   --ui tui|text|json     terminal UI (default on a terminal), text log, or NDJSON on stdout
   --save FILE            write a capture file (wsscope replay FILE reads it back)
   --pcap FILE            write the traffic as a pcap file for Wireshark/tshark
+  --har FILE             write the WebSocket connections as a HAR 1.2 file (Chrome
+                         DevTools' form: messages only), when the proxy stops
   --max-payload N        payload bytes shown per frame/message (default 65536)
   --protocol NAME        decode messages as this application protocol (socket.io, stomp,
                          json-rpc, ...) on every connection instead of detecting it
@@ -51,6 +54,7 @@ interface LiveOptions {
   ui: 'tui' | 'text' | 'json';
   save?: string;
   pcap?: string;
+  har?: string;
   maxPayload?: number;
   /** --protocol NAME (src/protocols). */
   protocol?: string;
@@ -74,6 +78,7 @@ const LIVE_ARG_OPTIONS = {
   ui: { type: 'string' },
   save: { type: 'string' },
   pcap: { type: 'string' },
+  har: { type: 'string' },
   'max-payload': { type: 'string' },
   protocol: { type: 'string' },
   insecure: { type: 'boolean' },
@@ -115,6 +120,7 @@ function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'h
     ui,
     save: values.save,
     pcap: values.pcap,
+    har: values.har,
     maxPayload: values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']),
     protocol: parseProtocol(values.protocol),
     insecure: values.insecure ?? false,
@@ -236,6 +242,11 @@ async function runLive(options: LiveOptions): Promise<number> {
       decodeHere = false;
       // Runs after the proxy closed (its end events are in).
       stops.push(() => output.close());
+    }
+    if (options.har) {
+      // Decoded here too when the other outputs are decoded by the worker (decodeHere false).
+      const har = openOutput('HAR file', options.har, (p) => new HarWriter(p)).attach(session, decodeHere);
+      stops.push(() => har.close());
     }
 
     let target = options.target;

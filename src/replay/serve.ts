@@ -3,8 +3,9 @@
  * Each client that connects is given one recorded connection (the next one recorded for
  * its request path, in turn; any, in turn, when none was recorded for the path) and
  * gets that connection's server side: the recorded frames, each sent once the client's
- * messages and control frames recorded before it have arrived (matched in order, or with
- * `match: 'content'` only when equal to the recorded one, src/replay/compare.ts). What
+ * messages and control frames recorded before it have arrived (matched in order: the
+ * next recorded one of the same opcode; with `match: 'content'` only when also equal to
+ * it, src/replay/compare.ts). What
  * the client sends beyond or besides the recording is reported; an unrecorded ping still
  * gets its pong and an unrecorded close its close (RFC 6455 §5.5.2, §5.5.1). Clients may
  * come one after another or at once: each has its own script.
@@ -131,7 +132,10 @@ class MockConnection {
     if (event.dir !== 'client') return;
     const arrived: ScriptMessage = event.event === 'message' ? { opcode: event.opcode, bytes: messageBytes(event) } : { opcode: event.opcode, bytes: Buffer.from(event.payload, 'hex') };
     const next = this.expected[this.matched];
-    const counts = next !== undefined && (this.options.match !== 'content' || compareMessages(expectedArrival(next), arrived, this.ignore).length === 0);
+    // In order: the next recorded arrival of the same kind (text, binary, ping, close...);
+    // by content: also equal to it.
+    const expected = next === undefined ? undefined : expectedArrival(next);
+    const counts = expected !== undefined && expected.opcode === arrived.opcode && (this.options.match !== 'content' || compareMessages(expected, arrived, this.ignore).length === 0);
     if (counts) {
       this.matched++;
       this.pump();
