@@ -26,6 +26,21 @@ export interface ListeningEvent {
   target?: string;
 }
 
+/** One side's TLS session (DESIGN.md, "One listening port for every kind of client"). */
+export interface TlsInfo {
+  /** The server name (SNI, RFC 6066 §3) the client asked for; null when it sent none. */
+  sni: string | null;
+  /** The ALPN protocol agreed (RFC 7301), e.g. "http/1.1"; null when none was. */
+  alpn: string | null;
+  /** e.g. "TLSv1.3" */
+  version: string;
+  /** The cipher suite's name, e.g. "TLS_AES_256_GCM_SHA384". */
+  cipher: string;
+}
+
+/** How a client reached the proxy: straight (reverse), an absolute-form request (forward), CONNECT (tunnel). */
+export type ProxyMode = 'reverse' | 'forward' | 'tunnel';
+
 export interface OpenEvent {
   event: 'open';
   ts: number;
@@ -34,6 +49,16 @@ export interface OpenEvent {
   target: string;
   /** What the connection's events can and cannot show, e.g. for a HAR import (src/import/har.ts). Added to DESIGN.md. */
   note?: string;
+  /** Absent in captures made before the one-port front. */
+  mode?: ProxyMode;
+  /** The client side's TLS (for a tunnel, the one inside it); null for plain. */
+  tls?: TlsInfo | null;
+  /** "ws://..." or "wss://..." as dialled ("tcp://host:port" for a --passthrough tunnel); null when nothing was. Added to DESIGN.md. */
+  upstream?: string | null;
+  /** The upstream side's TLS (a wss:// upstream); null for plain or nothing dialled. Added to DESIGN.md. */
+  upstreamTls?: TlsInfo | null;
+  /** A --passthrough tunnel: relayed blind, not decoded. Added to DESIGN.md. */
+  passthrough?: boolean;
 }
 
 export interface HttpRequestHead {

@@ -1,72 +1,274 @@
 /**
- * One proxied connection, the path it takes: the front reads the first request head
- * (front.ts), it is rewritten (head.ts) and the upstream dialled (upstream.ts), then the
- * relay copies bytes both ways (relay.ts) and the tee hands them to the session and the
- * decoder (tee.ts). This file holds the phases and the ends: timeouts, the proxy's own
- * answers (400, 408, 431, 502), half-close, errors, and the `end` event.
+ * One proxied connection, the path it takes: the front tells what the first bytes are
+ * (front.ts: TLS or not, then the request head) and so the mode (reverse to --target,
+ * forward for an absolute-form request, tunnel for CONNECT, whose inside goes through the
+ * front again); the head is rewritten (head.ts) and the upstream dialled (upstream.ts);
+ * then the relay copies bytes both ways (relay.ts) and the tee hands them to the session
+ * and the decoder (tee.ts). This file holds the phases and the ends: timeouts, the
+ * proxy's own answers (400, 403, 408, 431, 502), half-close, errors, and the `open` and
+ * `end` events.
+ *
+ * `open` is published once the front has decided and the upstream answered the dial (so
+ * it carries both sides' TLS), or when the proxy answers itself; always before any data.
  */
-import type * as net from 'net';
-import type { Direction } from '../decoder/events';
+import * as net from 'net';
+import type { Duplex } from 'stream';
+import type * as tls from 'tls';
+import type { Direction, ProxyMode, TlsInfo } from '../decoder/events';
 import { formatAddress, type WsUrl } from '../address';
+import type { ServerCerts } from './certs';
 import { describeError } from './errors';
-import { HeadReader, type FrontAnswer } from './front';
-import { rewriteHead, type ParsedHead } from './head';
+import { acceptTls, HeadReader, sniff, type FrontAnswer } from './front';
+import { hostHeaderOf, parseAbsoluteTarget, parseAuthority, rewriteHead, type ParsedHead } from './head';
+import type { ForwardPolicy } from './policy';
 import { Pipe } from './relay';
 import { now, Tee } from './tee';
-import { UpstreamDial } from './upstream';
+import { UpstreamDial, type DialTarget } from './upstream';
 import { Interceptor } from '../intercept/engine';
 import type { ProxyOptions } from './index';
 
 type Phase = 'head' | 'connecting' | 'waiting' | 'relay' | 'done';
 
+/** What the listener shares with its connections. */
+export interface ConnectionContext {
+  target: WsUrl;
+  options: ProxyOptions;
+  certs: ServerCerts;
+  policy: ForwardPolicy;
+}
+
+/** A CONNECT tunnel, once the proxy answered 200: where it goes, over which TCP connection. */
+interface Tunnel {
+  host: string;
+  port: number;
+  tcp: net.Socket;
+}
+
+/** Counts a --passthrough tunnel's bytes and nothing else: they are TLS nobody can decode. */
+class CountingTee extends Tee {
+  override push(dir: Direction, chunk: Buffer): void {
+    this.bytes[dir] += chunk.length;
+  }
+}
+
+const CONNECTED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
+
 export class ProxyConnection {
   private phase: Phase = 'head';
-  private readonly tee: Tee;
-  private readonly front: HeadReader;
-  private upstream: net.Socket | null = null;
+  private tee: Tee;
+  private readonly options: ProxyOptions;
+  private readonly target: WsUrl;
+  /** The socket the client's HTTP comes on: the accepted one, or TLS over it. */
+  private client: Duplex;
+  private front: HeadReader | null = null;
+  private cancelSniff: (() => void) | null = null;
+  private upstream: Duplex | null = null;
+  private tunnel: Tunnel | null = null;
   private reason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private clientClosed = false;
   private upstreamClosed = true; // until there is an upstream
   /** The client's FIN arrived while connecting to the upstream. */
   private clientEndedEarly = false;
-  /** The request head while connecting; recorded with the 502 if it never goes out. */
+  /** The request head while connecting; recorded with the proxy's answer if it never goes out. */
   private unsent: Buffer | null = null;
+  /** A TLS handshake with the client is under way (a 408 in plain text would be noise in it). */
+  private inTls = false;
+  // What the `open` event says.
+  private opened = false;
+  private mode: ProxyMode = 'reverse';
+  private clientTls: TlsInfo | null = null;
+  private upstreamUrl: string | null = null;
+  private upstreamTls: TlsInfo | null = null;
+  private passthrough = false;
   /** The intercept stage, when hooks are loaded (options.intercept): between read and write. */
   private stage: Interceptor | null = null;
   private readonly pipes: Partial<Record<Direction, Pipe>> = {};
 
   constructor(
     readonly conn: number,
-    private readonly client: net.Socket,
-    private readonly target: WsUrl,
-    private readonly options: ProxyOptions,
+    private readonly raw: net.Socket,
+    private readonly context: ConnectionContext,
     private readonly onDone: () => void,
   ) {
-    this.tee = new Tee(conn, options.session, options.decode !== false, options.maxPayload, options.protocol);
+    this.options = context.options;
+    this.target = context.target;
+    this.client = raw;
+    this.tee = new Tee(conn, this.options.session, this.options.decode !== false, this.options.maxPayload, this.options.protocol);
+    raw.on('error', (err) => this.fail('client', err));
+    raw.on('close', this.onClientClose);
+    raw.on('end', this.onClientEnd);
+    this.timer = setTimeout(() => this.frontTimedOut(), this.options.headTimeout ?? 30000);
+    this.sniff(raw);
+  }
+
+  private readonly onClientClose = (): void => {
+    this.clientClosed = true;
+    this.maybeDone();
+  };
+
+  private readonly onClientEnd = (): void => this.onEnd('client');
+
+  /** Publishes `open` once: with what is known when the front decided or gave up. */
+  private publishOpen(): void {
+    if (this.opened) return;
+    this.opened = true;
+    const upstream = this.upstreamUrl;
     this.tee.publish({
       event: 'open',
       ts: now(),
-      conn,
-      client: formatAddress(client.remoteAddress, client.remotePort),
-      target: target.href,
+      conn: this.conn,
+      client: formatAddress(this.raw.remoteAddress, this.raw.remotePort),
+      target: this.mode === 'reverse' || !upstream ? this.target.href : upstream,
+      mode: this.mode,
+      tls: this.clientTls,
+      upstream,
+      upstreamTls: this.upstreamTls,
+      ...(this.passthrough ? { passthrough: true } : {}),
     });
-    this.front = new HeadReader(client, (head, rest) => this.onHead(head, rest), (a) => this.answer(a));
-    client.on('error', (err) => this.fail('client', err));
-    client.on('close', () => {
-      this.clientClosed = true;
-      this.maybeDone();
+  }
+
+  // ---- the front ----------------------------------------------------------------------
+
+  /** The first bytes of `socket` (the accepted one, or a tunnel's inside): TLS or HTTP. */
+  private sniff(socket: Duplex): void {
+    this.cancelSniff = sniff(socket, (isTls) => {
+      this.cancelSniff = null;
+      if (isTls && this.clientTls === null && this.client === this.raw) void this.startTls(socket);
+      else this.readHead(this.client);
     });
-    client.on('end', () => this.onEnd('client'));
-    this.timer = setTimeout(() => this.answer({ status: 408, reason: 'Request Timeout', detail: 'no complete request head received in time' }), options.headTimeout ?? 30000);
+  }
+
+  private async startTls(socket: Duplex): Promise<void> {
+    this.inTls = true;
+    // Without SNI: a certificate for the tunnel's host, or for the address the client
+    // dialled (DESIGN.md: IP SANs for 127.0.0.1 and ::1, DNS SAN localhost).
+    const local = (this.raw.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    const names = this.tunnel ? [this.tunnel.host] : [local, '127.0.0.1', '::1', 'localhost'];
+    let accepted: Awaited<ReturnType<typeof acceptTls>>;
+    try {
+      accepted = await acceptTls(socket, this.context.certs, names);
+    } catch (err) {
+      return this.abort(`no certificate to serve: ${(err as Error).message}`);
+    }
+    if (this.phase !== 'head') return; // ended while the certificate was made
+    const tlsSocket = accepted.tls;
+    this.client = tlsSocket;
+    socket.off('end', this.onClientEnd);
+    tlsSocket.on('end', this.onClientEnd);
+    tlsSocket.on('close', this.onClientClose);
+    tlsSocket.on('error', (err) => {
+      if (this.inTls) this.abort(`TLS handshake with the client failed: ${describeError(err)}`);
+      else this.fail('client', err);
+    });
+    this.clientTls = await accepted.secure;
+    this.inTls = false;
+    if (this.phase !== 'head') return;
+    this.readHead(tlsSocket);
+  }
+
+  private readHead(socket: Duplex): void {
+    this.front = new HeadReader(socket, (head, rest) => this.onHead(head, rest), (a) => this.answer(a));
+    socket.resume();
   }
 
   private onHead(head: ParsedHead, rest: Buffer): void {
-    this.phase = 'connecting';
-    this.connect(Buffer.concat([rewriteHead(head, this.target), rest]));
+    this.front = null;
+    if (this.tunnel) {
+      // Inside a tunnel: to the CONNECT's host, TLS when the client spoke TLS.
+      const { host, port, tcp } = this.tunnel;
+      const secure = this.clientTls !== null;
+      const path = /^\//.test(head.target) ? head.target : '/';
+      const hostHeader = hostHeaderOf(host, port, secure);
+      return this.connect(Buffer.concat([rewriteHead(head, { path: '/', hostHeader }), rest]), 'tunnel', `${secure ? 'wss' : 'ws'}://${hostHeader}${path}`, {
+        host,
+        port,
+        secure,
+        servername: this.clientTls?.sni ?? undefined,
+        socket: tcp,
+      });
+    }
+    if (head.method === 'CONNECT') return this.onConnect(head, rest);
+    const absolute = parseAbsoluteTarget(head.target);
+    if (absolute) {
+      this.mode = 'forward';
+      const refused = this.context.policy.refuse(absolute.host, absolute.port);
+      this.unsent = Buffer.concat([head.raw, rest]);
+      if (refused) return this.answer({ status: 403, reason: 'Forbidden', detail: refused });
+      return this.connect(Buffer.concat([rewriteHead(head, absolute, { path: absolute.path }), rest]), 'forward', `${absolute.secure ? 'wss' : 'ws'}://${absolute.hostHeader}${absolute.path}`, absolute);
+    }
+    this.connect(Buffer.concat([rewriteHead(head, this.target), rest]), 'reverse', this.target.href, this.target);
   }
 
-  private connect(first: Buffer): void {
+  /** CONNECT host:port (RFC 9110 §9.3.6): dial first, so a refusal is a 502 the client sees. */
+  private onConnect(head: ParsedHead, rest: Buffer): void {
+    this.mode = 'tunnel';
+    this.unsent = Buffer.concat([head.raw, rest]);
+    const authority = parseAuthority(head.target);
+    if (!authority) return this.answer({ status: 400, reason: 'Bad Request', detail: `CONNECT needs host:port, not "${head.target}"` });
+    const { host, port } = authority;
+    const refused = this.context.policy.refuse(host, port);
+    if (refused) return this.answer({ status: 403, reason: 'Forbidden', detail: refused });
+    this.passthrough = this.context.policy.passthrough(host, port);
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.upstreamUrl = this.passthrough ? `tcp://${where}` : null;
+    this.phase = 'connecting';
+    this.clearTimer();
+    const timeout = this.options.upstreamTimeout ?? 10000;
+    this.timer = setTimeout(() => this.upstreamFailed(`timed out after ${timeout} ms connecting`, where), timeout);
+    const tcp = net.connect({ host, port, allowHalfOpen: true });
+    tcp.setNoDelay(true);
+    this.upstream = tcp;
+    this.upstreamClosed = false;
+    const onError = (err: Error) => this.upstreamFailed(describeError(err), where);
+    tcp.on('error', onError);
+    tcp.on('close', this.onUpstreamClose);
+    tcp.once('connect', () => {
+      if (this.phase !== 'connecting') return;
+      this.clearTimer();
+      this.raw.write(CONNECTED);
+      if (this.passthrough) return this.startBlind(tcp, rest);
+      // The inside is a new stream: it goes through the front again.
+      tcp.off('error', onError);
+      tcp.on('error', (err) => (this.phase === 'head' ? this.abort(`upstream ${where}: ${describeError(err)}`) : undefined));
+      tcp.pause();
+      this.tunnel = { host, port, tcp };
+      this.upstream = null;
+      this.unsent = null;
+      this.phase = 'head';
+      this.timer = setTimeout(() => this.frontTimedOut(), this.options.headTimeout ?? 30000);
+      if (rest.length) this.raw.unshift(rest);
+      this.sniff(this.raw);
+    });
+  }
+
+  /** A --passthrough tunnel: both ways as they come, counted, not decoded. */
+  private startBlind(tcp: net.Socket, rest: Buffer): void {
+    this.tee = new CountingTee(this.conn, this.options.session, false, undefined);
+    this.unsent = null;
+    this.phase = 'relay';
+    this.publishOpen();
+    tcp.on('error', (err) => this.fail('server', err));
+    tcp.on('end', () => this.onEnd('server'));
+    if (rest.length) tcp.write(rest);
+    this.tee.push('client', rest);
+    new Pipe(tcp, this.raw, 'server', this.tee, this.options.gate).start();
+    new Pipe(this.raw, tcp, 'client', this.tee, this.options.gate).start();
+    this.raw.resume();
+    if (this.clientEndedEarly) tcp.end();
+  }
+
+  private frontTimedOut(): void {
+    if (this.inTls) return this.abort('no TLS handshake completed in time');
+    this.answer({ status: 408, reason: 'Request Timeout', detail: 'no complete request head received in time' });
+  }
+
+  // ---- the upstream -------------------------------------------------------------------
+
+  private connect(first: Buffer, mode: ProxyMode, url: string, dest: DialTarget): void {
+    this.mode = mode;
+    this.upstreamUrl = url;
+    this.phase = 'connecting';
     this.clearTimer();
     this.unsent = first;
     const timeout = this.options.upstreamTimeout ?? 10000;
@@ -74,7 +276,10 @@ export class ProxyConnection {
       const what = this.phase === 'connecting' ? 'connecting' : 'waiting for the response';
       this.upstreamFailed(`timed out after ${timeout} ms ${what}`);
     }, timeout);
-    const dial = new UpstreamDial(this.target, this.options, () => this.onUpstreamConnected(first));
+    const dial = new UpstreamDial(dest, this.options, () => {
+      this.upstreamTls = dial.tls;
+      this.onUpstreamConnected(first);
+    });
     const upstream = dial.socket;
     this.upstream = upstream;
     this.upstreamClosed = false;
@@ -96,15 +301,20 @@ export class ProxyConnection {
       if (this.phase === 'waiting') return this.upstreamFailed('closed the connection without answering');
       this.onEnd('server');
     });
-    upstream.on('close', () => {
-      this.upstreamClosed = true;
-      this.maybeDone();
-    });
+    if (upstream !== dest.socket) upstream.on('close', this.onUpstreamClose);
+    else if (upstream.destroyed) this.upstreamFailed('closed the connection before the client sent its request');
+    if (this.tunnel && upstream !== this.tunnel.tcp) this.tunnel.tcp.on('close', () => upstream.destroy());
   }
+
+  private readonly onUpstreamClose = (): void => {
+    this.upstreamClosed = true;
+    this.maybeDone();
+  };
 
   private onUpstreamConnected(first: Buffer): void {
     if (this.phase !== 'connecting') return;
     this.phase = 'waiting';
+    this.publishOpen();
     this.upstream!.write(first);
     this.unsent = null;
     this.tee.push('client', first);
@@ -151,22 +361,26 @@ export class ProxyConnection {
   }
 
   /** The upstream could not be reached or did not answer: 502 to the client. */
-  private upstreamFailed(cause: string): void {
+  private upstreamFailed(cause: string, where = this.upstreamUrl ?? this.target.href): void {
     if (this.phase !== 'connecting' && this.phase !== 'waiting') return;
-    const message = `upstream ${this.target.href}: ${cause}`;
+    const message = `upstream ${where}: ${cause}`;
+    this.publishOpen();
     this.tee.publish({ event: 'error', ts: now(), conn: this.conn, message });
     this.upstream?.destroy();
     this.answer({ status: 502, reason: 'Bad Gateway', detail: message });
   }
 
-  /** Answers the client itself (400, 408, 431, 502) and closes the connection. */
+  // ---- the ends -----------------------------------------------------------------------
+
+  /** Answers the client itself (400, 403, 408, 431, 502) and closes the connection. */
   private answer({ status, reason, detail }: FrontAnswer): void {
     if (this.phase === 'relay' || this.phase === 'done' || this.client.destroyed) return;
     this.clearTimer();
-    // A 502 while connecting answers a request the target never got: the decoder, the
-    // capture and the pcap get that request too, so they show "GET /json → 502", the
-    // exchange the client saw, instead of an answer to nothing.
-    const unsent = this.phase === 'connecting' ? this.unsent : null;
+    this.publishOpen();
+    // An answer to a request the target never got (502 while connecting, 403): the
+    // decoder, the capture and the pcap get that request too, so they show
+    // "GET /json → 502", the exchange the client saw, instead of an answer to nothing.
+    const unsent = this.phase === 'connecting' || status === 403 || status === 400 ? this.unsent : null;
     this.phase = 'relay';
     this.reason ??= `${status} ${reason}: ${detail}`;
     const body = `${status} ${reason}: ${detail}\n`;
@@ -174,7 +388,9 @@ export class ProxyConnection {
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
-    this.front.stop();
+    this.front?.stop();
+    this.cancelSniff?.();
+    this.tunnel?.tcp.destroy();
     this.client.removeAllListeners('data');
     // Unread request bytes are discarded; closing with them unread would send a reset
     // (RFC 9112 §9.6) that could destroy the response before the client reads it.
@@ -184,7 +400,17 @@ export class ProxyConnection {
     if (unsent) this.tee.push('client', unsent);
     this.tee.push('server', response);
     // The client may never close its side: don't wait for it forever.
-    setTimeout(() => this.client.destroy(), 5000).unref();
+    setTimeout(() => this.destroyAll(), 5000).unref();
+  }
+
+  /** Gives up on a connection where no HTTP answer fits (TLS failed, no certificate). */
+  private abort(cause: string): void {
+    if (this.phase === 'done') return;
+    this.clearTimer();
+    this.publishOpen();
+    this.reason ??= cause;
+    this.tee.publish({ event: 'error', ts: now(), conn: this.conn, message: cause });
+    this.destroyAll();
   }
 
   private onEnd(side: Direction): void {
@@ -192,7 +418,10 @@ export class ProxyConnection {
     if (side === 'client' && this.phase === 'head') {
       // The client left before sending a complete request head.
       this.clearTimer();
-      this.client.end();
+      this.publishOpen();
+      if (this.inTls) this.destroyAll();
+      else this.client.end();
+      this.tunnel?.tcp.destroy();
       return;
     }
     if (side === 'client' && this.phase === 'connecting') {
@@ -208,15 +437,20 @@ export class ProxyConnection {
   private fail(side: Direction, err: Error): void {
     const code = (err as NodeJS.ErrnoException).code;
     this.reason ??= code === 'ECONNRESET' ? `${side} reset the connection (ECONNRESET)` : `${side} error: ${describeError(err)}`;
+    this.destroyAll();
+  }
+
+  private destroyAll(): void {
     this.client.destroy();
+    this.raw.destroy();
     this.upstream?.destroy();
+    this.tunnel?.tcp.destroy();
   }
 
   /** Ends the connection from our side (proxy shutdown). */
   shutdown(reason: string): void {
     this.reason ??= reason;
-    this.client.destroy();
-    this.upstream?.destroy();
+    this.destroyAll();
   }
 
   private clearTimer(): void {
@@ -228,7 +462,9 @@ export class ProxyConnection {
     if (this.phase === 'done' || !this.clientClosed || !this.upstreamClosed) return;
     this.clearTimer();
     this.upstream?.destroy();
+    this.tunnel?.tcp.destroy();
     this.phase = 'done';
+    this.publishOpen();
     const ts = now();
     this.stage?.finish();
     this.options.intercept?.onConnectionEnd?.(this.conn);

@@ -1,10 +1,64 @@
 /**
- * The front: what a new connection's first bytes are. Today: the first HTTP request head,
- * read (at most MAX_HEAD_BYTES) and parsed, or the answer the proxy gives itself when
- * there is none (400 not HTTP, 431 too large).
+ * The front: what a new connection's first bytes are (DESIGN.md, "One listening port for
+ * every kind of client"). connection.ts strings these together:
+ *   - sniff(): a TLS ClientHello or not, by the first byte, put back unread;
+ *   - acceptTls(): terminates TLS with a certificate for the name asked for (certs.ts),
+ *     offering only http/1.1 in ALPN;
+ *   - HeadReader: the first HTTP request head, read (at most MAX_HEAD_BYTES) and parsed,
+ *     or the answer the proxy gives itself when there is none (400 not HTTP, 431 too large).
+ * What the head then says (CONNECT, absolute-form, origin-form) decides the mode.
  */
 import type { Duplex } from 'stream';
+import * as tls from 'tls';
+import type { TlsInfo } from '../decoder/events';
+import type { ServerCerts } from './certs';
 import { MAX_HEAD_BYTES, parseHead, scanHead, type ParsedHead } from './head';
+import { tlsInfoOf } from './upstream';
+
+/**
+ * A TLS connection starts with a record of ContentType handshake (22, RFC 8446 §5.1)
+ * carrying the ClientHello; an HTTP request starts with a method's letter.
+ */
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * Calls `decide` with whether the socket's first bytes are TLS, once they arrive; they are
+ * put back (unshift) so that the next reader gets them. Returns a function that cancels.
+ */
+export function sniff(socket: Duplex, decide: (isTls: boolean) => void): () => void {
+  const onData = (chunk: Buffer): void => {
+    socket.off('data', onData);
+    socket.pause();
+    socket.unshift(chunk);
+    decide(chunk[0] === TLS_HANDSHAKE);
+  };
+  socket.on('data', onData);
+  socket.resume();
+  return () => socket.off('data', onData);
+}
+
+/**
+ * Only HTTP/1.1 is offered (RFC 7301): a browser that could speak HTTP/2 would otherwise
+ * switch to it, and WebSockets over HTTP/2 (RFC 8441) are not what this proxy relays.
+ */
+const ALPN = ['http/1.1'];
+
+/**
+ * Terminates TLS on `socket` (whose first bytes sniff() put back): the certificate is for
+ * the SNI name, or for `defaultNames` when the client sent none. `onSecure` once the
+ * handshake is done; a failure comes as the TLS socket's `error` event.
+ */
+export async function acceptTls(socket: Duplex, certs: ServerCerts, defaultNames: string[]): Promise<{ tls: tls.TLSSocket; secure: Promise<TlsInfo> }> {
+  const secureContext = await certs.context(defaultNames);
+  const tlsSocket = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext,
+    ALPNProtocols: ALPN,
+    SNICallback: certs.fixed ? undefined : (name, cb) => certs.context([name]).then((ctx) => cb(null, ctx), (err: Error) => cb(err)),
+  });
+  const secure = new Promise<TlsInfo>((resolve) => tlsSocket.once('secure', () => resolve(tlsInfoOf(tlsSocket, (tlsSocket as { servername?: string | false }).servername || null))));
+  return { tls: tlsSocket, secure };
+}
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 

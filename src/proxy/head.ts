@@ -51,6 +51,8 @@ export function scanHead(buf: Buffer): HeadScan {
 export interface ParsedHead extends HttpRequestHead {
   /** The raw lines, without CRLF: the request-line first, no final empty line. */
   lines: string[];
+  /** The head's bytes as received. */
+  raw: Buffer;
 }
 
 /** Parses a complete head (as `scanHead` delimited it); null when a header line is malformed. */
@@ -64,7 +66,7 @@ export function parseHead(head: Buffer): ParsedHead | null {
     if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(line.slice(0, colon))) return null;
     headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
   }
-  return { method: m[1], target: m[2], version: m[3], headers, lines };
+  return { method: m[1], target: m[2], version: m[3], headers, lines, raw: head };
 }
 
 /**
@@ -80,10 +82,69 @@ export function parseTarget(text: string): WsUrl {
   return parseWsUrl(text, 'target URL');
 }
 
-/** The head to send upstream (see the rules at the top of this file). */
-export function rewriteHead(head: ParsedHead, target: WsUrl): Buffer {
+/** Where a forward request or a tunnel goes. */
+export interface Destination {
+  /** TLS to the server (https:, wss:, or TLS inside a tunnel). */
+  secure: boolean;
+  /** A host name or IP address as net.connect wants it (an IPv6 literal without brackets). */
+  host: string;
+  port: number;
+  /** The request-target in origin-form (RFC 9112 §3.2.1): path and query, "/" at least. */
+  path: string;
+  /** host[:port], the port left out when it is the scheme's default. */
+  hostHeader: string;
+}
+
+/**
+ * The authority-form of a CONNECT request-target (RFC 9112 §3.2.3: `host:port`, an IPv6
+ * literal in brackets); null when it is not one.
+ */
+export function parseAuthority(text: string): { host: string; port: number } | null {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+):(\d{1,5})$/.exec(text);
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1').toLowerCase(), port };
+}
+
+/**
+ * The absolute-form of a request-target (RFC 9112 §3.2.2) as a forward proxy gets it:
+ * `http://`, `https://`, `ws://` or `wss://` host[:port][/path]; null for anything else.
+ */
+export function parseAbsoluteTarget(text: string): Destination | null {
+  if (!/^(https?|wss?):\/\//i.test(text)) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (!url.hostname || url.username || url.password) return null;
+  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+  return {
+    secure,
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    path: url.pathname + url.search,
+    hostHeader: url.host,
+  };
+}
+
+/** host[:port] as a Host header (RFC 9110 §7.2), the port left out when it is the scheme's default. */
+export function hostHeaderOf(host: string, port: number, secure: boolean): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return port === (secure ? 443 : 80) ? h : `${h}:${port}`;
+}
+
+/**
+ * The head to send upstream (see the rules at the top of this file). `forward`: the
+ * request came to us as a forward proxy: the request-target becomes `forward.path`
+ * (origin-form) and the Proxy-Connection and Proxy-Authorization fields, meant for us
+ * (RFC 9110 §7.6.1, §11.7.2), are not passed on.
+ */
+export function rewriteHead(head: ParsedHead, target: Pick<WsUrl, 'path' | 'hostHeader'>, forward?: { path: string }): Buffer {
   const upgrade = isWebSocketUpgrade(head);
-  const requestTarget = upgrade && head.target === '/' && target.path !== '/' ? target.path : head.target;
+  const requestTarget = forward ? forward.path : upgrade && head.target === '/' && target.path !== '/' ? target.path : head.target;
   const out = [`${head.method} ${requestTarget} ${head.version}`];
   let sawHost = false;
   let sawConnection = false;
@@ -93,6 +154,8 @@ export function rewriteHead(head: ParsedHead, target: WsUrl): Buffer {
     if (lower === 'host') {
       if (!sawHost) out.push(`${name}: ${target.hostHeader}`);
       sawHost = true;
+    } else if (forward && (lower === 'proxy-connection' || lower === 'proxy-authorization')) {
+      continue;
     } else if (lower === 'connection' && !upgrade) {
       if (!sawConnection) out.push(`${name}: close`);
       sawConnection = true;

@@ -10,7 +10,9 @@ import type { Session } from '../session';
 import type { Gate } from './gate';
 import type { Decider, Interceptor } from '../intercept/engine';
 import { parseTarget } from './head';
-import { ProxyConnection } from './connection';
+import { ProxyConnection, type ConnectionContext } from './connection';
+import { ServerCerts } from './certs';
+import { ForwardPolicy } from './policy';
 import { describeError } from './errors';
 import { now } from './tee';
 import { formatAddress } from '../address';
@@ -42,8 +44,19 @@ export interface ProxyOptions {
    * listening events are published here.
    */
   decode?: boolean;
-  /** Extra CA certificates to trust upstream (tests). */
-  ca?: string | Buffer;
+  /** Extra CA certificates to trust upstream, besides the system's (--upstream-ca). */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** PEM files of a certificate (chain) and key to serve TLS clients instead of the local CA's (--cert, --key). */
+  cert?: string;
+  key?: string;
+  /** Where the local CA lives (default $WSSCOPE_HOME or ~/.wsscope). */
+  home?: string;
+  /** Forward requests and tunnels may go anywhere even on a non-loopback listen address (--allow-forward). */
+  allowForward?: boolean;
+  /** Where forward requests and tunnels may go, HOST[:PORT] with * wildcards (--allow-host); others get 403. */
+  allowHosts?: string[];
+  /** Tunnels to these hosts are relayed blind, not intercepted (--passthrough). */
+  passthrough?: string[];
   /**
    * Script hooks and/or the terminal UI's intercept (src/intercept): every connection's
    * frames go through an intercept stage. Absent: the plain relay, nothing per chunk.
@@ -70,11 +83,17 @@ export interface ProxyHandle {
 /** Starts the proxy; rejects with a one-line Error when the target is bad or the port is taken. */
 export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const target = parseTarget(options.target);
+  const context: ConnectionContext = {
+    target,
+    options,
+    certs: new ServerCerts({ cert: options.cert, key: options.key, home: options.home }),
+    policy: new ForwardPolicy({ listenHost: options.listen.host, allowForward: options.allowForward, allowHosts: options.allowHosts, passthrough: options.passthrough }),
+  };
   const connections = new Set<ProxyConnection>();
   let nextConn = 1;
   let allDone: (() => void) | null = null;
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const connection = new ProxyConnection(nextConn++, socket, target, options, () => {
+    const connection = new ProxyConnection(nextConn++, socket, context, () => {
       connections.delete(connection);
       if (connections.size === 0) allDone?.();
     });

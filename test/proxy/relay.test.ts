@@ -180,7 +180,7 @@ describe('failures are answered, never crashed on', () => {
     const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: 'ws://127.0.0.1:1/', session: rec.session });
     try {
       const client = await rawClient(proxy.port);
-      client.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])); // a TLS ClientHello
+      client.socket.write('SSH-2.0-OpenSSH_9.2\r\n'); // (a TLS ClientHello is TLS: test/proxy/front.test.ts)
       await waitFor(() => client.closed, 'the client closed');
       const text = client.bytes().toString();
       expect(text.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
@@ -428,7 +428,9 @@ test('backpressure: a slow client holds the server back instead of growing the p
 }, 90000);
 
 test('close() ends open connections: each publishes its end before close() resolves', async () => {
-  const server = await rawServer((peer) => void until(peer.bytes, HEAD_END, 'head').then(() => peer.socket.write(RESPONSE)));
+  // The server answers the first connection only: the second waits for its answer.
+  let peers = 0;
+  const server = await rawServer((peer) => void (peers++ === 0 && until(peer.bytes, HEAD_END, 'head').then(() => peer.socket.write(RESPONSE))));
   const rec = recordingSession();
   const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${server.port}/`, session: rec.session });
   try {
@@ -436,8 +438,8 @@ test('close() ends open connections: each publishes its end before close() resol
     const b = await rawClient(proxy.port);
     a.socket.write(request('x'));
     await until(a.bytes, HEAD_END, 'the 101');
-    b.socket.write('GET / HT'); // still in its head
-    await waitFor(() => rec.of('open').length === 2, 'both open');
+    b.socket.write(request('x'));
+    await waitFor(() => rec.of('open').length === 2, 'both open'); // (open: once the upstream is connected)
   } finally {
     await proxy.close();
     await server.close();
