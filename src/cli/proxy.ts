@@ -3,7 +3,9 @@
  * NDJSON, capture file, pcap file), and optionally the built-in backend. `wsscope` with no
  * command (start.ts) runs the same thing with the defaults of DESIGN.md.
  */
+import * as fs from 'fs';
 import { parseArgs } from 'util';
+import { parseHostPattern } from '../proxy/policy';
 import { CaptureWriter } from '../capture';
 import { describeError, parseTarget, startProxy, type ProxyHandle } from '../proxy';
 import { Session } from '../session';
@@ -36,6 +38,16 @@ Options:
   --protocol NAME        decode messages as this application protocol (socket.io, stomp,
                          json-rpc, ...) on every connection instead of detecting it
   --insecure             accept a wss:// upstream whose certificate does not verify
+  --upstream-ca FILE     also trust this CA (PEM) for TLS upstreams, besides the system's
+
+The same port also takes TLS (wss://, terminated with a certificate from the local CA:
+see \`wsscope ca\`), CONNECT tunnels and absolute-form requests (HTTP_PROXY, HTTPS_PROXY,
+--proxy-server), which go to the host they name:
+  --allow-host HOST[:PORT]  forward requests and tunnels may go only there (repeatable, *
+                         wildcards); anything else gets 403 without being dialled
+  --allow-forward        forward to any host even on a non-loopback --listen address
+  --passthrough HOST     tunnel HOST[:PORT] blind: no TLS interception (repeatable)
+  --cert FILE --key FILE serve this certificate (PEM) to TLS clients instead of the CA's
   --upstream-timeout MS  502 when the target has not answered within MS (default 10000)
   --script FILE          load onFrame/onMessage hooks from FILE (.js, .mjs, .cjs, .ts) that
                          forward, drop, replace or inject frames (docs/design.md, "Intercepting")
@@ -60,6 +72,12 @@ interface LiveOptions {
   protocol?: string;
   insecure: boolean;
   upstreamTimeout?: number;
+  upstreamCa?: Buffer;
+  cert?: string;
+  key?: string;
+  allowHosts: string[];
+  allowForward: boolean;
+  passthrough: string[];
   verbose: boolean;
   /** --script FILE: the hooks module. */
   script?: string;
@@ -83,6 +101,12 @@ const LIVE_ARG_OPTIONS = {
   protocol: { type: 'string' },
   insecure: { type: 'boolean' },
   'upstream-timeout': { type: 'string' },
+  'upstream-ca': { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'allow-forward': { type: 'boolean' },
+  passthrough: { type: 'string', multiple: true },
   verbose: { type: 'boolean', short: 'v' },
   script: { type: 'string' },
   'max-message-size': { type: 'string' },
@@ -124,12 +148,47 @@ function parseLiveArgs(argv: string[], defaults: LiveDefaults): LiveOptions | 'h
     maxPayload: values['max-payload'] === undefined ? undefined : parseMaxPayload(values['max-payload']),
     protocol: parseProtocol(values.protocol),
     insecure: values.insecure ?? false,
+    upstreamCa: values['upstream-ca'] === undefined ? undefined : readPemFile('--upstream-ca', values['upstream-ca']),
+    ...certAndKey(values.cert, values.key),
+    allowHosts: hostPatterns('--allow-host', values['allow-host']),
+    allowForward: values['allow-forward'] ?? false,
+    passthrough: hostPatterns('--passthrough', values.passthrough),
     upstreamTimeout: values['upstream-timeout'] === undefined ? undefined : parseMilliseconds('--upstream-timeout', values['upstream-timeout']),
     verbose: values.verbose ?? false,
     script: values.script,
     maxMessageSize: values['max-message-size'] === undefined ? undefined : parseWholeNumber('--max-message-size', values['max-message-size'], { min: 1, what: 'a number of bytes' }),
     announceDemo: backend,
   };
+}
+
+/** A PEM file's bytes; a one-line CliError when it cannot be read or holds no PEM block. */
+function readPemFile(flag: string, file: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new CliError(`cannot read ${flag} "${file}": ${describeError(err)}`);
+  }
+  if (!bytes.includes('-----BEGIN ')) throw new CliError(`${flag} "${file}" is not a PEM file (-----BEGIN CERTIFICATE----- ...)`);
+  return bytes;
+}
+
+function certAndKey(cert: string | undefined, key: string | undefined): { cert?: string; key?: string } {
+  if ((cert === undefined) !== (key === undefined)) throw new CliError('--cert FILE and --key FILE go together');
+  if (cert !== undefined) readPemFile('--cert', cert);
+  if (key !== undefined) readPemFile('--key', key);
+  return cert === undefined ? {} : { cert, key };
+}
+
+function hostPatterns(flag: string, values: string[] | undefined): string[] {
+  for (const v of values ?? []) {
+    try {
+      parseHostPattern(v, flag);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  return values ?? [];
 }
 
 interface BackendHandle {
@@ -273,6 +332,12 @@ async function runLive(options: LiveOptions): Promise<number> {
         protocol: options.protocol,
         insecure: options.insecure,
         upstreamTimeout: options.upstreamTimeout,
+        ca: options.upstreamCa,
+        cert: options.cert,
+        key: options.key,
+        allowHosts: options.allowHosts,
+        allowForward: options.allowForward,
+        passthrough: options.passthrough,
         gate,
         decode: decodeHere,
         intercept: hooks ? { deciders: [hooks], maxMessageSize: options.maxMessageSize } : undefined,

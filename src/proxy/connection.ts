@@ -51,6 +51,9 @@ class CountingTee extends Tee {
   }
 }
 
+/** Most often a client that does not trust the certificate: it just hangs up (TLS 1.3). */
+const CLOSED_IN_TLS = 'TLS handshake with the client failed: the client closed the connection (does it trust the certificate? see wsscope ca)';
+
 const CONNECTED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
 export class ProxyConnection {
@@ -74,6 +77,7 @@ export class ProxyConnection {
   private unsent: Buffer | null = null;
   /** A TLS handshake with the client is under way (a 408 in plain text would be noise in it). */
   private inTls = false;
+  private aborted = false;
   // What the `open` event says.
   private opened = false;
   private mode: ProxyMode = 'reverse';
@@ -103,6 +107,7 @@ export class ProxyConnection {
   }
 
   private readonly onClientClose = (): void => {
+    if (this.inTls && this.phase === 'head') this.abort(CLOSED_IN_TLS);
     this.clientClosed = true;
     this.maybeDone();
   };
@@ -405,7 +410,8 @@ export class ProxyConnection {
 
   /** Gives up on a connection where no HTTP answer fits (TLS failed, no certificate). */
   private abort(cause: string): void {
-    if (this.phase === 'done') return;
+    if (this.phase === 'done' || this.aborted) return;
+    this.aborted = true;
     this.clearTimer();
     this.publishOpen();
     this.reason ??= cause;
@@ -414,6 +420,7 @@ export class ProxyConnection {
   }
 
   private onEnd(side: Direction): void {
+    if (side === 'client' && this.phase === 'head' && this.inTls) return this.abort(CLOSED_IN_TLS);
     this.reason ??= `${side} closed`;
     if (side === 'client' && this.phase === 'head') {
       // The client left before sending a complete request head.

@@ -82,6 +82,8 @@ export interface ConnRecord {
   id: number;
   client: string;
   target: string;
+  /** The open event: mode, both sides' TLS, the upstream dialled (DESIGN.md). */
+  open?: OpenEvent;
   openTs: number;
   state: ConnState;
   /** HTTP without a WebSocket upgrade (the demo page, a favicon): stays marked once closed. */
@@ -280,9 +282,12 @@ export class Store {
     if (existing) {
       existing.client = event.client;
       existing.target = event.target;
+      existing.open = event;
       return;
     }
-    this.conns.set(event.conn, newConn(event.conn, event.client, event.target, event.ts));
+    const conn = newConn(event.conn, event.client, event.target, event.ts);
+    conn.open = event;
+    this.conns.set(event.conn, conn);
     this.limitConnections();
   }
 

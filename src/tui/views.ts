@@ -5,7 +5,7 @@
  */
 import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
-import { closeCodeName } from '../explain/names';
+import { closeCodeName, modeSummary, tlsSummary } from '../explain/names';
 import { prettyJson, spacedHex, utf8OrNull } from '../explain/payload';
 import { localTime } from '../views/text';
 import { bitDiagram, definedOpcodeName, fieldTable, lengthFormLines, opcodeShort, xorLines } from './fields';
@@ -70,7 +70,8 @@ export function connectionsHeader(cols: number): Line {
 export function connectionRow(c: ConnRecord, selected: boolean, cols: number): Line {
   const last = c.http[c.http.length - 1];
   const state = c.passThrough ? (c.state === 'closed' ? 'http closed' : 'http pass') : c.state;
-  let target = c.target;
+  const mode = modeSummary(c.open);
+  let target = `${mode ? `${mode} ` : ''}${c.open?.upstream ?? c.target}`;
   if (c.passThrough && last) {
     target += `  ${last.request.method} ${last.request.target}${last.response ? ` → ${last.response.status}` : ''}`;
   }
@@ -302,22 +303,42 @@ function httpLines(h: HttpEvent, cols: number): Line[] {
   return lines;
 }
 
+const MODE_WORDS: Record<string, string> = {
+  reverse: 'reverse proxy to --target',
+  forward: 'forward proxy (an absolute-form request)',
+  tunnel: 'CONNECT tunnel',
+};
+
+/** How the connection came and went: mode, upstream, and each side's TLS (version, cipher, ALPN, SNI). */
+function tlsView(c: ConnRecord): Line[] {
+  const open = c.open;
+  if (!open?.mode) return [];
+  const bold = (text: string) => seg(text, undefined, { bold: true });
+  return [
+    [bold('Mode:        '), seg(`${MODE_WORDS[open.mode] ?? visible(open.mode)}${open.passthrough ? ', relayed blind (--passthrough)' : ''}`)],
+    [bold('Upstream:    '), seg(open.upstream ? visible(open.upstream) : 'not dialled')],
+    [bold('Client TLS:  '), seg(visible(tlsSummary(open.tls)))],
+    [bold('Server TLS:  '), seg(open.upstream ? visible(tlsSummary(open.upstreamTls)) : '-')],
+  ];
+}
+
 export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
   if (!c) return [[seg('No connection selected.')]];
   const title: Line = [seg(`conn ${c.id}  ${c.client} → ${c.target}  ${c.state}`, undefined, { bold: true })];
   const hs = c.handshake;
+  const tlsLines = tlsView(c);
   if (!hs) {
     if (c.http.length) {
-      const lines: Line[] = [title, [seg('HTTP pass-through: no WebSocket upgrade on this connection; the exchanges:')]];
+      const lines: Line[] = [title, ...tlsLines, [seg('HTTP pass-through: no WebSocket upgrade on this connection; the exchanges:')]];
       for (const h of c.http) lines.push([], ...httpLines(h, cols));
       return lines;
     }
-    if (c.state !== 'closed') return [title, [], [seg('Waiting for the opening handshake (RFC 6455 §4).')]];
-    const lines: Line[] = [title, [], [seg('The connection closed without a complete opening handshake (RFC 6455 §4).')]];
+    if (c.state !== 'closed') return [title, ...tlsLines, [], [seg('Waiting for the opening handshake (RFC 6455 §4).')]];
+    const lines: Line[] = [title, ...tlsLines, [], [seg('The connection closed without a complete opening handshake (RFC 6455 §4).')]];
     for (const e of c.errors.slice(-20)) lines.push([seg('  '), seg(visible(e), 'red')]);
     return lines;
   }
-  const lines: Line[] = [title, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }, cols), [], ...acceptSteps(hs), []];
+  const lines: Line[] = [title, ...tlsLines, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }, cols), [], ...acceptSteps(hs), []];
   lines.push([seg('Subprotocol: ', undefined, { bold: true }), seg(hs.protocol === null ? 'none' : visible(hs.protocol))]);
   wrapText(hs.extensions === null ? 'none' : visible(hs.extensions), Math.max(10, cols - 13)).forEach((part, i) =>
     lines.push([seg(i === 0 ? 'Extensions:  ' : '             ', undefined, { bold: true }), seg(part)]),

@@ -13,6 +13,7 @@ import { lazyHexBytes } from '../decoder/strings';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
 import { explainFrame } from '../explain/frame';
+import { modeSummary, tlsSummary } from '../explain/names';
 import { spacedHex, utf8OrNull } from '../explain/payload';
 import type { Session } from '../session';
 import { LineBatcher } from './json';
@@ -110,8 +111,16 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       const backend = event.backend ? ` (built-in backend on ${event.backend})` : '';
       return [`${t} proxy listening on ${event.proxy}, forwarding to ${event.target ?? '?'}${backend}`];
     }
-    case 'open':
-      return [`${t} #${event.conn} open  ${escapeForTerminal(event.client)} → ${escapeForTerminal(event.target)}${event.note ? `  (${escapeForTerminal(event.note)})` : ''}`];
+    case 'open': {
+      const line = `${t} #${event.conn} open  ${escapeForTerminal(event.client)} → ${escapeForTerminal(event.target)}${event.note ? `  (${escapeForTerminal(event.note)})` : ''}`;
+      const mode = modeSummary(event);
+      if (!mode && !(v && event.mode)) return [line];
+      const lines = [`${line}${mode ? `  [${escapeForTerminal(mode)}]` : ''}${event.upstream && event.upstream !== event.target ? ` via ${escapeForTerminal(event.upstream)}` : ''}`];
+      if (v || event.tls || event.upstreamTls) {
+        lines.push(`    client TLS: ${escapeForTerminal(tlsSummary(event.tls))}`, `    server TLS: ${event.upstream ? escapeForTerminal(tlsSummary(event.upstreamTls)) : 'not connected'}`);
+      }
+      return lines;
+    }
     case 'handshake': {
       const accept = event.acceptValid ? 'accept ok' : event.accept === null ? 'no accept' : 'ACCEPT WRONG';
       const extra = [event.protocol ? `protocol ${escapeForTerminal(event.protocol)}` : '', event.extensions ? `extensions ${escapeForTerminal(event.extensions)}` : '']
