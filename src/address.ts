@@ -41,13 +41,17 @@ export function parseWsUrl(text: string, what = 'URL'): WsUrl {
   // §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and MUST
   // NOT be used on these URIs."
   if (url.hash) throw bad('a WebSocket URL has no #fragment (RFC 6455 §3)');
-  const secure = url.protocol === 'wss:';
+  return wsUrlOf(url, url.protocol === 'wss:');
+}
+
+/** The parts of a parsed ws:, wss:, http: or https: URL as WsUrl has them; `secure`: TLS. */
+export function wsUrlOf(url: URL, secure: boolean): WsUrl {
   return {
     secure,
     // URL keeps the brackets of an IPv6 literal in hostname; net.connect wants them off.
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : secure ? 443 : 80,
-    // ws: and wss: are special schemes: WHATWG URL gives them a pathname of "/" at least.
+    // ws:, wss:, http: and https: are special schemes: WHATWG URL gives them a pathname of "/" at least.
     path: url.pathname + url.search,
     hostHeader: url.host,
     href: url.href,

@@ -15,7 +15,7 @@
  */
 import type { HttpRequestHead } from '../decoder/events';
 import { headerTokens } from '../decoder/handshake';
-import { parseWsUrl, type WsUrl } from '../address';
+import { parseWsUrl, wsUrlOf, type WsUrl } from '../address';
 
 /** The largest request head the proxy reads before answering 431 (RFC 6585 §5). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -120,14 +120,7 @@ export function parseAbsoluteTarget(text: string): Destination | null {
     return null;
   }
   if (!url.hostname || url.username || url.password) return null;
-  const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-  return {
-    secure,
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port ? Number(url.port) : secure ? 443 : 80,
-    path: url.pathname + url.search,
-    hostHeader: url.host,
-  };
+  return wsUrlOf(url, url.protocol === 'https:' || url.protocol === 'wss:');
 }
 
 /** host[:port] as a Host header (RFC 9110 §7.2), the port left out when it is the scheme's default. */
