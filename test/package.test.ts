@@ -45,6 +45,8 @@ beforeAll(() => {
   };
   // Each dependency where Node would find it from its dependent (the nearest
   // node_modules/NAME up the tree, as the lockfile lays the tree out), transitively.
+  // Optional dependencies are left out (cbor-x's native helper: it does not install here,
+  // and cbor-x works without it), so their lock entries are dropped from their dependents.
   const locate = (from: string, name: string): string => {
     for (let dir = from; ; dir = dir.replace(/\/?node_modules\/(@[^/]+\/)?[^/]+$/, '')) {
       const key = `${dir ? `${dir}/` : ''}node_modules/${name}`;
@@ -57,8 +59,9 @@ beforeAll(() => {
     const [from, name] = todo.shift()!;
     const key = locate(from, name);
     if (packages[key]) continue;
-    packages[key] = lock.packages[key];
-    for (const dep of Object.keys(lock.packages[key].dependencies ?? {})) todo.push([key, dep]);
+    const { optionalDependencies: _optional, ...entry } = lock.packages[key];
+    packages[key] = entry;
+    for (const dep of Object.keys(entry.dependencies ?? {})) todo.push([key, dep]);
   }
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { wsscope: resolved } }, null, 2));
   fs.writeFileSync(path.join(project, 'package-lock.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
