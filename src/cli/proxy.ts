@@ -16,6 +16,7 @@ import { PcapWriter } from '../views/pcap';
 import { CliError, parseChoice, parseHostPort, parseMaxPayload, parseMilliseconds, parseProtocol, parseWholeNumber } from './errors';
 import { HooksError, loadHooks } from '../intercept/script';
 import type { Decider } from '../intercept/engine';
+import { HoldQueue } from '../tui/hold';
 
 export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
        wsscope proxy --backend [options]
@@ -220,7 +221,7 @@ function inUseHint(message: string, option: string): string {
 
 interface TuiModule {
   TUI_AVAILABLE: boolean;
-  runTui: (s: Session, o: object) => Promise<void>;
+  runTui: (s: Session, o: { defaultCapturePath?: string; maxPayload?: number; hold?: HoldQueue }) => Promise<void>;
 }
 
 /**
@@ -322,6 +323,9 @@ async function runLive(options: LiveOptions): Promise<number> {
       target = `ws://${backend.address}/json`;
     }
 
+    // The terminal UI can hold, edit, drop and inject frames: its HoldQueue is a decider too.
+    const hold = tui ? new HoldQueue() : undefined;
+    const deciders: Decider[] = [...(hooks ? [hooks] : []), ...(hold ? [hold.decider] : [])];
     let proxy: ProxyHandle;
     try {
       proxy = await startProxy({
@@ -340,7 +344,14 @@ async function runLive(options: LiveOptions): Promise<number> {
         passthrough: options.passthrough,
         gate,
         decode: decodeHere,
-        intercept: hooks ? { deciders: [hooks], maxMessageSize: options.maxMessageSize } : undefined,
+        intercept: deciders.length
+          ? {
+              deciders,
+              maxMessageSize: options.maxMessageSize,
+              onConnection: hold ? (conn, stage) => hold.register(conn, stage) : undefined,
+              onConnectionEnd: hold ? (conn) => hold.unregister(conn) : undefined,
+            }
+          : undefined,
       });
     } catch (err) {
       throw new CliError(inUseHint(describeError(err), '--listen'), 1);
@@ -352,7 +363,7 @@ async function runLive(options: LiveOptions): Promise<number> {
 
     let tuiDone: Promise<void> | undefined;
     let tuiError: unknown;
-    if (tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload }).catch((err) => void (tuiError = err));
+    if (tui) tuiDone = tui.runTui(session, { defaultCapturePath: options.save, maxPayload: options.maxPayload, hold }).catch((err) => void (tuiError = err));
     await untilStopped(tuiDone ? Promise.race([tuiDone, stdoutGone]) : stdoutGone);
     if (tuiError !== undefined) throw new CliError(`the terminal UI failed: ${describeError(tuiError)}`, 1);
     return outputFailed ? 1 : 0;

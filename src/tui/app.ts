@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as blessed from 'blessed';
 import type { Session } from '../session';
+import type { HoldQueue } from './hold';
 import { TuiModel, type PaneOut } from './model';
 import { Store, type StoreLimits } from './store';
 import { clipLine, padLine, seg, toMarkup, type Line } from './text';
@@ -23,6 +24,7 @@ export interface AppOptions {
   limits?: StoreLimits;
   /** Defaults to "NO_COLOR is unset or empty" (https://no-color.org). */
   colour?: boolean;
+  hold?: HoldQueue;
 }
 
 export function runApp(session: Session, options: AppOptions = {}): Promise<void> {
@@ -30,7 +32,7 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
   const store = new Store({ maxPayload: options.maxPayload, ...options.limits });
   // `--save FILE` is already being written by the proxy: `s` then proposes a fresh name.
   const defaultPath = options.defaultCapturePath && !fs.existsSync(options.defaultCapturePath) ? options.defaultCapturePath : undefined;
-  const model = new TuiModel(store, { info: () => session.info, defaultCapturePath: defaultPath });
+  const model = new TuiModel(store, { info: () => session.info, defaultCapturePath: defaultPath, hold: options.hold });
 
   // On a UTF-8 terminal, draw box lines and arrows as UTF-8 rather than through the VT100
   // alternate character set (ncurses' documented switch; blessed honours it too): the
@@ -149,6 +151,7 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
       store.addData(conn, dir, ts, chunk);
       schedule();
     });
+    if (options.hold) options.hold.onChange = schedule;
     const ticker = setInterval(() => {
       model.tick();
       schedule();

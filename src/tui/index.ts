@@ -5,11 +5,14 @@
  * bounded model); blessed is loaded lazily, when the UI actually starts.
  */
 import type { Session } from '../session';
+import type { HoldQueue } from './hold';
 
 export interface TuiOptions {
   /** Where `s` saves a capture by default (the user may type another name). */
   defaultCapturePath?: string;
   maxPayload?: number;
+  /** Intercepting (live only): the held frames and the connections' stages. */
+  hold?: HoldQueue;
 }
 
 /** True once the real UI exists; callers fall back to the text log while false. */
@@ -22,5 +25,5 @@ export const TUI_AVAILABLE: boolean = true;
 export async function runTui(session: Session, options: TuiOptions = {}): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runApp } = require('./app') as typeof import('./app');
-  await runApp(session, { defaultCapturePath: options.defaultCapturePath, maxPayload: options.maxPayload });
+  await runApp(session, { defaultCapturePath: options.defaultCapturePath, maxPayload: options.maxPayload, hold: options.hold });
 }

@@ -28,7 +28,23 @@ export type Action =
   | 'pause'
   | 'save'
   | 'help'
-  | 'quit';
+  | 'quit'
+  | 'intercept'
+  | 'edit'
+  | 'forwardHeld'
+  | 'dropHeld'
+  | 'forwardAll'
+  | 'inject'
+  // The frame editor's (context 'editor').
+  | 'edPrev'
+  | 'edNext'
+  | 'edToggle'
+  | 'edSend'
+  | 'edDrop'
+  | 'edClose'
+  | 'edBack'
+  | 'edClear'
+  | 'edErase';
 
 export interface KeyBinding {
   keys: string[];
@@ -38,6 +54,8 @@ export interface KeyBinding {
   help: string;
   /** At most 27 columns: the two-column help of small terminals. */
   short: string;
+  /** Where the keys act: the main screen (default) or the frame editor (intercept). */
+  context?: 'editor';
 }
 
 export const KEYS: readonly KeyBinding[] = [
@@ -62,8 +80,23 @@ export const KEYS: readonly KeyBinding[] = [
   { keys: ['f'], label: 'f', action: 'filter', help: 'filter: client server text binary close ping pong cont data control 0x3 ! (violations)', short: 'filter (client text ! ...)' },
   { keys: ['p'], label: 'p', action: 'pause', help: 'pause / resume following new frames', short: 'pause / resume following' },
   { keys: ['s'], label: 's', action: 'save', help: 'save the session as a capture file (wsscope replay FILE opens it)', short: 'save session as capture' },
+  { keys: ['i'], label: 'i', action: 'intercept', help: 'intercept filter (the words of f): matching frames are held before they go on', short: 'intercept: hold matching' },
+  { keys: ['e'], label: 'e', action: 'edit', help: 'edit the oldest held frame (of this connection) in the frame editor', short: 'edit the oldest held frame' },
+  { keys: ['F'], label: 'F', action: 'forwardHeld', help: 'forward the oldest held frame unchanged', short: 'forward oldest held' },
+  { keys: ['X'], label: 'X', action: 'dropHeld', help: 'drop the oldest held frame', short: 'drop oldest held' },
+  { keys: ['A'], label: 'A', action: 'forwardAll', help: 'forward every held frame unchanged', short: 'forward all held' },
+  { keys: ['I'], label: 'I', action: 'inject', help: 'inject a new frame into this connection (the frame editor)', short: 'inject a new frame' },
   { keys: ['?', 'h'], label: '? h', action: 'help', help: 'this help', short: 'this help' },
   { keys: ['q', 'C-c'], label: 'q C-c', action: 'quit', help: 'quit (the terminal is restored)', short: 'quit, terminal restored' },
+  { keys: ['up', 'S-tab'], label: '↑ S-Tab', action: 'edPrev', help: 'editor: previous field', short: 'editor: prev field', context: 'editor' },
+  { keys: ['down', 'tab'], label: '↓ Tab', action: 'edNext', help: 'editor: next field', short: 'editor: next field', context: 'editor' },
+  { keys: ['space', 'left', 'right'], label: 'Space ←→', action: 'edToggle', help: 'editor: flip a bit, cycle a choice (typing edits a text field)', short: 'editor: flip, cycle', context: 'editor' },
+  { keys: ['enter'], label: 'Enter', action: 'edSend', help: 'editor: send the frame as shown (a held one unchanged if untouched)', short: 'editor: send', context: 'editor' },
+  { keys: ['C-d'], label: 'C-d', action: 'edDrop', help: 'editor: drop the held frame', short: 'editor: drop', context: 'editor' },
+  { keys: ['C-x'], label: 'C-x', action: 'edClose', help: 'editor: close both sides with the close code field', short: 'editor: close with code', context: 'editor' },
+  { keys: ['C-u'], label: 'C-u', action: 'edClear', help: 'editor: clear the text field', short: 'editor: clear', context: 'editor' },
+  { keys: ['backspace'], label: 'Bksp', action: 'edErase', help: 'editor: delete the last character', short: 'editor: delete', context: 'editor' },
+  { keys: ['escape'], label: 'Esc', action: 'edBack', help: 'editor: leave it (a held frame stays held)', short: 'editor: leave', context: 'editor' },
 ];
 
 /** What blessed passes to a keypress handler. */
@@ -73,12 +106,16 @@ export interface KeyPress {
 }
 
 const BY_KEY = new Map<string, Action>();
-for (const binding of KEYS) for (const key of binding.keys) BY_KEY.set(key, binding.action);
+const BY_EDITOR_KEY = new Map<string, Action>();
+for (const binding of KEYS) for (const key of binding.keys) (binding.context === 'editor' ? BY_EDITOR_KEY : BY_KEY).set(key, binding.action);
 
 /**
  * The action of a key press: by blessed's full key name first (`C-c`, `S-tab`, `up`),
  * then by the typed character (`G` arrives as full name `S-g` with ch `G`).
  */
-export function actionFor(ch: string | undefined, key: KeyPress): Action | undefined {
-  return (key.full !== undefined ? BY_KEY.get(key.full) : undefined) ?? (ch !== undefined ? BY_KEY.get(ch) : undefined);
+export function actionFor(ch: string | undefined, key: KeyPress, context?: 'editor'): Action | undefined {
+  const table = context === 'editor' ? BY_EDITOR_KEY : BY_KEY;
+  // In the editor a typed character is text: only named keys (enter, C-d, ...) are actions.
+  if (context === 'editor') return key.full !== undefined && (key.full.length > 1 || key.full === ' ') ? table.get(key.full) : undefined;
+  return (key.full !== undefined ? table.get(key.full) : undefined) ?? (ch !== undefined ? table.get(ch) : undefined);
 }

@@ -7,14 +7,17 @@
 import type { SessionInfo } from '../session';
 import { actionFor, KEYS, type Action, type KeyPress } from './keys';
 import { describeFilter, frameViolations, parseFilter, type ConnRecord, type FrameFilter, type FrameList, type FrameRecord, type Store } from './store';
-import { bytes, fit, padLine, seg, thousands, width, type Doc, type Line, type Seg } from './text';
+import { bytes, doc, fit, padLine, seg, thousands, width, type Doc, type Line, type Seg } from './text';
 import { connectionRow, connectionsHeader, DETAIL_VIEWS, detailDoc, frameRow, framesHeader, type DetailView } from './views';
+import { FrameEditor, type EditorResult } from './editor';
+import type { HeldFrame, HoldQueue } from './hold';
+import { summarizeFrame } from '../explain';
 
 export type Pane = 'conns' | 'frames' | 'detail';
 const PANES: Pane[] = ['conns', 'frames', 'detail'];
 
 export interface Prompt {
-  kind: 'search' | 'filter' | 'save';
+  kind: 'search' | 'filter' | 'save' | 'intercept';
   text: string;
 }
 
@@ -45,6 +48,8 @@ export interface ModelOptions {
   info?: () => SessionInfo;
   defaultCapturePath?: string;
   now?: () => number;
+  /** Intercepting (a live proxy): held frames, and the connections' stages to inject into. */
+  hold?: HoldQueue;
 }
 
 const FLASH_MS = 6000;
@@ -65,12 +70,15 @@ export class TuiModel {
   filter: FrameFilter | null = null;
   search: string | null = null;
   rates = { frames: 0, bytes: 0 };
+  /** The frame editor, while open (it takes the keys and the detail pane, full screen). */
+  editor: FrameEditor | null = null;
 
   private framesTopN: number | null = null;
   private connsTop = 0;
   private detailTop = 0;
   private flash: { text: string; error: boolean; until: number } | null = null;
   private seenErrors = 0;
+  private seenIntercepts = 0;
   private lastTick: { at: number; frames: number; bytes: number } | null = null;
   /** Page sizes from the last layout (keys move by what the user sees). */
   private framesRows = 10;
@@ -155,6 +163,7 @@ export class TuiModel {
   key(ch: string | undefined, key: KeyPress): Effect | null {
     if (key.full === 'C-c') return { kind: 'quit' };
     if (this.prompt) return this.promptKey(ch, key);
+    if (this.editor) return this.editorDone(this.editor.key(ch, key));
     const action = actionFor(ch, key);
     if (this.help) {
       if (action === 'quit') return { kind: 'quit' };
@@ -243,6 +252,117 @@ export class TuiModel {
       case 'save':
         this.prompt = { kind: 'save', text: this.options.defaultCapturePath ?? defaultCaptureName(this.now()) };
         return null;
+      case 'intercept':
+        if (!this.options.hold) this.say('intercepting works on a live proxy, not on a replay', true);
+        else this.prompt = { kind: 'intercept', text: this.options.hold.filter ? `${this.options.hold.describe()} ` : '' };
+        return null;
+      case 'edit':
+      case 'forwardHeld':
+      case 'dropHeld': {
+        const held = this.oldestHeld();
+        if (!held) {
+          this.say(this.options.hold ? `nothing is held${this.options.hold.filter ? '' : ': press i to set an intercept filter'}` : 'intercepting works on a live proxy', true);
+          return null;
+        }
+        const hold = this.options.hold!;
+        if (action === 'forwardHeld') this.say(hold.forward(held.id) ? `forwarded held frame ${held.id} unchanged` : 'it was gone already', false);
+        else if (action === 'dropHeld') this.say(hold.drop(held.id) ? `dropped held frame ${held.id}` : 'it was gone already', false);
+        else this.openEditor(new FrameEditor(held.conn, held.id, held.frame, held.dir, this.store.conns.get(held.conn)?.handshake?.extensions ?? undefined));
+        return null;
+      }
+      case 'forwardAll': {
+        const n = this.options.hold?.forwardAll() ?? 0;
+        this.say(n ? `forwarded ${n} held frame${n === 1 ? '' : 's'} unchanged` : 'nothing is held', n === 0);
+        return null;
+      }
+      case 'inject': {
+        const c = this.conn();
+        if (!this.options.hold || !c || !this.options.hold.stage(c.id) || c.state === 'closed') {
+          this.say(this.options.hold ? 'no open WebSocket connection selected to inject into' : 'injecting works on a live proxy', true);
+          return null;
+        }
+        this.openEditor(new FrameEditor(c.id, null, null, 'client', c.handshake?.extensions ?? undefined));
+        return null;
+      }
+      case 'edPrev':
+      case 'edNext':
+      case 'edToggle':
+      case 'edSend':
+      case 'edDrop':
+      case 'edClose':
+      case 'edBack':
+      case 'edClear':
+      case 'edErase':
+        return null; // the editor's own keys (handled while it is open)
+    }
+  }
+
+  /** The oldest held frame: of the selected connection first, else of any. */
+  private oldestHeld(): HeldFrame | undefined {
+    const hold = this.options.hold;
+    if (!hold) return undefined;
+    const c = this.conn();
+    return (c ? hold.held(c.id)[0] : undefined) ?? hold.held()[0];
+  }
+
+  private openEditor(editor: FrameEditor): void {
+    this.editor = editor;
+    this.focus = 'detail';
+    this.zoom = true;
+  }
+
+  private closeEditor(): void {
+    this.editor = null;
+    this.zoom = false;
+    this.focus = 'frames';
+  }
+
+  /** Carries out what the editor asked for. */
+  private editorDone(result: EditorResult | null): Effect | null {
+    const editor = this.editor!;
+    const hold = this.options.hold;
+    if (!result || !hold) return null;
+    const id = editor.heldId;
+    switch (result.kind) {
+      case 'back':
+        this.closeEditor();
+        if (id !== null) this.say(`held frame ${id} stays held: e edits it, F forwards, X drops, A forwards all`, false);
+        return null;
+      case 'error':
+        this.say(result.message, true);
+        return null;
+      case 'drop':
+        this.closeEditor();
+        this.say(hold.drop(id!) ? `dropped held frame ${id}` : `held frame ${id} is gone (its connection ended)`, false);
+        return null;
+      case 'close': {
+        const stage = hold.stage(editor.conn);
+        this.closeEditor();
+        if (!stage) {
+          this.say(`conn ${editor.conn} has ended`, true);
+          return null;
+        }
+        stage.close(result.code, '', 'tui');
+        if (id !== null) hold.drop(id);
+        this.say(`closed conn ${editor.conn} with ${result.code}: a close frame to each side`, false);
+        return null;
+      }
+      case 'send': {
+        if (id !== null) {
+          const ok = result.spec ? hold.replace(id, [result.spec]) : hold.forward(id);
+          this.closeEditor();
+          this.say(ok ? (result.spec ? `sent the edited frame instead of held frame ${id}` : `forwarded held frame ${id} unchanged`) : `held frame ${id} is gone (its connection ended)`, !ok);
+          return null;
+        }
+        const stage = hold.stage(editor.conn);
+        this.closeEditor();
+        if (!stage) this.say(`conn ${editor.conn} has ended: nothing injected`, true);
+        else {
+          stage.inject(editor.values.dir, result.spec!, 'tui');
+          this.say(`injected a frame as if from the ${editor.values.dir} of conn ${editor.conn}`, false);
+        }
+        return null;
+      }
     }
   }
 
@@ -324,6 +444,17 @@ export class TuiModel {
       this.filter = describeFilter(parsed) ? parsed : null;
       this.say(this.filter ? `filter: ${describeFilter(parsed)}` : 'filter cleared', false);
       this.framesTopN = null;
+      return null;
+    }
+    if (prompt.kind === 'intercept') {
+      const parsed = parseFilter(text);
+      if ('error' in parsed) {
+        this.say(parsed.error, true);
+        return null;
+      }
+      this.options.hold?.setFilter(parsed);
+      const words = this.options.hold?.describe();
+      this.say(words ? `intercepting: ${words} frames are held (e edit, F forward, X drop, A forward all)` : 'intercepting off (held frames stay held: A forwards them)', false);
       return null;
     }
     this.search = text || null;
@@ -431,7 +562,9 @@ export class TuiModel {
       selected = sel >= 0 ? list.at(sel) : undefined;
       let top = this.framesTopN === null ? 0 : Math.max(0, list.indexOfN(this.framesTopN));
       if (this.framesTopN !== null && list.indexOfN(this.framesTopN) < 0) top = n;
-      const visible = this.framesRows;
+      const heldHere = conn && this.options.hold ? this.options.hold.held(conn.id) : [];
+      const heldRows = Math.min(heldHere.length, Math.max(0, this.framesRows - 2), 3);
+      const visible = this.framesRows - heldRows;
       if (this.follow) top = n - visible;
       if (sel < top) top = sel;
       if (sel >= top + visible) top = sel - visible + 1;
@@ -443,7 +576,8 @@ export class TuiModel {
           const r = list.at(i);
           frameLines.push(i === sel ? padLine(frameRow(r, true), inner, { inverse: true }) : frameRow(r, false));
         }
-        if (n === 0) {
+        for (const h of heldHere.slice(0, heldRows)) frameLines.push(heldRow(h, heldHere.length > heldRows && h === heldHere[heldRows - 1] ? heldHere.length - heldRows : 0));
+        if (n === 0 && heldRows === 0) {
           const why = this.filter ? 'no frame matches the filter'
             : conn!.passThrough ? 'no frames: an HTTP exchange without a WebSocket upgrade (4 shows it)'
             : conn!.state === 'closed' ? 'no frames' : 'no frames yet';
@@ -458,8 +592,8 @@ export class TuiModel {
       this.followSeg(''),
     ];
 
-    // Detail: cached lines, sliced to the visible window.
-    const all = this.detail(selected, conn, inner);
+    // Detail: cached lines, sliced to the visible window (the editor's while it is open).
+    const all = this.editor ? doc(this.editor.lines()) : this.detail(selected, conn, inner);
     this.detailTop = Math.max(0, Math.min(this.detailTop, all.length - this.detailRows));
     const detailLines: Line[] = [];
     for (let i = this.detailTop; i < Math.min(all.length, this.detailTop + this.detailRows); i++) detailLines.push(all.line(i));
@@ -525,8 +659,17 @@ export class TuiModel {
       this.followSeg(' '),
       seg(`│ ${store.conns.size} conn${store.conns.size === 1 ? '' : 's'} (${open} open) │ `),
       seg(`${thousands(this.rates.frames)} fr/s ${bytes(Math.round(this.rates.bytes))}/s`),
+      ...this.interceptSegs(),
       seg(` │ ${where}`),
     ];
+  }
+
+  /** "│ intercept: client text, 2 held" while intercepting or holding. */
+  private interceptSegs(): Seg[] {
+    const hold = this.options.hold;
+    if (!hold || (!hold.filter && hold.size === 0)) return [];
+    const words = hold.describe();
+    return [seg(' │ '), seg(`intercept: ${words || 'off'}${hold.size ? `, ${hold.size} held` : ''}`, 'magenta', { bold: true })];
   }
 
   /** The store's fill: shown at the right of the message line. */
@@ -547,6 +690,11 @@ export class TuiModel {
       this.seenErrors = this.store.errors.length;
       this.say(this.store.errors[this.store.errors.length - 1], true);
     }
+    // What a hook or the editor changed (e.g. "the proxy re-encodes ... from here on"): one line.
+    if (this.store.interceptCount !== this.seenIntercepts) {
+      this.seenIntercepts = this.store.interceptCount;
+      this.say(this.store.intercepts[this.store.intercepts.length - 1], false);
+    }
     const right = this.storeFill();
     const rightWidth = width(right.map((x) => x.t).join(''));
     let left: Line;
@@ -565,7 +713,20 @@ export class TuiModel {
 }
 
 function promptLabel(p: Prompt): string {
+  if (p.kind === 'intercept') return 'intercept (hold frames like: client text; C-u and Enter: off): ';
   return p.kind === 'search' ? 'search: ' : p.kind === 'filter' ? 'filter (e.g. client text !; C-u and Enter clears): ' : 'save capture to: ';
+}
+
+/** A held frame's row at the bottom of the frames list; `more`: how many more are held. */
+function heldRow(h: HeldFrame, more: number): Line {
+  const arrow = h.dir === 'client' ? 'C ──▶ S' : 'C ◀── S';
+  return [
+    seg(' HELD ', 'magenta', { bold: true, inverse: true }),
+    seg(` ${String(h.id).padStart(3)} `),
+    seg(arrow, h.dir === 'client' ? 'green' : 'cyan', { bold: true }),
+    seg(`  ${summarizeFrame(h.frame)}`),
+    seg(more ? `   (+${more} more held)` : '   e edit  F forward  X drop', 'yellow'),
+  ];
 }
 
 function matchesSearch(r: FrameRecord, needle: string, hexNeedle: string): boolean {
@@ -582,28 +743,47 @@ function matchesSearch(r: FrameRecord, needle: string, hexNeedle: string): boole
  * the terminal is tall enough, else two columns with the short ones (fits 80x24).
  */
 export function helpLines(cols = 110, rows = 40): Line[] {
-  const lines: Line[] = [[seg('Keys (one table for the whole UI)', undefined, { bold: true })]];
+  const lines: Line[] = [[seg('Keys (one table for the whole UI)', undefined, { bold: true }), seg('   any key closes this help')]];
   const legend: Line[] = [
     [seg('C ──▶ S', 'green', { bold: true }), seg(' client to server  '), seg('C ◀── S', 'cyan', { bold: true }), seg(' server to client')],
     [seg('!', 'red', { bold: true }), seg(' violation  '), seg('┌ ├ └', 'yellow', { bold: true }), seg(' fragments of one message  '), seg('│', 'yellow', { bold: true }), seg(' control frame between')],
-    [seg('Any key closes this help.')],
   ];
-  if (KEYS.length + legend.length + 4 <= rows - 2) {
-    for (const k of KEYS) lines.push([seg(`  ${k.label.padEnd(10)}`, 'yellow', { bold: true }), seg(k.help)]);
+  const main = KEYS.filter((k) => !k.context);
+  const editor = editorKeyLines(Math.min(cols, 110) - 4);
+  if (main.length + editor.length + legend.length + 4 <= rows - 2) {
+    for (const k of main) lines.push([seg(`  ${k.label.padEnd(10)}`, 'yellow', { bold: true }), seg(k.help)]);
   } else {
-    const half = Math.ceil(KEYS.length / 2);
+    const half = Math.ceil(main.length / 2);
     const colWidth = Math.max(20, Math.floor((Math.min(cols, 110) - 4) / 2));
     for (let i = 0; i < half; i++) {
       const line: Line = [];
-      for (const k of [KEYS[i], KEYS[i + half]]) {
+      for (const k of [main[i], main[i + half]]) {
         if (!k) continue;
         line.push(seg(`${k.label.padEnd(9)}`, 'yellow', { bold: true }), seg(fit(k.short, colWidth - 10) + ' '));
       }
       lines.push(line);
     }
   }
-  lines.push([], ...legend);
+  lines.push(...editor, [], ...legend);
   return lines;
+}
+
+/** The frame editor's keys (context 'editor' of the key table), packed into lines of `cols`. */
+function editorKeyLines(cols: number): Line[] {
+  const out: Line[] = [[seg('Frame editor (e, I): ', undefined, { bold: true })]];
+  let used = width(out[0][0].t);
+  for (const k of KEYS.filter((b) => b.context === 'editor')) {
+    const label = k.label;
+    const text = ` ${k.short.replace(/^editor: /, '')}  `;
+    const w = width(label + text);
+    if (used + w > cols) {
+      out.push([seg('  ')]);
+      used = 2;
+    }
+    out[out.length - 1].push(seg(label, 'yellow', { bold: true }), seg(text));
+    used += w;
+  }
+  return out;
 }
 
 export function defaultCaptureName(now: number): string {

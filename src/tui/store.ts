@@ -165,6 +165,10 @@ export class Store {
   dataChunks = 0;
   /** Bumped on every change: views redraw only when it moved. */
   version = 0;
+  /** What hooks or the UI changed (intercept events' one-line explain), newest last, bounded. */
+  readonly intercepts: string[] = [];
+  /** intercept events seen in all (the message line flashes each new one). */
+  interceptCount = 0;
 
   private readonly order = new Deque<FrameRecord>();
   private filtered: { conn: ConnRecord; key: string; list: FilteredFrames } | null = null;
@@ -225,6 +229,11 @@ export class Store {
       }
       case 'error':
         this.onError(event);
+        return;
+      case 'intercept':
+        this.interceptCount++;
+        this.intercepts.push(`conn ${event.conn}: ${event.explain}`);
+        if (this.intercepts.length > 100) this.intercepts.shift();
         return;
     }
   }

@@ -254,13 +254,14 @@ describe('filter, search, save, help, quit', () => {
     const { model } = setup(1);
     press(model, '?');
     const help = model.screen(120, 40).help!.map(plain).join('\n');
-    for (const k of KEYS) expect(help).toContain(k.help);
+    // The main keys with their long help; the frame editor's (context 'editor') packed, short.
+    for (const k of KEYS) expect(help).toContain(k.context ? `${k.label} ${k.short.replace(/^editor: /, '')}` : k.help);
     press(model, 'x');
     expect(model.screen(120, 40).help).toBeNull();
     // 80x24: two columns of short texts, still every key.
     const small = helpLines(80, 24).map(plain);
     expect(small.length).toBeLessThanOrEqual(22);
-    for (const k of KEYS) expect(small.join('\n')).toContain(k.short);
+    for (const k of KEYS) expect(small.join('\n')).toContain(k.context ? k.short.replace(/^editor: /, '') : k.short);
   });
 
   test('q and Ctrl-C quit, also from a prompt (Ctrl-C) and from the help (q)', () => {
