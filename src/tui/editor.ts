@@ -228,8 +228,13 @@ export class FrameEditor {
     // An empty key field: the stage keeps the client's own key; shown with the original or 00000000.
     const key = (spec.maskKey as string | undefined) ?? (spec.mask ? this.values.maskKey.trim() || "00000000" : undefined);
     const bytes = buildFrame({ ...spec, opcode: spec.opcode as number, mask: spec.mask ? Buffer.from(key!, 'hex') : false, maskKey: undefined });
-    const events: WsEvent[] = decodeFrames(bytes, { from: this.values.dir, conn: this.conn, extensions: this.extensions });
+    let events: WsEvent[] = decodeFrames(bytes, { from: this.values.dir, conn: this.conn, extensions: this.extensions });
     const frame = events.find((e): e is FrameEvent => e.event === 'frame');
+    const missing = (spec.declaredLength ?? 0) - (spec.payload as Buffer).length;
+    if (!frame && missing > 0 && missing <= 65536) {
+      // The header claims more than the payload: its rules, as if the rest followed (zeros).
+      events = decodeFrames(Buffer.concat([bytes, Buffer.alloc(missing)]), { from: this.values.dir, conn: this.conn, extensions: this.extensions });
+    }
     const rules: { rule: string; message: string }[] = [];
     for (const e of events) for (const v of 'violations' in e ? e.violations ?? [] : []) if (!rules.some((r) => r.rule === v.rule)) rules.push({ rule: v.rule, message: v.message });
     const shown = bytes.length > 64 ? `${spacedHex(bytes.subarray(0, 64))} … (${bytes.length} bytes)` : spacedHex(bytes);
