@@ -227,3 +227,74 @@ maybe('terminal UI replaying a broken capture', () => {
     expect(text).toContain('WSSCOPE-EXITED 1');
   });
 });
+
+maybe('terminal UI intercepting in tmux (120x40)', () => {
+  /** A client whose every answer is collected; `send` does not wait for one. */
+  async function client(address: string): Promise<{ ws: WebSocket; got: string[] }> {
+    const ws = new WebSocket(`ws://${address}/json`);
+    clients.push(ws);
+    const got: string[] = [];
+    ws.on('message', (m) => got.push(m.toString()));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return { ws, got };
+  }
+  const waitFor = async (cond: () => boolean, what: string) => {
+    const deadline = Date.now() + 30_000;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  test('hold a frame, edit its payload, forward: the server answers the edit; drop one; inject one', async () => {
+    const target = await start('intercept', 120, 40);
+    const address = await proxyAddress(target);
+    await tmux('send-keys', '-t', target, 'i');
+    await waitScreen(target, (t) => /^intercept \(hold frames like/m.test(t), 'the intercept prompt');
+    await tmux('send-keys', '-t', target, '-l', 'client text');
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitScreen(target, (t) => t.includes('│ intercept: client text │'), 'the intercept filter in the status bar');
+
+    const { ws, got } = await client(address);
+    ws.send('Alice');
+    await waitScreen(target, (t) => /HELD +1 C ──▶ S .*"Alice"/.test(t) && t.includes('intercept: client text, 1 held'), 'the held frame');
+    expect(got).toEqual([]); // held: the server has not seen it
+    await tmux('send-keys', '-t', target, 'e');
+    await waitScreen(target, (t) => t.includes('Edit held frame 1 (conn 1, from the client)') && t.includes('breaks no rule'), 'the editor');
+    await tmux('send-keys', '-t', target, 'C-u');
+    await tmux('send-keys', '-t', target, '-l', 'Mallory');
+    await waitScreen(target, (t) => /▶ payload +Mallory/.test(t) && /text FIN masked [0-9a-f]{8} len=7\/7-bit "Mallory"/.test(t), 'the edit decoded live');
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitFor(() => got.length === 1, 'the answer to the edited frame');
+    expect(JSON.parse(got[0]).name).toBe('Mallory');
+    await waitScreen(target, (t) => t.includes('the terminal UI replaced client text frame #0'), 'the intercept line');
+
+    // Drop the next one: no answer; the one after (forwarded with F) is answered.
+    ws.send('dropped');
+    await waitScreen(target, (t) => /HELD +2 C ──▶ S .*"dropped"/.test(t), 'the second held frame');
+    await tmux('send-keys', '-t', target, 'X');
+    await waitScreen(target, (t) => t.includes('the terminal UI dropped client text frame #1'), 'the drop');
+    ws.send('kept');
+    await waitScreen(target, (t) => /HELD +3 C ──▶ S .*"kept"/.test(t), 'the third held frame');
+    await tmux('send-keys', '-t', target, 'F');
+    await waitFor(() => got.length === 2, 'the answer to the forwarded frame');
+    expect(JSON.parse(got[1]).name).toBe('kept');
+
+    // Inject a server frame the client receives.
+    await tmux('send-keys', '-t', target, 'I');
+    await waitScreen(target, (t) => t.includes('Inject a frame into conn 1'), 'the inject editor');
+    await tmux('send-keys', '-t', target, '-l', 'from the proxy');
+    await tmux('send-keys', '-t', target, 'Down');
+    await tmux('send-keys', '-t', target, 'Down');
+    await tmux('send-keys', '-t', target, 'Right');
+    await waitScreen(target, (t) => /▶ sent as if by +server/.test(t), 'the sender switched to the server');
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitFor(() => got.length === 3, 'the injected frame');
+    expect(got[2]).toBe('from the proxy');
+    await tmux('send-keys', '-t', target, 'q');
+    await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED 0'), 'the CLI to exit');
+  });
+});
