@@ -8,7 +8,9 @@ import * as path from 'path';
 import { WebSocketServer } from 'ws';
 import { startBackend } from '../../src/backend';
 import type { InterceptEvent, MessageEvent } from '../../src/decoder/events';
-import type { Decider } from '../../src/intercept/engine';
+import * as net from 'net';
+import { buildFrame } from '../../src/decoder/build';
+import { HOLD_LIMIT, type Decider, type Interceptor } from '../../src/intercept/engine';
 import { startProxy, type ProxyHandle } from '../../src/proxy';
 import { recordingSession, runCli, requireBuilt, spawnCli, waitFor } from '../proxy/helpers';
 import { killChildren, runCommand } from '../teach/helpers';
@@ -118,6 +120,58 @@ describe('script hooks against the built-in backend', () => {
         'script onFrame for client frame #0 had not answered when the connection ended; 1 held client frame was never sent',
       ]),
     );
+  });
+});
+
+describe('memory while a hook holds frames', () => {
+  it('a hook that never answers: the proxy stops reading that client (bounded), other connections go on, the end frees it', async () => {
+    const backend = await startBackend({ host: '127.0.0.1', port: 0 });
+    const rec = recordingSession();
+    let stage: Interceptor | undefined;
+    const proxy = await startProxy({
+      listen: { host: '127.0.0.1', port: 0 },
+      target: `ws://127.0.0.1:${backend.port}/json`,
+      session: rec.session,
+      decode: false,
+      intercept: { deciders: [{ by: 'script', onFrame: (f) => (f.dir === 'client' ? new Promise(() => undefined) : undefined) }], onConnection: (c, s) => void (c === 1 && (stage = s)) },
+    });
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    socket.on('error', () => undefined); // reset when the proxy shuts down, below
+    try {
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('GET /json HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      let answer = '';
+      socket.on('data', (d) => (answer += d.toString('latin1')));
+      await waitFor(() => answer.includes('101 Switching Protocols'), 'the 101');
+      // 64 MiB of client frames behind the one the hook never answers.
+      const frame = buildFrame({ opcode: 2, mask: Buffer.from('37fa213d', 'hex'), payload: Buffer.alloc(60000, 1) });
+      // Queued in the client whatever write() says: what the proxy does not read stays here.
+      for (let written = 0; written < 64 * 1024 * 1024; written += frame.length) socket.write(frame);
+      await waitFor(() => stage !== undefined && stage.full('client'), 'the proxy to stop reading');
+      const heldThen = stage!.held('client');
+      expect(heldThen).toBeLessThan(HOLD_LIMIT + 4 * 1024 * 1024);
+      // It stays bounded: after another connection's whole handshake went through the proxy
+      // (time for more to arrive, had the reader not been paused), no more is held.
+      const other = net.connect(proxy.port, '127.0.0.1');
+      other.on('error', () => undefined);
+      let otherAnswer = '';
+      other.on('data', (d) => (otherAnswer += d.toString('latin1')));
+      other.write('GET /json HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      await waitFor(() => otherAnswer.includes('101 Switching Protocols'), 'the other connection');
+      other.destroy();
+      // Most of the 64 MiB never left the client (kernel buffers hold a few MiB at most).
+      expect(socket.writableLength).toBeGreaterThan(32 * 1024 * 1024);
+      expect(stage!.held('client')).toBe(heldThen);
+      // A paused reader cannot see its client leave (the FIN waits behind the unread
+      // bytes), so the connection ends here when the proxy shuts down: reported, freed.
+      await proxy.close();
+      expect(rec.of('error').map((e) => e.message)).toEqual([expect.stringMatching(/^script onFrame for client frame #0 had not answered when the connection ended; \d+ held client frames were never sent$/)]);
+      expect(stage!.held('client')).toBe(0);
+    } finally {
+      socket.destroy();
+      await proxy.close();
+      await backend.close();
+    }
   });
 });
 
