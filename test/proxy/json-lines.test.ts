@@ -4,12 +4,14 @@
  * parity of the line's prefix (the digits are stored two at a time), masking, truncation
  * and fragmentation.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { PassThrough } from 'stream';
 import { ConnectionDecoder } from '../../src/decoder';
 import { buildFrame, type FrameSpec } from '../../src/decoder/build';
 import type { WsEvent } from '../../src/decoder/events';
 import { Session } from '../../src/session';
-import { attachJsonView, eventChunk } from '../../src/views/json';
+import { attachJsonView, eventChunk, eventLine } from '../../src/views/json';
 import { UPGRADE_RESPONSE, upgradeRequest } from './helpers';
 
 const REQUEST = upgradeRequest();
@@ -79,4 +81,53 @@ test('the json view writes the byte lines in order with the batched ones', () =>
   for (const e of list) session.publish(e);
   flush();
   expect(Buffer.concat(got).toString('utf8')).toBe(list.map((e) => JSON.stringify(e) + '\n').join(''));
+});
+
+describe('eventLine: the template of small frame and message events is exactly JSON.stringify', () => {
+  const line = (e: unknown) => eventLine(e as WsEvent);
+  const json = (e: unknown) => JSON.stringify(e) + '\n';
+
+  test('every event of the sample library (close frames, violations, text with escapes, fragments, deflate)', () => {
+    const dir = path.join(__dirname, '..', '..', 'samples');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.golden.ndjson'));
+    expect(files.length).toBeGreaterThan(5);
+    let frames = 0;
+    for (const f of files) {
+      for (const l of fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean)) {
+        const e = JSON.parse(l);
+        if (e.event === 'frame' || e.event === 'message') frames++;
+        expect(line(e)).toBe(json(e));
+      }
+    }
+    expect(frames).toBeGreaterThan(50);
+  });
+
+  test('events straight from the decoder: small text, binary, ping, close, masked and not', () => {
+    const events = decode(
+      3,
+      [{ opcode: 1, payload: 'hi "there" \\ \u0001 ✓' }, { opcode: 2, payload: bytes(64, 1) }, { opcode: 9, payload: 'p' }, { opcode: 1, fin: false, payload: 'a' }, { opcode: 0, payload: 'b' }],
+      [{ opcode: 1, payload: '{"a":1}' }, { opcode: 8, payload: Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('bye "now"')]) }],
+    );
+    expect(events.filter((e) => e.event === 'frame').length).toBe(7);
+    for (const e of events) expect(line(e)).toBe(json(e));
+  });
+
+  test('an unusual shape or value falls back to JSON.stringify', () => {
+    const [frame] = decode(4, [{ opcode: 1, payload: 'hello' }], []).filter((e) => e.event === 'frame');
+    const message = decode(4, [{ opcode: 2, payload: bytes(3, 2) }], []).find((e) => e.event === 'message')!;
+    const variants: unknown[] = [
+      { ...frame, extra: 1 }, // a field another stage added
+      { ...frame, payload: 'a"b' }, // not hex
+      { ...frame, ts: NaN }, // JSON writes null
+      { ...frame, fin: 1 },
+      { ...frame, maskKey: undefined },
+      { ...frame, violations: [{ rule: 'x', message: 'q"uote' }] },
+      { event: 'frame', ts: 1, ...frame }, // another key order
+      { ...message, app: { protocol: 'json-rpc', type: 'x', summary: 's' } },
+      { ...message, data: 'a\\b' },
+      { ...message, data: undefined, text: 'x' }, // text, at data's place
+      { ...message, truncated: undefined },
+    ];
+    for (const v of variants) expect(line(v)).toBe(json(v));
+  });
 });
