@@ -5,8 +5,9 @@
  * never load blessed.
  *
  * Responsiveness: events only update the store and mark the screen dirty; a timer draws
- * at most MAX_FPS times a second, and only the visible rows are turned into text, so a
- * flood of frames costs the proxy an O(1) store update per event.
+ * at most MAX_FPS times a second (less while drawing is slow: DRAW_SHARE_WAIT), and only
+ * the visible rows are turned into text, so a flood of frames costs the proxy an O(1)
+ * store update per event.
  */
 import * as fs from 'fs';
 import * as blessed from 'blessed';
@@ -17,6 +18,15 @@ import { Store, type StoreLimits } from './store';
 import { clipLine, padLine, seg, toMarkup, type Line } from './text';
 
 export const MAX_FPS = 20;
+/**
+ * While traffic keeps changing the screen, a redraw waits at least this many times as long
+ * as the last one took, so that drawing takes at most a tenth of the proxy's thread (a
+ * draw costs milliseconds in blessed; under a flood of small messages drawing 20 times a
+ * second was a quarter of the thread's time, --cpu-prof). A key is answered at MAX_FPS.
+ */
+const DRAW_SHARE_WAIT = 9;
+/** ... but never waits longer than this between two redraws. */
+const MAX_DRAW_WAIT_MS = 1000;
 
 export interface AppOptions {
   defaultCapturePath?: string;
@@ -126,6 +136,7 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
   return new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | null = null;
     let lastDraw = 0;
+    let lastDrawMs = 0;
     let done = false;
 
     const flush = () => {
@@ -136,11 +147,21 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
       } catch (err) {
         finish(err);
       }
+      lastDrawMs = Date.now() - lastDraw;
     };
-    /** Coalesces redraws: at most one per 1000/MAX_FPS ms, none while nothing changed. */
-    const schedule = () => {
-      if (timer || done) return;
-      timer = setTimeout(flush, Math.max(0, lastDraw + 1000 / MAX_FPS - Date.now()));
+    /**
+     * Coalesces redraws: none while nothing changed, at most one per 1000/MAX_FPS ms, and
+     * (unless `urgent`: a key) none sooner than DRAW_SHARE_WAIT times the last draw's time.
+     */
+    const schedule = (urgent = false) => {
+      if (done) return;
+      const wait = urgent ? 1000 / MAX_FPS : Math.max(1000 / MAX_FPS, Math.min(MAX_DRAW_WAIT_MS, DRAW_SHARE_WAIT * lastDrawMs));
+      const at = Math.max(0, lastDraw + wait - Date.now());
+      if (timer) {
+        if (!urgent) return;
+        clearTimeout(timer);
+      }
+      timer = setTimeout(flush, at);
     };
 
     const offEvent = session.onEvent((event) => {
@@ -195,9 +216,9 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
       const effect = model.key(ch, key ?? {});
       if (effect?.kind === 'quit') return finish();
       if (effect?.kind === 'save') save(effect.path);
-      schedule();
+      schedule(true);
     });
-    screen.on('resize', schedule);
+    screen.on('resize', () => schedule(true));
     const onSignal = () => finish();
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

@@ -122,7 +122,7 @@ describe('eventLine: the template of small frame and message events is exactly J
       { ...frame, fin: 1 },
       { ...frame, maskKey: undefined },
       { ...frame, violations: [{ rule: 'x', message: 'q"uote' }] },
-      { event: 'frame', ts: 1, ...frame }, // another key order
+      Object.assign({ ts: 0 }, frame), // another key order (ts first)
       { ...message, app: { protocol: 'json-rpc', type: 'x', summary: 's' } },
       { ...message, data: 'a\\b' },
       { ...message, data: undefined, text: 'x' }, // text, at data's place
