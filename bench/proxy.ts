@@ -18,8 +18,9 @@
  * wsscope's output worker included). Then the scale test (bench/scale in this file):
  * thousands of connections, a message every 3 s each.
  */
-import { ChildProcess, fork, spawn } from 'child_process';
+import { ChildProcess, fork, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { FULL, PHASES, QUICK, type ClientReply, type ClientRequest, type Phase, type PhaseResult, type ScaleResult, type Sizes } from './peers';
@@ -36,12 +37,39 @@ interface Hop {
   /** The intermediary's pid (null: direct). */
   pid: number | null;
   /** Bytes it wrote to its stdout pipe so far (json, floor). */
-  out: number;
+  readonly out: number;
   /** Floor: output bytes per relayed byte for the next load. */
   setRatio?(ratio: number): void;
   /** Relay, floor: bytes relayed since the last call. */
   relayed?(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * A named pipe for an intermediary's stdout, read (and counted) here: a real pipe, as in
+ * `wsscope --ui json | jq` (a child's stdio 'pipe' is a socket pair, which behaves
+ * differently when full). Returns the write end for the child (close it here after
+ * spawning) and the running byte count.
+ */
+function namedPipe(): { fd: number; bytes: () => number; close(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-bench-'));
+  const fifo = path.join(dir, 'out');
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) throw new Error(`mkfifo failed: ${String(made.stderr).trim()}`);
+  // The read end first (non-blocking, so this does not wait for a writer), then the write end.
+  const reader = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
+  const fd = fs.openSync(fifo, fs.constants.O_WRONLY);
+  let n = 0;
+  reader.on('data', (b: Buffer) => (n += b.length));
+  reader.on('error', () => undefined);
+  return {
+    fd,
+    bytes: () => n,
+    close: () => {
+      reader.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Reads a message of the given shape from a child. */
@@ -79,14 +107,18 @@ export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 export async function startHop(mode: Exclude<Mode, 'direct'>, target: number): Promise<Hop> {
   if (mode === 'relay' || mode === 'floor') {
+    const out = mode === 'floor' ? namedPipe() : null;
     const child = fork(path.join(__dirname, 'hops.js'), ['--hop', mode, '--target', String(target)], {
       execArgv: [],
-      stdio: ['ignore', mode === 'floor' ? 'pipe' : 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', out ? out.fd : 'ignore', 'inherit', 'ipc'],
     });
+    if (out) fs.closeSync(out.fd);
     const hop: Hop = {
       port: 0,
       pid: child.pid!,
-      out: 0,
+      get out() {
+        return out ? out.bytes() : 0;
+      },
       setRatio: (ratio) => child.send({ cmd: 'ratio', ratio }),
       relayed: () => {
         const p = once(child, (m) => (m as { bytes?: number }).bytes);
@@ -96,29 +128,33 @@ export async function startHop(mode: Exclude<Mode, 'direct'>, target: number): P
       close: async () => {
         child.send({ cmd: 'exit' });
         await exited(child);
+        out?.close();
       },
     };
-    child.stdout?.on('data', (b: Buffer) => (hop.out += b.length));
     hop.port = await once(child, (m) => (m as { port?: number }).port);
     return hop;
   }
   // BENCH_NODE_ARGS: options for wsscope's node, e.g. --cpu-prof --cpu-prof-dir=DIR.
   const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${target}/`, '--ui', mode];
   // The terminal UI on a pseudo-terminal (120x40) whose output is read and discarded.
+  const out = mode === 'json' ? namedPipe() : null;
   const child =
     mode === 'tui'
       ? spawn('/usr/bin/python3', [path.join(__dirname, 'onpty.py'), '120', '40', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(process.execPath, args, { stdio: ['ignore', out!.fd, 'pipe'] });
+  if (out) fs.closeSync(out.fd);
   const hop: Hop = {
     port: 0,
     pid: mode === 'tui' ? 0 : child.pid!,
-    out: 0,
+    get out() {
+      return out ? out.bytes() : 0;
+    },
     close: async () => {
       if (hop.pid) process.kill(hop.pid, 'SIGTERM');
       await exited(child);
+      out?.close();
     },
   };
-  child.stdout?.on('data', (b: Buffer) => (hop.out += b.length));
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`wsscope --ui ${mode} exited (${code}): ${stderr.trim()}`)));
@@ -138,10 +174,10 @@ export async function startHop(mode: Exclude<Mode, 'direct'>, target: number): P
 
 /** Waits until a hop's output stopped growing (its worker has written the load's NDJSON). */
 async function settled(hop: Hop): Promise<void> {
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + 30000;
   for (let last = -1; hop.out !== last && Date.now() < deadline; ) {
     last = hop.out;
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 

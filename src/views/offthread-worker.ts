@@ -43,7 +43,26 @@ class FdWriter extends Writable {
   }
 }
 
-const out = new FdWriter(options.fd);
+/**
+ * A pipe (`wsscope --ui json | jq`) is written through a descriptor of our own, opened
+ * anew on /proc/self/fd (Linux): the main thread's process.stdout makes the pipe's
+ * descriptor non-blocking, and on a non-blocking pipe every write that finds its 64 KiB
+ * buffer full fails with EAGAIN and waits a timer out. Under 64 KiB messages (4 times
+ * their size in NDJSON) that kept the worker idle half the time and held the relay back
+ * (--cpu-prof of `npm run bench`). Our own descriptor blocks, so a write (in the thread
+ * pool, one at a time) continues the moment the reader has read. Anything else, or where
+ * /proc is not there: the descriptor as given.
+ */
+function blockingFd(fd: number): number {
+  try {
+    if (!fs.fstatSync(fd).isFIFO()) return fd;
+    return fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_WRONLY);
+  } catch {
+    return fd;
+  }
+}
+
+const out = new FdWriter(blockingFd(options.fd));
 let failed = false;
 out.on('error', (err) => {
   if (failed) return;

@@ -3,7 +3,7 @@
  * must be built; `npm test` builds first). A `ws` client goes through the proxy to the
  * built-in backend; the NDJSON, the capture replayed, and the pcap read by tshark must agree.
  */
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -281,4 +281,45 @@ test('--ui json into a pipe whose reader stalls: output waits for the reader, no
   expect(cli.stderr()).not.toMatch(/cannot write/);
   const frames = jsonLines(cli.stdout()).filter((e): e is FrameEvent => e.event === 'frame' && e.dir === 'client');
   expect(frames.map((f) => f.payloadLength)).toEqual([...Array(40).fill(70000), 4, 2]);
+}, 60000);
+
+test('--ui json into a named pipe (as `| jq`) whose reader stalls: nothing is lost', async () => {
+  // A real pipe, not the socket pair of stdio 'pipe': the output worker writes it through a
+  // blocking descriptor of its own (views/offthread-worker.ts blockingFd).
+  const fifo = path.join(tmp, 'out.fifo');
+  await new Promise<void>((resolve, reject) => execFile('mkfifo', [fifo], (err) => (err ? reject(err) : resolve())));
+  const reader = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
+  let out = '';
+  reader.on('data', (b) => (out += b));
+  const writeEnd = fs.openSync(fifo, fs.constants.O_WRONLY);
+  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'wsscope.js'), 'proxy', '--backend', '--listen', '127.0.0.1:0', '--ui', 'json'], { stdio: ['ignore', writeEnd, 'pipe'] });
+  fs.closeSync(writeEnd);
+  let stderr = '';
+  child.stderr!.on('data', (b) => (stderr += b));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    await waitFor(() => out.includes('\n'), 'the listening event');
+    const listening = JSON.parse(out.split('\n')[0]);
+    reader.pause();
+    const ws = new WebSocket(`ws://${listening.proxy}/json`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const reply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+    for (let i = 0; i < 20; i++) ws.send(Buffer.alloc(70000, i));
+    ws.send('done');
+    expect(await reply).toMatch(/^\{"name":"done"/);
+    reader.resume();
+    ws.close(1000);
+    await waitFor(() => out.includes('"event":"end"'), 'the end event');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+  reader.destroy();
+  expect(stderr).not.toMatch(/cannot write/);
+  const frames = jsonLines(out).filter((e): e is FrameEvent => e.event === 'frame' && e.dir === 'client');
+  expect(frames.map((f) => f.payloadLength)).toEqual([...Array(20).fill(70000), 4, 2]);
+  expect(frames[3].payload).toBe('03'.repeat(65536)); // the --max-payload preview
 }, 60000);
