@@ -45,6 +45,7 @@ export function explainHandshake(hs: HandshakeEvent): string {
   lines.push(`${label('accept')}${hs.accept === null ? '(missing)' : esc(hs.accept)}: ${verdict} the expected value`);
   lines.push(`${label('subprotocol')}${hs.protocol === null ? 'none' : esc(hs.protocol)}`);
   lines.push(`${label('extensions')}${hs.extensions === null ? 'none' : esc(hs.extensions)}`);
+  if (hs.app) lines.push(`${label('application')}${esc(hs.app.protocol)} (${esc(hs.app.reason)})`);
   if (hs.permessageDeflate) lines.push(...deflateRows(hs.permessageDeflate));
   lines.push(...violationRows(hs.violations));
   return lines.join('\n');

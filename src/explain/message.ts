@@ -4,6 +4,7 @@
  */
 import type { MessageEvent } from '../decoder/events';
 import { showPayload } from './payload';
+import { appRows } from './app';
 import { violationRows, type ExplainOptions } from './frame';
 
 /** The whole explanation of a message, lines joined with "\n". */
@@ -26,5 +27,7 @@ export function explainMessage(message: MessageEvent, options: ExplainOptions & 
     lines.push(...showPayload(bytes, { asText: isText, maxDumpBytes: options.maxDumpBytes, maxTextChars: options.maxTextChars, indent: '    ' }).lines);
   }
   lines.push(...violationRows(message.violations));
+  // What the message carries (src/protocols): its packets as a tree.
+  if (message.app) lines.push('  application protocol:', ...appRows(message.app, '    '));
   return lines.join('\n');
 }

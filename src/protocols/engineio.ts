@@ -217,7 +217,7 @@ class EngineIoSession implements ProtocolSession {
         if (!Array.isArray(data) || data.length === 0 || typeof data[0] !== 'string') {
           violations.push(SV('bad-event', 'an EVENT carries a JSON array whose first element is the event name'));
           p.data = data ?? null;
-          p.summary = `${p.type}${ns} ${preview(data)}${ack}`;
+          p.summary = `${p.type}${ns} ${data === undefined ? preview(p.raw) : preview(data)}${ack}`;
           break;
         }
         p.event = data[0];
@@ -267,7 +267,10 @@ class EngineIoSession implements ProtocolSession {
     let data: Json | undefined;
     if (h.json.length) {
       data = parseJson(h.json);
-      if (data === undefined) violations.push(SV('bad-json', `the packet's data is not JSON: ${preview(h.json)}`));
+      if (data === undefined) {
+        violations.push(SV('bad-json', `the packet's data is not JSON: ${preview(h.json)}`));
+        p.raw = h.json;
+      }
     }
     if (violations.length) p.violations = violations;
     if (this.waiting[dir]) {

@@ -58,20 +58,9 @@
  */
 import type { Direction, HandshakeEvent, Violation } from '../decoder/events';
 
-export type ProtocolName =
-  | 'socket.io'
-  | 'engine.io'
-  | 'sockjs'
-  | 'stomp'
-  | 'mqtt'
-  | 'graphql-transport-ws'
-  | 'graphql-ws'
-  | 'json-rpc'
-  | 'signalr'
-  | 'wamp'
-  | 'actioncable'
-  | 'msgpack'
-  | 'cbor';
+/** DESIGN.md's protocol names (the filter words `f mqtt`, `f socket.io`, ... come from here). */
+export const PROTOCOL_NAMES = ['socket.io', 'engine.io', 'sockjs', 'stomp', 'mqtt', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'signalr', 'wamp', 'actioncable', 'msgpack', 'cbor'] as const;
+export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
 
 /** One decoded packet of an application protocol (a message's `app`, or one of them). */
 export interface AppPacket {

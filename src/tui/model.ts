@@ -8,6 +8,7 @@ import type { SessionInfo } from '../session';
 import { actionFor, KEYS, type Action, type KeyPress } from './keys';
 import { describeFilter, frameViolations, parseFilter, type ConnRecord, type FrameFilter, type FrameList, type FrameRecord, type Store } from './store';
 import { bytes, doc, fit, padLine, seg, thousands, width, type Doc, type Line, type Seg } from './text';
+import { appSummary } from '../explain/app';
 import { connectionRow, connectionsHeader, DETAIL_VIEWS, detailDoc, frameRow, framesHeader, type DetailView } from './views';
 import { FrameEditor, type EditorResult } from './editor';
 import type { HeldFrame, HoldQueue } from './hold';
@@ -239,6 +240,9 @@ export class TuiModel {
         // The current filter, then a space: typed words add to it (C-u clears it).
         this.prompt = { kind: 'filter', text: this.filter ? `${describeFilter(this.filter)} ` : '' };
         return null;
+      case 'linked':
+        this.goLinked();
+        return null;
       case 'pause':
         if (this.follow) {
           const f = this.selectedFrame();
@@ -460,6 +464,29 @@ export class TuiModel {
     this.search = text || null;
     if (this.search) this.find(this.search, 1);
     return null;
+  }
+
+  /** Selects the message the selected one answers, or else the one that answered it (app.replyTo / app.answeredBy). */
+  goLinked(): boolean {
+    const list = this.frames();
+    const r = list && list.length ? list.at(this.selectedIndex(list)) : undefined;
+    const app = r?.group?.message?.app;
+    const packets = app ? (Array.isArray(app) ? app : [app]) : [];
+    const ref = packets.map((p) => (p.replyTo ?? p.answeredBy) as { dir: string; message: number } | undefined).find((x) => x);
+    if (!list || !ref) {
+      this.say('this message is not linked to a request or an answer', true);
+      return false;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const f = list.at(i);
+      if (f.ev.dir === ref.dir && f.messageIndex === ref.message) {
+        this.selectIndex(list, i);
+        this.say(`${ref.dir} message ${ref.message}`, false);
+        return true;
+      }
+    }
+    this.say(`${ref.dir} message ${ref.message} is not in this list (dropped or filtered out)`, true);
+    return false;
   }
 
   /** Selects the next (dir 1) or previous (-1) frame whose payload contains `query`. */
@@ -735,7 +762,10 @@ function matchesSearch(r: FrameRecord, needle: string, hexNeedle: string): boole
   if (Buffer.from(ev.payload, 'hex').toString('utf8').toLowerCase().includes(needle)) return true;
   if (ev.closeReason?.toLowerCase().includes(needle)) return true;
   const m = r.group?.message;
-  return !!(m && (r.groupPos === 'last' || r.groupPos === 'only') && m.text?.toLowerCase().includes(needle));
+  if (!m || (r.groupPos !== 'last' && r.groupPos !== 'only')) return false;
+  if (m.text?.toLowerCase().includes(needle)) return true;
+  // What the message carries: its packets' summaries (event names, topics, types).
+  return !!m.app && (appSummary(m.app, (t) => t) ?? '').toLowerCase().includes(needle);
 }
 
 /**

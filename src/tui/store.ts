@@ -23,8 +23,10 @@ import type {
   ListeningEvent,
   MessageEvent,
   OpenEvent,
+  ProtocolEvent,
   WsEvent,
 } from '../decoder/events';
+import { appMatches, appWordText, parseAppWord, type AppWord } from '../explain/app';
 import { opcodeShort } from './fields';
 
 export const DEFAULT_MAX_FRAMES = 100_000;
@@ -71,6 +73,8 @@ export interface FrameRecord {
   groupPos: GroupPos;
   /** 1-based position in the group. */
   groupIndex: number;
+  /** Set on the record its message event attached to: the message's index per direction (what `app.replyTo` names). */
+  messageIndex?: number;
   /** Payload characters kept with this record (its share of the budget). */
   cost: number;
   dropped: boolean;
@@ -103,6 +107,10 @@ export interface ConnRecord {
   /** The record that completed the last message, per direction: the message event attaches there. */
   lastComplete: Record<Direction, FrameRecord | null>;
   dropped: boolean;
+  /** The application protocol (src/protocols), once decided. */
+  protocol?: ProtocolEvent;
+  /** Message events seen per direction (the index `app.replyTo` and `app.answeredBy` use). */
+  messagesBy?: Record<Direction, number>;
 }
 
 type CaptureEntry =
@@ -218,6 +226,9 @@ export class Store {
         return;
       case 'message':
         this.onMessage(event);
+        return;
+      case 'protocol':
+        this.conn(event.conn, event.ts).protocol = event;
         return;
       case 'end': {
         const conn = this.conn(event.conn, event.ts);
@@ -364,9 +375,12 @@ export class Store {
 
   private onMessage(ev: MessageEvent): void {
     const conn = this.conn(ev.conn, ev.ts);
+    const counts = (conn.messagesBy ??= { client: 0, server: 0 });
+    const index = counts[ev.dir]++;
     const record = conn.lastComplete[ev.dir];
     if (!record || !record.group || record.dropped) return;
     record.group.message = ev;
+    if (ev.app) record.messageIndex = index;
     const extra = 2 * Math.min(ev.length, this.maxPayload);
     record.cost += extra;
     this.payloadChars += extra;
@@ -545,9 +559,11 @@ export interface FrameFilter {
   dirs: Direction[];
   opcodes: number[];
   violations: boolean;
+  /** What the message carries (src/explain/app.ts AppWord): all must match. */
+  app?: AppWord[];
 }
 
-export const isEmptyFilter = (f: FrameFilter): boolean => f.dirs.length === 0 && f.opcodes.length === 0 && !f.violations;
+export const isEmptyFilter = (f: FrameFilter): boolean => f.dirs.length === 0 && f.opcodes.length === 0 && !f.violations && !f.app?.length;
 
 const OPCODE_WORDS: Record<string, number[]> = {
   cont: [0x0],
@@ -576,9 +592,10 @@ export function parseFilter(text: string): FrameFilter | { error: string } {
     else if (word === '!' || word === 'violations' || word === 'violation' || word === 'bad') filter.violations = true;
     else if (OPCODE_WORDS[word]) filter.opcodes.push(...OPCODE_WORDS[word]);
     else if (/^(0x[0-9a-f]|[0-9]|1[0-5])$/.test(word)) filter.opcodes.push(Number(word));
+    else if (parseAppWord(word)) (filter.app ??= []).push(parseAppWord(word)!);
     else {
       return {
-        error: `unknown filter word "${word}": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3 or !`,
+        error: `unknown filter word "${word}": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3, !, app, a protocol (stomp), event:NAME, topic:T, type:T`,
       };
     }
   }
@@ -593,6 +610,7 @@ export function describeFilter(f: FrameFilter): string {
     ...f.dirs,
     ...f.opcodes.map(opcodeShort),
     ...(f.violations ? ['!'] : []),
+    ...(f.app ?? []).map(appWordText),
   ].join(' ');
 }
 
@@ -607,5 +625,10 @@ export function matchesFilter(record: FrameRecord, f: FrameFilter): boolean {
   if (f.dirs.length && !f.dirs.includes(record.ev.dir)) return false;
   if (f.opcodes.length && !f.opcodes.includes(record.ev.opcode)) return false;
   if (f.violations && frameViolations(record).length === 0) return false;
+  if (f.app?.length) {
+    // The message's packets are on the frame that completed it.
+    const m = record.groupPos === 'last' || record.groupPos === 'only' ? record.group?.message : undefined;
+    if (!m?.app || !f.app.every((w) => appMatches(m.app, w))) return false;
+  }
   return true;
 }

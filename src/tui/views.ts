@@ -5,6 +5,7 @@
  */
 import { WS_GUID } from '../decoder/constants';
 import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
+import { appRows, appSummary } from '../explain/app';
 import { closeCodeName, modeSummary, tlsSummary } from '../explain/names';
 import { prettyJson, spacedHex, utf8OrNull } from '../explain/payload';
 import { localTime } from '../views/text';
@@ -23,6 +24,9 @@ export const dirArrow = (dir: 'client' | 'server') => (dir === 'client' ? 'C ─
 
 const PREVIEW_BYTES = 256;
 
+/** App text unescaped here: the renderer (visible) makes it safe, as it does every payload. */
+const raw = (text: string): string => text;
+
 /** The opcode of the message a frame belongs to (a continuation takes its group's). */
 function messageOpcode(r: FrameRecord): number {
   return r.ev.opcode === 0 && r.group ? r.group.opcode : r.ev.opcode;
@@ -31,6 +35,9 @@ function messageOpcode(r: FrameRecord): number {
 /** One line of payload for the frames list (made visible later by the renderer). */
 export function preview(r: FrameRecord): string {
   const ev = r.ev;
+  // What the message carries (src/protocols), on the frame that completed it.
+  const app = r.group?.message?.app && (r.groupPos === 'last' || r.groupPos === 'only') ? appSummary(r.group.message.app, raw) : null;
+  if (app !== null) return `◆ ${app}`;
   const payload = Buffer.from(ev.payload.slice(0, PREVIEW_BYTES * 2), 'hex');
   if (ev.opcode === 0x8) {
     if (ev.closeCode === undefined) return ev.payloadLength === 0 ? '(no status code)' : spacedHex(payload);
@@ -223,6 +230,15 @@ export function payloadView(r: FrameRecord, cols: number): Doc {
   }
   const group = r.group;
   const op = messageOpcode(r);
+  const app = group?.message?.app && (r.groupPos === 'last' || r.groupPos === 'only') ? group.message.app : undefined;
+  if (app) {
+    // The decoded packet(s) first, the raw bytes below.
+    head(`Application protocol (${r.ev.dir} message ${r.messageIndex ?? '?'}): what the message carries`);
+    for (const row of appRows(app, '  ', raw)) {
+      for (const part of wrapText(visible(row), Math.max(10, cols - 4))) lines.push([seg(part, /^\s*(violations|!)/.test(part) ? 'red' : undefined)]);
+    }
+    lines.push([]);
+  }
   if (group?.compressed) {
     head(`This frame's payload as sent: ${thousands(ev.payloadLength)} bytes compressed with permessage-deflate (RFC 7692)${kept}`);
     lazy(plainHexDump(data));
@@ -340,6 +356,8 @@ export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
   }
   const lines: Line[] = [title, ...tlsLines, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }, cols), [], ...acceptSteps(hs), []];
   lines.push([seg('Subprotocol: ', undefined, { bold: true }), seg(hs.protocol === null ? 'none' : visible(hs.protocol))]);
+  const proto = hs.app ?? c.protocol;
+  lines.push([seg('Application: ', undefined, { bold: true }), seg(proto ? `${visible(proto.protocol)} (${visible(proto.reason)})` : 'none recognised')]);
   wrapText(hs.extensions === null ? 'none' : visible(hs.extensions), Math.max(10, cols - 13)).forEach((part, i) =>
     lines.push([seg(i === 0 ? 'Extensions:  ' : '             ', undefined, { bold: true }), seg(part)]),
   );

@@ -12,6 +12,7 @@ import { closeCodeName } from '../decoder/constants';
 import { lazyHexBytes } from '../decoder/strings';
 import type { Direction, FrameEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from '../decoder/events';
 import { escapeForTerminal, quoteForTerminal } from '../explain/escape';
+import { appRows, appSummary, appViolations } from '../explain/app';
 import { explainFrame } from '../explain/frame';
 import { modeSummary, tlsSummary } from '../explain/names';
 import { spacedHex, utf8OrNull } from '../explain/payload';
@@ -158,13 +159,19 @@ export function formatEvent(event: WsEvent, options: TextOptions = {}): string[]
       return lines;
     }
     case 'message': {
+      // What the message carries (src/protocols), shown whenever it was recognised.
+      const app = appSummary(event.app);
+      const appLines = app === null ? [] : [`${t} #${event.conn} ${ARROWS[event.dir]} ${app}${violationsSuffix(appViolations(event.app))}`, ...(v ? appRows(event.app, '    ').slice(1) : [])];
       // A one-frame, uncompressed message repeats its frame: shown only with -v.
-      if (!v && event.frames === 1 && !event.compressed && event.violations.length === 0) return [];
+      if (!v && event.frames === 1 && !event.compressed && event.violations.length === 0) return appLines;
       return [
+        ...appLines,
         `${t} #${event.conn} ${ARROWS[event.dir]} message ${event.opcodeName}  ${event.source === 'har' ? 'frames not recorded (HAR)' : `${event.frames} frame${event.frames === 1 ? '' : 's'}`}  ${event.length} bytes${event.compressed ? '  deflated' : ''}  ${messagePreview(event)}${violationsSuffix(event.violations)}`,
         ...(v ? violationLines(event.violations, '    ') : []),
       ];
     }
+    case 'protocol':
+      return [`${t} #${event.conn} protocol ${escapeForTerminal(event.protocol)}  (${escapeForTerminal(event.reason)})`];
     case 'end':
       return [`${t} #${event.conn} end   ${escapeForTerminal(event.reason)} (client sent ${event.bytes.client} bytes, server ${event.bytes.server})`];
     case 'error':
