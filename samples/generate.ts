@@ -464,6 +464,156 @@ async function violations(): Promise<Sample[]> {
   return samples;
 }
 
+// ---------------------------------------------------------------------------------------
+// Application protocols inside the messages (src/protocols): one session per protocol.
+
+/** A connection to `path` whose handshake offers and accepts `subprotocol` (when given). */
+function appConnection(path: string, subprotocol?: { offer: string; accept: string }): Capture {
+  const c = new Capture(1, '127.0.0.1:50000', `ws://127.0.0.1:8080${path}`);
+  return handshake(c, {
+    requestLine: `GET ${path} HTTP/1.1`,
+    request: subprotocol ? add('Sec-WebSocket-Protocol', subprotocol.offer) : undefined,
+    response: subprotocol ? add('Sec-WebSocket-Protocol', subprotocol.accept) : undefined,
+  });
+}
+
+function protocolSamples(): Sample[] {
+  const text = (c: Capture, dir: Direction, payload: string) => (dir === 'client' ? c.client({ opcode: 1, payload }) : c.server({ opcode: 1, payload }));
+
+  const sio = appConnection('/socket.io/?EIO=4&transport=websocket');
+  text(sio, 'server', '0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
+  text(sio, 'client', '40');
+  text(sio, 'server', '40{"sid":"wZX3oN0bSVIhsaknAAAI"}');
+  text(sio, 'client', '421["chat","hi"]');
+  text(sio, 'server', '431["got hi"]');
+  text(sio, 'server', '42["news",{"title":"hello"}]');
+  text(sio, 'server', '2');
+  text(sio, 'client', '3');
+  text(sio, 'client', '451-2["upload","f.bin",{"_placeholder":true,"num":0}]');
+  sio.client({ opcode: 2, payload: Buffer.from('0102030405', 'hex') });
+  text(sio, 'server', '432[5]');
+  text(sio, 'client', '40/admin,');
+  text(sio, 'server', '40/admin,{"sid":"aXbYcZ0dEfGhIjKlAAAJ"}');
+  text(sio, 'server', '42/admin,["hello",{"admin":true}]');
+  text(sio, 'client', '41/admin,');
+
+  const stompFrames = appConnection('/stomp', { offer: 'v12.stomp, v11.stomp, v10.stomp', accept: 'v12.stomp' });
+  text(stompFrames, 'client', 'CONNECT\naccept-version:1.2,1.1,1.0\nhost:127.0.0.1\nheart-beat:10000,10000\n\n\0');
+  text(stompFrames, 'server', 'CONNECTED\nversion:1.2\nheart-beat:10000,10000\nserver:sample-broker/1.0\n\n\0');
+  text(stompFrames, 'client', 'SUBSCRIBE\nid:sub-0\ndestination:/topic/chat\n\n\0');
+  text(stompFrames, 'client', 'SEND\ndestination:/topic/chat\ncontent-type:text/plain\nreceipt:r-1\ncontent-length:5\n\nhello\0');
+  text(stompFrames, 'server', 'RECEIPT\nreceipt-id:r-1\n\n\0');
+  text(stompFrames, 'server', 'MESSAGE\ndestination:/topic/chat\nsubscription:sub-0\nmessage-id:m-0\nnote:a\\cb\\nc\ncontent-length:5\n\nhello\0');
+  text(stompFrames, 'client', '\n');
+  text(stompFrames, 'server', '\n');
+  // One SEND in two messages, then two frames in one message.
+  text(stompFrames, 'client', 'SEND\ndestination:/topic/chat\n');
+  text(stompFrames, 'client', '\nsplit\0');
+  text(stompFrames, 'server', 'MESSAGE\ndestination:/topic/chat\nsubscription:sub-0\nmessage-id:m-1\n\nsplit\0MESSAGE\ndestination:/topic/chat\nsubscription:sub-0\nmessage-id:m-2\n\nagain\0');
+  text(stompFrames, 'client', 'DISCONNECT\nreceipt:r-2\n\n\0');
+  text(stompFrames, 'server', 'RECEIPT\nreceipt-id:r-2\n\n\0');
+
+  const sockjs = appConnection('/stomp/123/x1b2c3d4/websocket');
+  text(sockjs, 'server', 'o');
+  text(sockjs, 'client', JSON.stringify(['CONNECT\naccept-version:1.2,1.1,1.0\nheart-beat:0,0\n\n\0']));
+  text(sockjs, 'server', 'a' + JSON.stringify(['CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0']));
+  text(sockjs, 'client', JSON.stringify(['SUBSCRIBE\nid:sub-0\ndestination:/topic/chat\n\n\0']));
+  text(sockjs, 'server', 'h');
+  text(sockjs, 'server', 'a' + JSON.stringify(['MESSAGE\ndestination:/topic/chat\nsubscription:sub-0\nmessage-id:1\n\none\0', 'MESSAGE\ndestination:/topic/chat\nsubscription:sub-0\nmessage-id:2\n\ntwo\0']));
+  text(sockjs, 'server', 'c[3000,"Go away!"]');
+
+  const gql = appConnection('/graphql', { offer: 'graphql-transport-ws', accept: 'graphql-transport-ws' });
+  text(gql, 'client', '{"type":"connection_init","payload":{"token":"secret"}}');
+  text(gql, 'server', '{"type":"connection_ack"}');
+  text(gql, 'client', '{"id":"1","type":"subscribe","payload":{"query":"subscription OnGreeting($lang: String) { greetings(lang: $lang) }","variables":{"lang":"fr"}}}');
+  text(gql, 'server', '{"id":"1","type":"next","payload":{"data":{"greetings":"Bonjour"}}}');
+  text(gql, 'server', '{"id":"1","type":"next","payload":{"data":{"greetings":"Salut"}}}');
+  text(gql, 'client', '{"type":"ping"}');
+  text(gql, 'server', '{"type":"pong"}');
+  text(gql, 'server', '{"id":"1","type":"complete"}');
+
+  const legacy = appConnection('/subscriptions', { offer: 'graphql-ws', accept: 'graphql-ws' });
+  text(legacy, 'client', '{"type":"connection_init","payload":{}}');
+  text(legacy, 'server', '{"type":"connection_ack"}');
+  text(legacy, 'server', '{"type":"ka"}');
+  text(legacy, 'client', '{"id":"1","type":"start","payload":{"query":"subscription { newMessage { text } }","variables":{}}}');
+  text(legacy, 'server', '{"id":"1","type":"data","payload":{"data":{"newMessage":{"text":"hi"}}}}');
+  text(legacy, 'client', '{"id":"1","type":"stop"}');
+  text(legacy, 'server', '{"id":"1","type":"complete"}');
+
+  const cable = appConnection('/cable', { offer: 'actioncable-v1-json, actioncable-unsupported', accept: 'actioncable-v1-json' });
+  const chat = JSON.stringify({ channel: 'ChatChannel', room: 'lobby' });
+  text(cable, 'server', '{"type":"welcome"}');
+  text(cable, 'client', JSON.stringify({ command: 'subscribe', identifier: chat }));
+  text(cable, 'server', JSON.stringify({ identifier: chat, type: 'confirm_subscription' }));
+  text(cable, 'server', '{"type":"ping","message":1767225600}');
+  text(cable, 'client', JSON.stringify({ command: 'message', identifier: chat, data: JSON.stringify({ action: 'speak', message: 'hello' }) }));
+  text(cable, 'server', JSON.stringify({ identifier: chat, message: { user: 'ann', message: 'hello' } }));
+  text(cable, 'server', '{"type":"disconnect","reason":"server_restart","reconnect":true}');
+
+  const rpc = appConnection('/rpc');
+  text(rpc, 'client', '{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}');
+  text(rpc, 'client', '{"jsonrpc":"2.0","method":"update","params":[1,2,3,4,5]}');
+  text(rpc, 'server', '{"jsonrpc":"2.0","result":19,"id":1}');
+  text(rpc, 'client', '[{"jsonrpc":"2.0","method":"sum","params":[1,2,4],"id":"2"},{"jsonrpc":"2.0","method":"foobar","id":"3"}]');
+  text(rpc, 'server', '[{"jsonrpc":"2.0","result":7,"id":"2"},{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"3"}]');
+
+  const bad = appConnection('/socket.io/?EIO=4&transport=websocket');
+  text(bad, 'server', '0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000}');
+  text(bad, 'client', '42["chat"');
+  text(bad, 'client', '42{"not":"an array"}');
+  text(bad, 'client', '43["no id"]');
+  text(bad, 'client', '9');
+  text(bad, 'client', '2');
+  text(bad, 'client', '451-["x",{"_placeholder":true,"num":0}]');
+  text(bad, 'client', '42["y"]');
+
+  return [
+    {
+      name: 'app-socketio',
+      description:
+        'Socket.IO v5 over Engine.IO v4 (path /socket.io/?EIO=4): the open packet, CONNECT, an event with ack 1 and its ACK (linked), a ping/pong heartbeat, a binary event whose attachment is the next (binary) message, a second namespace /admin',
+      capture: sio.end('client closed'),
+    },
+    {
+      name: 'app-stomp',
+      description:
+        'STOMP 1.2 (subprotocol v12.stomp): CONNECT/CONNECTED with heart-beats, SUBSCRIBE, SEND with a receipt and its RECEIPT (linked), MESSAGE with an escaped header (\\c, \\n), heart-beat newlines, a SEND split over two messages and two MESSAGEs in one',
+      capture: stompFrames.end('client closed'),
+    },
+    {
+      name: 'app-sockjs-stomp',
+      description: 'SockJS framing (path /stomp/123/x1b2c3d4/websocket): o, h, a[...] and c[3000,"Go away!"] with the STOMP frames inside recognised in turn (app.inner)',
+      capture: sockjs.end('server closed'),
+    },
+    {
+      name: 'app-graphql-transport-ws',
+      description: 'GraphQL over WebSocket (graphql-ws library, subprotocol graphql-transport-ws): init/ack, a subscription with variables, two next items and complete (linked to the subscribe by id), ping/pong',
+      capture: gql.end('client closed'),
+    },
+    {
+      name: 'app-graphql-ws',
+      description: 'the legacy subscriptions-transport-ws protocol (subprotocol graphql-ws): init/ack, ka keep-alive, start, data, stop, complete',
+      capture: legacy.end('client closed'),
+    },
+    {
+      name: 'app-actioncable',
+      description: 'Rails Action Cable (subprotocol actioncable-v1-json): welcome, subscribe with its JSON-in-JSON identifier, confirm_subscription, ping, a speak action (JSON-in-JSON data), a broadcast, disconnect',
+      capture: cable.end('server closed'),
+    },
+    {
+      name: 'app-json-rpc',
+      description: 'JSON-RPC 2.0 with no subprotocol (recognised from the first message): the specification\'s examples, a request and its result (linked by id), a notification, a batch answered by a batch with an error',
+      capture: rpc.end('client closed'),
+    },
+    {
+      name: 'app-malformed-socketio',
+      description: 'malformed Socket.IO and Engine.IO packets: bad JSON, an EVENT that is not an array, an ACK without id, an unknown packet type, a ping from the wrong side, a binary event whose attachment never comes (app.violations with socket.io- and engine.io- rule ids)',
+      capture: bad.end('client closed'),
+    },
+  ];
+}
+
 /** Every sample, in README order. */
 export async function buildSamples(): Promise<Sample[]> {
   return [
@@ -475,6 +625,7 @@ export async function buildSamples(): Promise<Sample[]> {
     await deflateSession(true),
     await deflateSession(false),
     ...(await violations()),
+    ...protocolSamples(),
   ];
 }
 
