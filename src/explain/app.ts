@@ -92,6 +92,13 @@ function treeRows(key: string, v: unknown, indent: string, depth: number, out: s
     return;
   }
   out.push(`${indent}${k}:`);
+  // Headers ([[name, value], ...]) read as `name: value` lines.
+  const pairs = Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string');
+  if (pairs) {
+    for (const [name, value] of (v as [string, string][]).slice(0, MAX_ITEMS)) out.push(`${indent}  ${esc(name)}: ${scalar(value, esc)}`);
+    if (entries.length > MAX_ITEMS) out.push(`${indent}  … ${entries.length - MAX_ITEMS} more`);
+    return;
+  }
   for (const [ck, cv] of entries.slice(0, MAX_ITEMS)) treeRows(ck, cv, `${indent}  `, depth + 1, out, esc);
   if (entries.length > MAX_ITEMS) out.push(`${indent}  … ${entries.length - MAX_ITEMS} more`);
 }
