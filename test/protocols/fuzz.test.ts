@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Direction, MessageEvent } from '../../src/decoder/events';
-import { contextOf, MAX_PENDING, MODULES, type HandshakeEvent } from '../../src/protocols';
+import type { HandshakeEvent } from '../../src/decoder/events';
+import { contextOf, MAX_PENDING, MODULES } from '../../src/protocols';
 import { replayCaptureFile } from '../../src/capture';
 import { prng } from '../decoder/helpers';
 
