@@ -15,6 +15,11 @@ export function appPackets(app: MessageEvent['app']): AppInfo[] {
   return list.filter((p) => !p.partial);
 }
 
+/** A packet's inner packets (a protocol carried inside it), as a list. */
+function innerOf(p: AppInfo): AppInfo[] {
+  return p.inner === undefined ? [] : Array.isArray(p.inner) ? (p.inner as AppInfo[]) : [p.inner as AppInfo];
+}
+
 /** How text from the wire is made safe: escapeForTerminal for logs; the TUI passes its own. */
 export type Escape = (text: string) => string;
 
@@ -54,7 +59,7 @@ export function appSummary(app: MessageEvent['app'], esc: Escape = escapeForTerm
     return first ? `${esc(first.protocol)} (packet continues in the next message)` : null;
   }
   const inner = (p: AppInfo): string => {
-    const kids = p.inner === undefined ? [] : Array.isArray(p.inner) ? (p.inner as AppInfo[]) : [p.inner as AppInfo];
+    const kids = innerOf(p);
     return kids.length ? ` > ${kids.map((k) => packetLine(k, esc)).join(' | ')}` : '';
   };
   return packets.map((p) => `${packetLine(p, esc)}${inner(p)}`).join(' | ');
@@ -110,7 +115,7 @@ export function packetRows(p: AppInfo, indent = '', esc: Escape = escapeForTermi
     if (TITLE_FIELDS.has(key) || value === undefined) continue;
     treeRows(key, value, `${indent}  `, 0, out, esc);
   }
-  const kids = p.inner === undefined ? [] : Array.isArray(p.inner) ? (p.inner as AppInfo[]) : [p.inner as AppInfo];
+  const kids = innerOf(p);
   for (const kid of kids) {
     out.push(`${indent}  inner:`);
     out.push(...packetRows(kid, `${indent}    `, esc));
@@ -132,7 +137,7 @@ export function appViolations(app: MessageEvent['app']): Violation[] {
   const out: Violation[] = [];
   const walk = (p: AppInfo): void => {
     if (Array.isArray(p.violations)) out.push(...(p.violations as Violation[]));
-    const kids = p.inner === undefined ? [] : Array.isArray(p.inner) ? (p.inner as AppInfo[]) : [p.inner as AppInfo];
+    const kids = innerOf(p);
     kids.forEach(walk);
   };
   appPackets(app).forEach(walk);
@@ -173,7 +178,7 @@ export function appMatches(app: MessageEvent['app'], w: AppWord): boolean {
     if (w.key === 'any' || (w.key === 'protocol' && p.protocol === w.value)) return true;
     const v = p[w.key];
     if ((typeof v === 'string' || typeof v === 'number') && String(v).toLowerCase() === w.value) return true;
-    const kids = p.inner === undefined ? [] : Array.isArray(p.inner) ? (p.inner as AppInfo[]) : [p.inner as AppInfo];
+    const kids = innerOf(p);
     return kids.some(test);
   };
   return list.some(test);
