@@ -6,6 +6,7 @@ import { parseArgs } from 'util';
 import { DEFAULT_BACKEND_HOST, DEFAULT_BACKEND_PORT, DEFAULT_MAX_MESSAGE_SIZE, startBackend } from '../backend';
 
 const DEFAULT_LISTEN = `${DEFAULT_BACKEND_HOST}:${DEFAULT_BACKEND_PORT}`;
+import { untilStopped } from './signals';
 import { CliError, parseHostPort, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope backend [--listen HOST:PORT] [--deflate] [--max-message-size BYTES]
@@ -56,15 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`backend listening on ${a} (ws://${a}/json, demo page http://${a}/)\n`);
   if (values.deflate) process.stderr.write('permessage-deflate: accepted when the client offers it\n');
 
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped();
   await backend.close();
   return 0;
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'util';
 import { CaptureFormatError } from '../capture';
 import { describeError } from '../proxy';
 import { serveCapture } from '../replay/serve';
+import { untilStopped } from './signals';
 import { CliError, parseChoice } from './errors';
 
 const HELP = `usage: wsscope serve FILE [--listen HOST:PORT] [--match order|content] [--ignore PATH]...
@@ -56,15 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   // One line, always the same shape: scripts read the address from it.
   process.stdout.write(`serving ${file} on ${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped();
   await server.close();
   return 0;
 }

@@ -7,7 +7,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import WebSocket from 'ws';
-import { startProxy } from '../../src';
+import { decodeFile, replayCapture, startBackend, startProxy } from '../../src';
 import { BIN } from '../teach/helpers';
 import { harProblems } from './har-schema';
 import { closed, nextMessages, opened, tmpDir } from './helpers';
@@ -103,6 +103,35 @@ test('wsscope proxy --har with the NDJSON output (decoded off-thread): the HAR o
   expect(Math.abs(messages[0].time - Date.now() / 1000)).toBeLessThan(600);
   expect(messages[1].time).toBeGreaterThanOrEqual(messages[0].time);
   expect(Date.parse(entry.startedDateTime) / 1000).toBeLessThanOrEqual(messages[0].time);
+});
+
+test('our HAR reads back (the HAR reader of decode, src/import) into the same messages, and replays against the backend', async () => {
+  const har = path.join(dir, 'readback.har');
+  const proxy = await startProxy({ backend: true, har });
+  const backend = await startBackend();
+  try {
+    const ws = new WebSocket(proxy.url);
+    await opened(ws);
+    for (const text of ['Ann', 'Bo']) {
+      const answer = nextMessages(ws, 1);
+      ws.send(text);
+      await answer;
+    }
+    ws.close(1000);
+    await closed(ws);
+    await proxy.waitFor((e) => e.event === 'end');
+    await proxy.close();
+    const recorded = proxy.events.filter((e) => e.event === 'message').map((e) => e.event === 'message' && [e.dir, e.opcode, e.text]);
+    const events = await decodeFile(har);
+    expect(events.filter((e) => e.event === 'message').map((e) => e.event === 'message' && [e.dir, e.opcode, e.text])).toEqual(recorded);
+    expect(events.find((e) => e.event === 'handshake')).toMatchObject({ request: { method: 'GET', target: '/json' }, response: { status: 101 } });
+    // A HAR has messages only: replay sends each as one frame.
+    const report = await replayCapture(har, { to: backend.url });
+    expect(report.text).toBe(`conn 1 (GET /json) against ${backend.url}: equal (2 server messages)\nreplay: 1 connection: 1 equal, 0 differ\n`);
+  } finally {
+    await proxy.close();
+    await backend.close();
+  }
 });
 
 test('startProxy({har}) with permessage-deflate: the messages as the application sent them (inflated)', async () => {
