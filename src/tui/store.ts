@@ -381,7 +381,8 @@ export class Store {
     if (!record || !record.group || record.dropped) return;
     record.group.message = ev;
     if (ev.app) record.messageIndex = index;
-    const extra = 2 * Math.min(ev.length, this.maxPayload);
+    // Decoded packets (src/protocols) come from the whole message: counted by its length.
+    const extra = 2 * Math.min(ev.length, this.maxPayload) + (ev.app ? 2 * ev.length : 0);
     record.cost += extra;
     this.payloadChars += extra;
     conn.lastComplete[ev.dir] = null;

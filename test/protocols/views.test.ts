@@ -109,3 +109,17 @@ describe('text log', () => {
     expect(summary).toBe('socket.io EVENT "\\x1b[31mred" []');
   });
 });
+
+test('the TUI store counts decoded packets against its payload budget (by the whole message\'s length)', () => {
+  const store = new Store({ maxPayloadChars: 100_000, maxPayload: 1000 });
+  const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'put', params: ['x'.repeat(30_000)] });
+  const evs: WsEvent[] = [];
+  const { createDecoder } = require('../../src/protocols') as typeof import('../../src/protocols');
+  const { buildFrame } = require('../../src/decoder/build') as typeof import('../../src/decoder/build');
+  const d = createDecoder({ conn: 1, maxPayload: 1000, start: 'frames', protocol: 'json-rpc', onEvent: (e) => evs.push(e) });
+  for (let i = 0; i < 5; i++) d.push('client', buildFrame({ opcode: 1, payload: big, mask: Buffer.from([1, 2, 3, 4]) }), i);
+  for (const e of evs) store.add(e);
+  // Five 30 KB messages with their packets do not fit 100,000 characters: the oldest go.
+  expect(store.droppedFrames).toBeGreaterThan(0);
+  expect(store.payloadChars).toBeLessThanOrEqual(100_000);
+});
