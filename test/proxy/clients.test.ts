@@ -7,7 +7,8 @@
  * limited to the test's own loopback servers: nothing leaves loopback.
  */
 import { execFile } from 'child_process';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import * as os from 'os';
 import * as https from 'https';
 import type * as net from 'net';
 import * as path from 'path';
@@ -49,11 +50,12 @@ afterAll(async () => {
 });
 
 /** `wsscope proxy` with the built-in backend, trusting the site's certificate upstream, forwarding only to the site. */
-async function startCli(): Promise<{ cli: Cli; port: number; events: () => WsEvent[] }> {
+async function startCli(extra: string[] = []): Promise<{ cli: Cli; port: number; events: () => WsEvent[] }> {
   const cli = spawnCli([
     'proxy', '--listen', '127.0.0.1:0', '--backend', '--ui', 'json',
     '--upstream-ca', path.join(FIXTURES, 'localhost-cert.pem'),
     '--allow-host', `localhost:${sitePort}`, '--allow-host', `127.0.0.1:${sitePort}`,
+    ...extra,
   ]);
   const events = () => cli.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as WsEvent);
   await waitFor(() => events().some((e) => e.event === 'listening') || cli.code !== undefined, 'listening');
@@ -80,8 +82,11 @@ async def main(url, cafile):
 asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
 `;
 
-test('Python websockets, wss:// straight to the proxy, verification on: cafile trusts it; without, the client refuses', async () => {
-  const { cli, port, events } = await startCli();
+test('Python websockets, wss:// straight to the proxy, verification on: cafile trusts it; without, the client refuses; --save, --pcap and replay hold the decrypted traffic', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wsscope-clients-'));
+  const save = path.join(dir, 's.capture.ndjson');
+  const pcap = path.join(dir, 's.pcap');
+  const { cli, port, events } = await startCli(['--save', save, '--pcap', pcap]);
   try {
     const ok = await run('/usr/bin/python3', ['-c', PYTHON_CLIENT, `wss://127.0.0.1:${port}/json`, ca.cert]);
     expect(ok.stderr).toBe('');
@@ -95,9 +100,20 @@ test('Python websockets, wss:// straight to the proxy, verification on: cafile t
     const messages = events().filter((e) => e.event === 'message') as Extract<WsEvent, { event: 'message' }>[];
     expect(messages.map((m) => [m.dir, m.text])).toEqual([['client', 'Ada'], ['server', '{"name":"Ada","age":18,"description":"Ada很厉害!!!!"}\n']]);
     expect(events().filter((e) => e.event === 'error').map((e) => (e as { message: string }).message)).toEqual([expect.stringMatching(/^TLS handshake with the client failed: /)]);
-  } finally {
     cli.child.kill('SIGINT');
     await cli.exited;
+    // The capture replays to the same frames and messages; the pcap has them as plain WebSocket.
+    const replay = await runCli(['replay', save, '--ui', 'json']);
+    expect(replay.code).toBe(0);
+    const replayed = replay.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WsEvent);
+    const pick = (list: WsEvent[]) => list.filter((e) => e.event === 'frame' || e.event === 'message' || e.event === 'handshake' || e.event === 'open');
+    expect(pick(replayed)).toEqual(pick(events()));
+    const tshark = await run('tshark', ['-r', pcap, '-Y', 'websocket.payload', '-T', 'fields', '-e', 'websocket.opcode']);
+    expect(tshark.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+  } finally {
+    if (cli.code === undefined) cli.child.kill('SIGINT');
+    await cli.exited;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
