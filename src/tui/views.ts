@@ -78,9 +78,10 @@ export function connectionRow(c: ConnRecord, selected: boolean, cols: number): L
   const last = c.http[c.http.length - 1];
   const state = c.passThrough ? (c.state === 'closed' ? 'http closed' : 'http pass') : c.state;
   const mode = modeSummary(c.open);
-  let target = `${mode ? `${mode} ` : ''}${c.open?.upstream ?? c.target}`;
+  // The upstream of a forward request or a tunnel holds the client's request path: escaped.
+  let target = visible(`${mode ? `${mode} ` : ''}${c.open?.upstream ?? c.target}`);
   if (c.passThrough && last) {
-    target += `  ${last.request.method} ${last.request.target}${last.response ? ` → ${last.response.status}` : ''}`;
+    target += visible(`  ${last.request.method} ${last.request.target}${last.response ? ` → ${last.response.status}` : ''}`);
   }
   const traffic: Line = wideConns(cols)
     ? (['client', 'server'] as const).map((dir) => seg(fit(`${thousands(c.framesBy[dir])} fr ${bytes(c.bytesBy[dir])}`, 16) + ' ', DIR_COLOURS[dir]))
@@ -340,7 +341,7 @@ function tlsView(c: ConnRecord): Line[] {
 
 export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
   if (!c) return [[seg('No connection selected.')]];
-  const title: Line = [seg(`conn ${c.id}  ${c.client} → ${c.target}  ${c.state}`, undefined, { bold: true })];
+  const title: Line = [seg(`conn ${c.id}  ${c.client} → ${visible(c.target)}  ${c.state}`, undefined, { bold: true })];
   const hs = c.handshake;
   const tlsLines = tlsView(c);
   if (!hs) {

@@ -224,3 +224,31 @@ describe('violations view', () => {
     ]);
   });
 });
+
+describe('how a connection came (the one-port front)', () => {
+  const tls = { sni: 'chat.example.test', alpn: 'http/1.1', version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' };
+  const tunnel = { ...open(2), mode: 'tunnel' as const, tls, upstream: 'wss://chat.example.test/live', upstreamTls: { ...tls, cipher: 'TLS_CHACHA20_POLY1305_SHA256' }, target: 'wss://chat.example.test/live' };
+
+  test('the connections pane tags mode, wss and SNI before the upstream; plain reverse stays untagged', () => {
+    const store = new Store();
+    store.add(tunnel);
+    store.add({ ...open(3), mode: 'reverse', tls: null, upstream: 'ws://127.0.0.1:8080/json', upstreamTls: null });
+    store.add({ ...open(4), mode: 'forward', tls: null, upstream: 'ws://127.0.0.1:8080/x\x1b[2J', upstreamTls: null });
+    const row = (n: number) => plain(connectionRow(store.conns.get(n)!, false, 120)).slice(75);
+    expect(row(2)).toBe('tunnel wss chat.example.test wss://chat.example.test/live');
+    expect(row(3)).toBe('ws://127.0.0.1:8080/json');
+    expect(row(4)).toBe('forward ws://127.0.0.1:8080/x\\x1b[2J');
+  });
+
+  test('the handshake view starts with the mode, the upstream and each side\'s TLS version, cipher, ALPN and SNI', () => {
+    const store = new Store();
+    store.add(tunnel);
+    const lines = text(handshakeView(store.conns.get(2)!));
+    expect(lines.slice(1, 5)).toEqual([
+      'Mode:        CONNECT tunnel',
+      'Upstream:    wss://chat.example.test/live',
+      'Client TLS:  TLSv1.3 TLS_AES_128_GCM_SHA256, ALPN http/1.1, SNI chat.example.test',
+      'Server TLS:  TLSv1.3 TLS_CHACHA20_POLY1305_SHA256, ALPN http/1.1, SNI chat.example.test',
+    ]);
+  });
+});
