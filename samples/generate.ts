@@ -677,6 +677,9 @@ git diff samples/                                     # review every changed lin
 | sample | what it shows |
 |---|---|
 ${[...samples, ...RECORDED].map((s) => `| \`${s.name}\` | ${s.description.replace(/\|/g, '\\|')} |`).join('\n')}
+
+Captures from other tools (pcap, pcapng, HAR), with their goldens, are in \`import/\`
+(see \`import/README.md\`).
 `;
 }
 

@@ -216,7 +216,7 @@ export class FlowTracker {
             conn: flow.conn,
             dir,
             gap: { offset: o.offset, length: o.length },
-            message: `${dir} → ${dir === 'client' ? 'server' : 'client'}: ${size} missing from the capture at offset ${o.offset} of the ${dir}'s stream (${o.why}); decoding of this direction stops here`,
+            message: `${dir} → ${dir === 'client' ? 'server' : 'client'}: ${size} missing from the capture at byte ${o.offset} of the ${dir}'s stream, handshake included (${o.why}); decoding of this direction stops here`,
           }),
         );
       } else {

@@ -254,6 +254,8 @@ export interface NgInterface {
   /** if_tsresol's byte (default: none, i.e. microseconds). */
   tsresol?: number;
   snapLength?: number;
+  /** Ethernet: 802.1Q tags on every packet of the interface. */
+  vlan?: number[];
 }
 
 /** A pcapng block: type, total length, body padded to 4, total length. */
@@ -308,7 +310,7 @@ export function pcapngFile(sections: NgSection[]): Buffer {
     if (s.extraBlocks) parts.push(block(4, Buffer.alloc(4), be)); // an empty Name Resolution Block
     for (const p of s.packets) {
       const iface = s.interfaces[p.iface ?? 0];
-      const data = linkFrame(iface.linkType, p.ip);
+      const data = linkFrame(iface.linkType, p.ip, { vlan: iface.vlan });
       if (p.simple) {
         const spb = Buffer.alloc(4);
         u32(spb, data.length, 0);

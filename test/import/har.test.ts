@@ -53,7 +53,7 @@ describe('HAR files', () => {
   test('the samples: Chrome-style and Firefox-style HARs decode to their messages', async () => {
     requireBuilt();
     for (const [name, count] of [['chrome-devtools.har', 4], ['firefox-devtools.har', 3]] as const) {
-      const r = await runCli(['decode', path.join(ROOT, 'samples', name), '--ui', 'json']);
+      const r = await runCli(['decode', path.join(ROOT, 'samples', 'import', name), '--ui', 'json']);
       expect(r.stderr).toBe('');
       const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
       expect(events.filter((e) => e.event === 'message')).toHaveLength(count);

@@ -204,7 +204,7 @@ describe('TCP trouble', () => {
         conn: 1,
         dir: 'client',
         gap: { offset: missingAt, length: f1.length },
-        message: `client → server: ${f1.length} bytes missing from the capture at offset ${missingAt} of the client's stream (the peer acknowledged bytes the capture does not contain); decoding of this direction stops here`,
+        message: `client → server: ${f1.length} bytes missing from the capture at byte ${missingAt} of the client's stream, handshake included (the peer acknowledged bytes the capture does not contain); decoding of this direction stops here`,
       },
     ]);
     const got = shape(events);
