@@ -30,6 +30,20 @@ export function sniffImport(head: Buffer): ImportKind | null {
   return sniffPacketFile(head) ?? (sniffHar(head) ? 'har' : null);
 }
 
+/** What a file is, from its first bytes (null: not one of ours; also when unreadable). */
+export function sniffFile(path: string): ImportKind | null {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const head = Buffer.alloc(SNIFF_BYTES);
+    return sniffImport(head.subarray(0, fs.readSync(fd, head, 0, SNIFF_BYTES, 0)));
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** The capture records of the WebSocket connections in a pcap or pcapng stream. */
 export async function* packetCaptureRecords(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, kind: PacketFileKind, source: string, options: FlowOptions = {}): AsyncGenerator<CaptureRecord> {
   const reader = packetReader(kind, source);
