@@ -14,40 +14,31 @@
  * `frames: 0` (not recorded) and `compressed: false` (not known), and `end`, whose byte
  * counts are the messages' payload bytes. No frame event is made up.
  *
- * The Har* types are the shape both reading and writing need (src/import/har.ts is the
- * reader; a HAR writer can share them).
+ * The message and header shapes are the HAR writer's (src/views/har.ts).
  */
 import type { HttpRequestHead, HttpResponseHead, MessageEvent, WsEvent } from '../decoder/events';
 import { checkRequest, checkResponse } from '../decoder/handshake';
 import { DEFAULT_MAX_PAYLOAD, opcodeName } from '../decoder';
 import { ImportFormatError } from './packets';
+import type { HarHeader, HarWebSocketMessage } from '../views/har';
 
-export interface HarHeader {
-  name: string;
-  value: string;
-}
-
-export interface HarWebSocketMessage {
-  type: 'send' | 'receive';
-  /** Seconds since the epoch (fractional). */
-  time: number;
-  opcode: number;
-  /** Text, or base64 of the bytes for opcode 2. */
-  data: string;
-}
-
-export interface HarEntry {
-  startedDateTime: string;
+/**
+ * What the reader accepts: a HAR as DevTools save it, whose entries may carry more fields or
+ * fewer than the HAR 1.2 writer's (src/views/har.ts, whose HarHeader and
+ * HarWebSocketMessage are shared here); everything is checked as it is read.
+ */
+export interface HarInputEntry {
+  startedDateTime?: string;
   time?: number;
-  request: { method: string; url: string; httpVersion: string; headers: HarHeader[]; [k: string]: unknown };
-  response: { status: number; statusText: string; httpVersion: string; headers: HarHeader[]; [k: string]: unknown };
+  request?: { method?: string; url?: string; httpVersion?: string; headers?: HarHeader[]; [k: string]: unknown };
+  response?: { status?: number; statusText?: string; httpVersion?: string; headers?: HarHeader[]; [k: string]: unknown };
   _resourceType?: string;
   _webSocketMessages?: HarWebSocketMessage[];
   [k: string]: unknown;
 }
 
-export interface Har {
-  log: { version: string; creator: { name: string; version: string }; entries: HarEntry[]; [k: string]: unknown };
+export interface HarInput {
+  log: { version?: string; creator?: { name: string; version: string }; entries: HarInputEntry[]; [k: string]: unknown };
 }
 
 /** The note every HAR connection carries (the views show it). */

@@ -18,7 +18,7 @@ import { harEvents, MAX_HAR_BYTES, sniffHar } from './har';
 import { ImportFormatError, packetReader, sniffPacketFile, type PacketFileKind } from './packets';
 
 export { ImportFormatError } from './packets';
-export { HAR_NOTE, type Har, type HarEntry, type HarHeader, type HarWebSocketMessage } from './har';
+export { HAR_NOTE, type HarInput, type HarInputEntry } from './har';
 
 export type ImportKind = PacketFileKind | 'har';
 

@@ -1,11 +1,11 @@
 /** HAR samples built in the shapes Chrome and Firefox DevTools save (see har.test.ts). */
 import { computeAccept } from '../../src/decoder';
-import type { Har } from '../../src/import';
+import type { HarInput } from '../../src/import';
 
 export const HAR_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 /** Chrome's form: `_resourceType: "websocket"`, `_webSocketMessages` with seconds, base64 binary. */
-export function chromeStyleHar(): Har {
+export function chromeStyleHar(): HarInput {
   return {
     log: {
       version: '1.2',

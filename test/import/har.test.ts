@@ -13,7 +13,8 @@ import * as path from 'path';
 import { chromium, type Browser } from 'playwright-core';
 import { startBackend, type BackendHandle } from '../../src/backend';
 import type { WsEvent } from '../../src/decoder';
-import { HAR_NOTE, harEvents, type Har, type HarEntry, type HarWebSocketMessage } from '../../src/import/har';
+import { HAR_NOTE, harEvents, type HarInput, type HarInputEntry } from '../../src/import/har';
+import type { HarWebSocketMessage } from '../../src/views/har';
 import { ROOT, requireBuilt, runCli } from '../proxy/helpers';
 import { chromeStyleHar, HAR_KEY } from './har-samples';
 
@@ -48,6 +49,17 @@ describe('HAR files', () => {
       { event: 'error', ts: 0, message: expect.stringContaining('no WebSocket entry in the HAR (1 entries') },
     ]);
     expect(() => harEvents('{"log": {}}', { source: 'x.har' })).toThrow('x.har: not a HAR: no log.entries array');
+  });
+
+  test("our own HAR writer's output (--har) reads back to the messages it was made from", async () => {
+    const { HarBuilder } = await import('../../src/views/har');
+    const source = harEvents(JSON.stringify(chromeStyleHar()));
+    const builder = new HarBuilder();
+    for (const e of source) builder.add(e);
+    const again = harEvents(JSON.stringify(builder.har()));
+    const messages = (events: WsEvent[]) => strip(events.filter((e) => e.event === 'message'));
+    expect(messages(again)).toEqual(messages(source));
+    expect(again.find((e) => e.event === 'handshake')).toMatchObject({ acceptValid: true });
   });
 
   test('the samples: Chrome-style and Firefox-style HARs decode to their messages', async () => {
@@ -100,7 +112,7 @@ maybe('a HAR recorded from headless Chromium through CDP', () => {
     const page = await browser.newPage();
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
-    const entry: Partial<HarEntry> & { _webSocketMessages: HarWebSocketMessage[] } = { _resourceType: 'websocket', _webSocketMessages: [] };
+    const entry: HarInputEntry & { _webSocketMessages: HarWebSocketMessage[] } = { _resourceType: 'websocket', _webSocketMessages: [] };
     // CDP times are monotonic seconds; the handshake's wallTime turns them into epoch seconds.
     let clock = 0;
     const headerList = (h: Record<string, string>) => Object.entries(h).flatMap(([name, v]) => v.split('\n').map((value) => ({ name, value })));
@@ -124,7 +136,7 @@ maybe('a HAR recorded from headless Chromium through CDP', () => {
     await page.waitForFunction('document.title === "closed"', undefined, { timeout: 30000 });
     await page.close();
 
-    const har: Har = { log: { version: '1.2', creator: { name: 'WebInspector', version: '537.36' }, entries: [entry as HarEntry] } };
+    const har: HarInput = { log: { version: '1.2', creator: { name: 'WebInspector', version: '537.36' }, entries: [entry] } };
     const file = path.join(tmp, 'chromium.har');
     fs.writeFileSync(file, JSON.stringify(har, null, 2));
     const r = await runCli(['decode', file, '--ui', 'json']);
