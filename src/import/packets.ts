@@ -109,19 +109,23 @@ function tsMillis(units: bigint, unitsPerSecond: bigint, offsetSeconds: bigint):
   return Number(seconds) * 1000 + (Number(rest) * 1000) / Number(unitsPerSecond);
 }
 
-class PcapReader implements PacketReader {
-  private readonly buf = new Bytes();
-  private little = true;
+/** What both readers keep: the bytes not yet read, the byte order, the packets counted. */
+abstract class FileReader {
+  protected readonly buf = new Bytes();
+  protected little = true;
+  protected count = 0;
+
+  constructor(protected readonly source: string) {}
+
+  protected fail(reason: string): never {
+    throw new ImportFormatError(this.source, reason);
+  }
+}
+
+class PcapReader extends FileReader implements PacketReader {
   private nanos = false;
   private linkType = 0;
   private started = false;
-  private count = 0;
-
-  constructor(private readonly source: string) {}
-
-  private fail(reason: string): never {
-    throw new ImportFormatError(this.source, reason);
-  }
 
   push(chunk: Buffer): CapturedPacket[] {
     this.buf.push(chunk);
@@ -176,19 +180,10 @@ const BT_OPB = 2; // obsolete Packet Block
 const BT_SPB = 3;
 const BT_EPB = 6;
 
-class PcapngReader implements PacketReader {
-  private readonly buf = new Bytes();
-  private little = true;
+class PcapngReader extends FileReader implements PacketReader {
   private interfaces: Interface[] = [];
-  private count = 0;
   private sawSection = false;
   private lastTs = 0;
-
-  constructor(private readonly source: string) {}
-
-  private fail(reason: string): never {
-    throw new ImportFormatError(this.source, reason);
-  }
 
   push(chunk: Buffer): CapturedPacket[] {
     this.buf.push(chunk);
