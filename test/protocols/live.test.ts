@@ -207,3 +207,51 @@ test('@stomp/stompjs against a STOMP broker: frames, headers unescaped, receipts
     await new Promise((r) => wss.close(r));
   }
 });
+
+test('@stomp/stompjs over sockjs-client against a sockjs server: SockJS framing with STOMP inside (app.inner)', async () => {
+  const { Client } = await import('@stomp/stompjs');
+  const sockjs = require('sockjs');
+  const SockJS = require('sockjs-client');
+  const echo = sockjs.createServer({ log: () => undefined });
+  echo.on('connection', (conn: { on: (e: string, f: (d: string) => void) => void; write: (d: string) => void }) => {
+    conn.on('data', (text) => {
+      if (text.startsWith('CONNECT')) conn.write('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0');
+      if (text.startsWith('SEND')) conn.write('MESSAGE\ndestination:/topic/t1\nsubscription:sub-0\nmessage-id:1\n\nfrom sockjs\0');
+    });
+  });
+  const httpServer = http.createServer();
+  echo.installHandlers(httpServer, { prefix: '/stomp' });
+  const port = await listen(httpServer);
+  const rec = recordingSession();
+  const proxy = await proxyTo(port, rec);
+  // The websocket transport only, through the proxy (its info request goes through too).
+  const client = new Client({ webSocketFactory: () => new SockJS(`http://127.0.0.1:${proxy.port}/stomp`, null, { transports: ['websocket'] }), reconnectDelay: 0, heartbeatIncoming: 0, heartbeatOutgoing: 0 });
+  try {
+    const got = new Promise<string>((resolve) => {
+      client.onConnect = () => {
+        client.subscribe('/topic/t1', (m) => resolve(m.body));
+        client.publish({ destination: '/topic/t1', body: 'hi' });
+      };
+    });
+    client.activate();
+    expect(await got).toBe('from sockjs');
+    const protocol = rec.of('protocol')[0];
+    expect(protocol).toMatchObject({ protocol: 'sockjs', reason: expect.stringMatching(/^path \/stomp\/\d{3}\/[^/]+\/websocket is SockJS's/) });
+    const all = packets(rec.of('message'));
+    expect(all[0].p).toMatchObject({ protocol: 'sockjs', type: 'open' });
+    const inner = all.flatMap(({ p, m }) => (p.inner ? [{ dir: m.dir, ...(p.inner as AppPacket) }] : []));
+    expect(inner.map((p) => [p.dir, p.protocol, p.type])).toEqual([
+      ['client', 'stomp', 'CONNECT'],
+      ['server', 'stomp', 'CONNECTED'],
+      ['client', 'stomp', 'SUBSCRIBE'],
+      ['client', 'stomp', 'SEND'],
+      ['server', 'stomp', 'MESSAGE'],
+    ]);
+    expect(inner[4]).toMatchObject({ topic: '/topic/t1', body: 'from sockjs' });
+  } finally {
+    // sockjs-client's close handshake is not awaited: the proxy closing ends it.
+    void client.deactivate({ force: true });
+    await proxy.close();
+    httpServer.close();
+  }
+});
