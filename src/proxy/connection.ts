@@ -108,6 +108,8 @@ export class ProxyConnection {
 
   private readonly onClientClose = (): void => {
     if (this.inTls && this.phase === 'head') this.abort(CLOSED_IN_TLS);
+    // Gone before its tunnel was used: the tunnel's TCP connection goes too.
+    if (this.phase === 'head') this.tunnel?.tcp.destroy();
     this.clientClosed = true;
     this.maybeDone();
   };
