@@ -155,7 +155,9 @@ export interface Cli {
 }
 
 export function spawnCli(args: string[], options: { cwd?: string } = {}): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // env: the test's (jest gives each file its own process.env; spawn's default is the real one),
+  // so the child gets test/setup-home.ts's temporary WSSCOPE_HOME.
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c) => (out += c));
