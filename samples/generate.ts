@@ -12,6 +12,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { encode as msgpackEncode } from '@msgpack/msgpack';
+import { encode as cborEncode } from 'cbor-x';
 import { dataLines, headerLine } from '../src/capture';
 import { buildFrame, type FrameSpec } from '../src/decoder/build';
 import type { Direction } from '../src/decoder/events';
@@ -614,6 +616,146 @@ function protocolSamples(): Sample[] {
   ];
 }
 
+/** A handshake offering and accepting `protocol` for `path` (application-protocol samples). */
+function appHandshake(c: Capture, protocol: string | null, path = '/json'): Capture {
+  return handshake(c, {
+    requestLine: `GET ${path} HTTP/1.1`,
+    request: protocol ? add('Sec-WebSocket-Protocol', protocol) : undefined,
+    response: protocol ? add('Sec-WebSocket-Protocol', protocol) : undefined,
+  });
+}
+
+const hexBytes = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+/** MQTT, WAMP, SignalR, MessagePack, CBOR and wrapped payloads (src/protocols). */
+function binaryProtocolSamples(): Sample[] {
+  const out: Sample[] = [];
+  // MQTT 3.1.1 as mqtt.js and aedes write it: one packet in several messages.
+  {
+    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
+    const connect = hexBytes('10 1c 0004 4d515454 04 ce 000a 0002 6331 0001 77 0003 627965 0001 75 0001 70');
+    const cuts = [0, 1, 2, 8, 9, 10, 12, 16, 22, connect.length];
+    for (let k = 1; k < cuts.length; k++) c.client({ opcode: 2, payload: connect.subarray(cuts[k - 1], cuts[k]) });
+    c.server({ opcode: 2, payload: hexBytes('20 02') });
+    c.server({ opcode: 2, payload: hexBytes('00 00') });
+    c.client({ opcode: 2, payload: hexBytes('82 0c 0001 0003 742f31 01 0001 23 00') });
+    c.server({ opcode: 2, payload: hexBytes('90 04 0001 01 00') });
+    c.client({ opcode: 2, payload: hexBytes('33 0c 0003 742f31 0007 68656c6c6f') });
+    c.server({ opcode: 2, payload: hexBytes('40 02 0007') });
+    c.client({ opcode: 2, payload: hexBytes('34 08 0003 742f31 0008 79') });
+    c.server({ opcode: 2, payload: hexBytes('50 02 0008') });
+    c.client({ opcode: 2, payload: hexBytes('62 02 0008') });
+    // Several packets in one message: PUBCOMP and the broker's delivery of t/1.
+    c.server({ opcode: 2, payload: hexBytes('70 02 0008  32 0c 0003 742f31 0001 68656c6c6f') });
+    c.client({ opcode: 2, payload: hexBytes('40 02 0001  c0 00') });
+    c.server({ opcode: 2, payload: hexBytes('d0 00') });
+    c.client({ opcode: 2, payload: hexBytes('e0 00') });
+    out.push({ name: 'mqtt-v311', capture: c.end('client closed'),
+      description: 'MQTT 3.1.1 (subprotocol mqtt): a CONNECT in nine messages as mqtt.js writes it (user, password, will), CONNACK in two as aedes writes it, SUBSCRIBE/SUBACK, QoS 1 retained PUBLISH/PUBACK, the QoS 2 flow, two packets in one message, PINGREQ/PINGRESP, DISCONNECT' });
+  }
+  // MQTT 5.0: properties and reason codes (MQTT 5.0 §2.2.2, §2.4).
+  {
+    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
+    c.client({ opcode: 2, payload: hexBytes('10 1b 0004 4d515454 05 02 003c 0c 11 0000012c 26 0001 61 0001 62 0002 6331') });
+    c.server({ opcode: 2, payload: hexBytes('20 09 00 00 06 21 0014 22 000a') });
+    c.client({ opcode: 2, payload: hexBytes('82 0a 0002 02 0b 05 0003 742f23 2e') });
+    c.server({ opcode: 2, payload: hexBytes('90 04 0002 00 02') });
+    c.client({ opcode: 2, payload: hexBytes('32 18 0003 742f31 0009 0e 23 0005 0b 02 0b 03 26 0001 6b 0001 76 6869') });
+    c.server({ opcode: 2, payload: hexBytes('40 03 0009 10') });
+    c.client({ opcode: 2, payload: hexBytes('f0 08 18 06 15 0003 616263') });
+    c.server({ opcode: 2, payload: hexBytes('e0 01 8e') });
+    out.push({ name: 'mqtt-v5', capture: c.end('server closed'),
+      description: 'MQTT 5.0: CONNECT with Session Expiry and a User Property, CONNACK with Receive Maximum and Topic Alias Maximum, SUBSCRIBE with a Subscription Identifier and options, PUBLISH with a Topic Alias and User Property, PUBACK "No matching subscribers", AUTH, DISCONNECT "Session taken over"' });
+  }
+  {
+    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
+    c.client({ opcode: 2, payload: hexBytes('10 0c 0004 4d515458 04 03 003c 0000') });
+    c.client({ opcode: 2, payload: hexBytes('30 05 0003 742f23') });
+    c.client({ opcode: 2, payload: hexBytes('c1 00') });
+    c.client({ opcode: 1, payload: hexBytes('30 05 0003 742f31') });
+    c.client({ opcode: 2, payload: hexBytes('30 ff ff ff ff 01') });
+    out.push({ name: 'mqtt-violations', capture: c.end('client closed'),
+      description: 'malformed MQTT: protocol name "MQTX" with the reserved connect flag, a PUBLISH to t/# (wildcard), PINGREQ with flags 0001, a packet in a text message, a Remaining Length of five bytes (the direction is not decoded further)' });
+  }
+  // WAMP v2 in its three serialisations (the spec's examples, §7-§13).
+  const wampMsgs: [Direction, unknown][] = [
+    ['client', [1, 'realm1', { roles: { caller: {}, subscriber: {} } }]],
+    ['server', [2, 9129137332, { roles: { dealer: {}, broker: {} } }]],
+    ['client', [48, 7814135, {}, 'com.myapp.add2', [23, 7]]],
+    ['server', [50, 7814135, {}, [30]]],
+    ['client', [32, 713845233, {}, 'com.myapp.mytopic1']],
+    ['server', [33, 713845233, 5512315355]],
+    ['server', [36, 5512315355, 4429313566, {}, ['Hello, world!']]],
+    ['client', [48, 7814136, {}, 'com.myapp.nothere', []]],
+    ['server', [8, 48, 7814136, {}, 'wamp.error.no_such_procedure']],
+    ['client', [6, {}, 'wamp.close.system_shutdown']],
+  ];
+  for (const [ser, encode] of [
+    ['json', (v: unknown) => Buffer.from(JSON.stringify(v))],
+    ['msgpack', (v: unknown) => Buffer.from(msgpackEncode(v))],
+    ['cbor', (v: unknown) => Buffer.from(cborEncode(v))],
+  ] as const) {
+    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/ws'), `wamp.2.${ser}`, '/ws');
+    for (const [dir, m] of wampMsgs) c[dir]({ opcode: ser === 'json' ? 1 : 2, payload: encode(m) });
+    out.push({ name: `wamp-${ser}`, capture: c.end('client closed'),
+      description: `WAMP v2 over ${ser === 'json' ? 'JSON (text)' : ser === 'msgpack' ? 'MessagePack (binary, @msgpack/msgpack)' : 'CBOR (binary, cbor-x)'} (subprotocol wamp.2.${ser}): HELLO/WELCOME, CALL/RESULT, SUBSCRIBE/SUBSCRIBED/EVENT, a CALL answered by ERROR, GOODBYE` });
+  }
+  // SignalR (HubProtocol.md): JSON records with 0x1e, and MessagePack with varint lengths.
+  {
+    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/chathub'), null, '/chathub?id=Q2v5JRUK3s_9QmUflR2ZVA');
+    c.client({ opcode: 1, payload: '{"protocol":"json","version":1}\x1e' });
+    c.server({ opcode: 1, payload: '{}\x1e' });
+    c.client({ opcode: 1, payload: '{"type":1,"invocationId":"123","target":"Send","arguments":[42,"Test Message"]}\x1e' });
+    c.server({ opcode: 1, payload: '{"type":2,"invocationId":"123","item":42}\x1e{"type":3,"invocationId":"123","result":42}\x1e{"type":6}\x1e' });
+    c.client({ opcode: 1, payload: '{"type":4,"invocationId":"124","target":"Counter","argu' });
+    c.client({ opcode: 1, payload: 'ments":[3]}\x1e' });
+    c.server({ opcode: 1, payload: '{"type":3,"invocationId":"124","error":"It didn\'t work!"}\x1e' });
+    c.server({ opcode: 1, payload: '{"type":7,"error":"Connection closed because of an error!","allowReconnect":true}\x1e' });
+    out.push({ name: 'signalr-json', capture: c.end('server closed'),
+      description: 'SignalR JSON hub protocol (detected by the ?id= connection token): handshake, Invocation, a StreamItem, Completion and Ping in one message, a StreamInvocation split across two messages, a Completion with an error, Close' });
+  }
+  {
+    const framed = (v: unknown) => {
+      const b = Buffer.from(msgpackEncode(v));
+      return Buffer.concat([Buffer.from([b.length]), b]);
+    };
+    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/chathub'), null, '/chathub');
+    c.client({ opcode: 1, payload: '{"protocol":"messagepack","version":1}\x1e' });
+    c.server({ opcode: 1, payload: '{}\x1e' });
+    c.client({ opcode: 2, payload: framed([1, {}, 'xyz', 'method', [42], []]) });
+    c.server({ opcode: 2, payload: Buffer.concat([framed([2, {}, 'xyz', 42]), framed([3, {}, 'xyz', 3, 42])]) });
+    c.client({ opcode: 2, payload: framed([6]) });
+    c.server({ opcode: 2, payload: framed([7, null, false]) });
+    out.push({ name: 'signalr-msgpack', capture: c.end('server closed'),
+      description: 'SignalR MessagePack hub protocol (sniffed from the handshake): the JSON handshake, then an Invocation, a StreamItem and a Completion (NonVoid) in one message, Ping, Close' });
+  }
+  // Generic MessagePack and CBOR: claimed only because the subprotocol says so.
+  for (const [enc, encode] of [['msgpack', (v: unknown) => Buffer.from(msgpackEncode(v))], ['cbor', (v: unknown) => Buffer.from(cborEncode(v))]] as const) {
+    const c = appHandshake(new Capture(), enc, '/json');
+    c.client({ opcode: 2, payload: encode({ op: 'subscribe', channels: ['ticker', 'trades'], id: 1 }) });
+    c.server({ opcode: 2, payload: encode([1, 'ok', null, 2.5, true]) });
+    c.server({ opcode: 2, payload: Buffer.concat([encode(7), encode(8)]) });
+    c.server({ opcode: 2, payload: hexBytes('c1') });
+    out.push({ name: `${enc}-values`, capture: c.end('client closed'),
+      description: `generic ${enc === 'msgpack' ? 'MessagePack' : 'CBOR'} (subprotocol ${enc}): a map, an array, two values in one message (${enc}-trailing-bytes), a byte that is not ${enc === 'msgpack' ? 'MessagePack' : 'CBOR'} (${enc}-bad-encoding)` });
+  }
+  // Wrapped payloads: JSON-RPC compressed or base64-encoded, unwrapped then recognised.
+  {
+    const rpc = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'sum', params: [1, id] });
+    const c = appHandshake(new Capture(), null, '/rpc');
+    c.client({ opcode: 2, payload: zlib.gzipSync(rpc(1)) });
+    c.server({ opcode: 2, payload: zlib.deflateSync(JSON.stringify({ jsonrpc: '2.0', id: 1, result: 2 })) });
+    c.client({ opcode: 2, payload: zlib.deflateRawSync(rpc(2)) });
+    c.client({ opcode: 2, payload: zlib.brotliCompressSync(rpc(3)) });
+    c.client({ opcode: 1, payload: zlib.gzipSync(rpc(4)).toString('base64') });
+    c.client({ opcode: 1, payload: Buffer.from(rpc(5)).toString('base64') });
+    c.client({ opcode: 2, payload: zlib.gzipSync(Buffer.alloc(4 * 1024 * 1024)) });
+    out.push({ name: 'wrapped-payloads', zlib: true, capture: c.end('client closed'),
+      description: 'JSON-RPC in gzip, zlib, raw deflate, brotli, base64 of gzip and plain base64, each unwrapped and recognised (app.wrapping); a gzip bomb of 4 MiB of zeros stops at the 1 MiB unwrap limit' });
+  }
+  return out;
+}
+
 /** Every sample, in README order. */
 export async function buildSamples(): Promise<Sample[]> {
   return [
@@ -626,6 +768,7 @@ export async function buildSamples(): Promise<Sample[]> {
     await deflateSession(false),
     ...(await violations()),
     ...protocolSamples(),
+    ...binaryProtocolSamples(),
   ];
 }
 
