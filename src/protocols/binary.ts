@@ -9,7 +9,8 @@ import { Decoder as MsgpackDecoder } from '@msgpack/msgpack';
 import { Decoder as CborDecoder } from 'cbor-x';
 import type { Direction, Violation } from '../decoder/events';
 import type { AppResult, ProtocolContext, ProtocolModule, ProtocolSession } from './types';
-import { type Packet, jsonSafe, previewValue } from './wire';
+import { preview } from './json';
+import { type Packet, jsonSafe } from './wire';
 
 export type Encoding = 'msgpack' | 'cbor';
 
@@ -110,7 +111,7 @@ export function valuePacket(enc: Encoding, buf: Buffer): Packet {
   }
   const value = jsonSafe(d.value);
   const type = kindOf(d.value);
-  const p: Packet = { protocol: enc, type, summary: `${type} ${previewValue(value)}`, value };
+  const p: Packet = { protocol: enc, type, summary: `${type} ${preview(value)}`, value };
   if (d.trailing) p.violations = [binaryViolation(enc, 'trailing-bytes', 'more bytes follow the first value')];
   return p;
 }

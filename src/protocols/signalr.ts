@@ -13,7 +13,8 @@
 import type { Direction, Violation } from '../decoder/events';
 import { decodeMsgpack } from './binary';
 import type { ProtocolModule, ProtocolSession } from './types';
-import { type Packet, type PacketResult, PendingBytes, jsonSafe, previewValue, quote, resultOf } from './wire';
+import { preview } from './json';
+import { type Packet, type PacketResult, PendingBytes, jsonSafe, quote, resultOf } from './wire';
 
 /** The largest unfinished record a direction keeps (1 MiB); see docs/design.md. */
 export const SIGNALR_MAX_RECORD = 1024 * 1024;
@@ -63,11 +64,11 @@ function finish(p: Packet): Packet {
   const idText = id === undefined || id === null ? '' : ` id ${String(id)}`;
   switch (p.code) {
     case 1: case 4:
-      p.summary = `${p.type} ${quote(String(p.target ?? '?'))} ${previewValue(p.arguments ?? [])}${idText}`;
+      p.summary = `${p.type} ${quote(String(p.target ?? '?'))} ${preview(p.arguments ?? [])}${idText}`;
       break;
-    case 2: p.summary = `StreamItem${idText} ${previewValue(p.item)}`; break;
+    case 2: p.summary = `StreamItem${idText} ${preview(p.item)}`; break;
     case 3:
-      p.summary = `Completion${idText}${p.error !== undefined ? ` error ${quote(String(p.error))}` : p.result !== undefined ? ` result ${previewValue(p.result)}` : ''}`;
+      p.summary = `Completion${idText}${p.error !== undefined ? ` error ${quote(String(p.error))}` : p.result !== undefined ? ` result ${preview(p.result)}` : ''}`;
       break;
     case 5: p.summary = `CancelInvocation${idText}`; break;
     case 7: p.summary = `Close${p.error !== undefined && p.error !== null ? ` error ${quote(String(p.error))}` : ''}${p.allowReconnect ? ' allowReconnect' : ''}`; break;
@@ -111,13 +112,13 @@ export function decodeJsonRecord(text: string): Packet {
     v = undefined;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    return { protocol: 'signalr', type: 'invalid', summary: `invalid: ${previewValue(text)}`, violations: [violation('signalr-bad-json', 'the record is not a JSON object')] };
+    return { protocol: 'signalr', type: 'invalid', summary: `invalid: ${preview(text)}`, violations: [violation('signalr-bad-json', 'the record is not a JSON object')] };
   }
   const o = v as Fields;
   const code = o.type;
   if (typeof code !== 'number' || !SIGNALR_TYPES[code]) {
-    return { protocol: 'signalr', type: 'invalid', summary: `unknown type ${previewValue(code)}`,
-      violations: [violation(code === undefined ? 'signalr-missing-field' : 'signalr-unknown-type', code === undefined ? 'the record has no type' : `type ${previewValue(code)} is not defined`)] };
+    return { protocol: 'signalr', type: 'invalid', summary: `unknown type ${preview(code)}`,
+      violations: [violation(code === undefined ? 'signalr-missing-field' : 'signalr-unknown-type', code === undefined ? 'the record has no type' : `type ${preview(code)} is not defined`)] };
   }
   const p: Packet = { protocol: 'signalr', type: SIGNALR_TYPES[code], code, summary: '', encoding: 'json' };
   for (const [k, x] of Object.entries(o)) if (k !== 'type') p[k] = x;
@@ -132,7 +133,7 @@ export function decodeMsgpackMessage(bytes: Buffer): Packet {
   if (!d.ok) return bad(`not MessagePack: ${d.error!}`);
   if (d.trailing) return bad('bytes follow the message inside its length');
   const a = d.value;
-  if (!Array.isArray(a) || typeof a[0] !== 'number') return bad(`not an array starting with the type: ${previewValue(jsonSafe(a))}`);
+  if (!Array.isArray(a) || typeof a[0] !== 'number') return bad(`not an array starting with the type: ${preview(jsonSafe(a))}`);
   const code = a[0];
   if (!SIGNALR_TYPES[code]) {
     return { protocol: 'signalr', type: 'invalid', summary: `unknown type ${code}`, encoding: 'messagepack', violations: [violation('signalr-unknown-type', `type ${code} is not defined`)] };
@@ -149,7 +150,7 @@ export function decodeMsgpackMessage(bytes: Buffer): Packet {
       p.resultKind = kind === 1 ? 'Error' : kind === 2 ? 'Void' : kind === 3 ? 'NonVoid' : jsonSafe(kind);
       if (kind === 1) p.error = jsonSafe(a[4]);
       else if (kind === 3) p.result = jsonSafe(a[4]);
-      else if (kind !== 2) add(p, violation('signalr-bad-field', `Completion ResultKind ${previewValue(jsonSafe(kind))} (1, 2 or 3)`));
+      else if (kind !== 2) add(p, violation('signalr-bad-field', `Completion ResultKind ${preview(jsonSafe(kind))} (1, 2 or 3)`));
       break;
     }
     case 5: set(['headers', 'invocationId']); break;
@@ -179,14 +180,14 @@ function handshakeRecord(dir: Direction, text: string): Packet {
       p.version = o.version;
       p.summary = `Handshake ${o.protocol} v${o.version}`;
     } else {
-      p.summary = `Handshake invalid ${previewValue(text)}`;
+      p.summary = `Handshake invalid ${preview(text)}`;
       add(p, violation('signalr-bad-handshake', 'the handshake request is not {"protocol": string, "version": number}'));
     }
     return p;
   }
   const p: Packet = { protocol: 'signalr', type: 'HandshakeResponse', summary: 'HandshakeResponse ok' };
   if (!o) {
-    p.summary = `HandshakeResponse invalid ${previewValue(text)}`;
+    p.summary = `HandshakeResponse invalid ${preview(text)}`;
     add(p, violation('signalr-bad-handshake', 'the handshake response is not a JSON object'));
   } else if (o.error !== undefined) {
     p.error = o.error;

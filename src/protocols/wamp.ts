@@ -11,7 +11,8 @@
 import type { Direction, Violation } from '../decoder/events';
 import { decodeBinary, type Encoding } from './binary';
 import type { ProtocolModule, ProtocolSession } from './types';
-import { type Packet, type PacketResult, jsonSafe, previewValue, resultOf } from './wire';
+import { preview } from './json';
+import { type Packet, type PacketResult, jsonSafe, resultOf } from './wire';
 
 export type WampSerialization = 'json' | Encoding;
 
@@ -83,7 +84,7 @@ function kindOk(kind: Kind, v: unknown): boolean {
 /** Describes one decoded WAMP message (an array as the serialisation gave it). */
 export function describeWamp(msg: unknown, dir: Direction | null): Packet {
   if (!Array.isArray(msg) || msg.length === 0 || typeof msg[0] !== 'number' || !Number.isInteger(msg[0])) {
-    return { protocol: 'wamp', type: 'invalid', summary: `invalid: ${previewValue(jsonSafe(msg))}`,
+    return { protocol: 'wamp', type: 'invalid', summary: `invalid: ${preview(jsonSafe(msg))}`,
       violations: [violation('wamp-not-array', 'the message is not an array starting with an integer type code')] };
   }
   const code = msg[0];
@@ -103,7 +104,7 @@ export function describeWamp(msg: unknown, dir: Direction | null): Packet {
   def.fields.forEach(([name, kind], i) => {
     if (i + 1 >= msg.length) return;
     const v = msg[i + 1];
-    if (!kindOk(kind, v)) vs.push(violation('wamp-bad-field', `${def.name} ${name} is not a${kind === 'id' ? 'n id' : ` ${kind}`}: ${previewValue(jsonSafe(v))}`));
+    if (!kindOk(kind, v)) vs.push(violation('wamp-bad-field', `${def.name} ${name} is not a${kind === 'id' ? 'n id' : ` ${kind}`}: ${preview(jsonSafe(v))}`));
     else if (kind === 'uri' && !URI.test(v as string)) vs.push(violation('wamp-bad-uri', `${def.name} ${name} ${JSON.stringify(v)} is not a URI`));
     p[name] = jsonSafe(v);
   });
@@ -138,9 +139,9 @@ export function describeWamp(msg: unknown, dir: Direction | null): Packet {
 }
 
 function summaryOf(p: Packet, code: number): string {
-  const payload = [p.args !== undefined ? previewValue(p.args) : '', p.kwargs !== undefined ? previewValue(p.kwargs) : ''].filter(Boolean).join(' ');
+  const payload = [p.args !== undefined ? preview(p.args) : '', p.kwargs !== undefined ? preview(p.kwargs) : ''].filter(Boolean).join(' ');
   const tail = payload ? ' ' + payload : '';
-  const f = (k: string) => (p[k] === undefined ? '?' : typeof p[k] === 'string' ? (p[k] as string) : previewValue(p[k]));
+  const f = (k: string) => (p[k] === undefined ? '?' : typeof p[k] === 'string' ? (p[k] as string) : preview(p[k]));
   switch (code) {
     case 1: return `HELLO ${f('realm')}`;
     case 2: return `WELCOME session ${f('session')}`;
@@ -198,7 +199,7 @@ export function decodeWamp(bytes: Buffer, serialization: WampSerialization, dir:
     try {
       value = JSON.parse(bytes.toString('utf8'));
     } catch {
-      return bad(`not JSON: ${previewValue(bytes.toString('utf8'))}`, serialization);
+      return bad(`not JSON: ${preview(bytes.toString('utf8'))}`, serialization);
     }
   } else {
     const d = decodeBinary(serialization, bytes);

@@ -4,6 +4,7 @@
  * buffer for packets split across WebSocket messages, previews for summaries, and a
  * JSON-safe copy of values decoded by @msgpack/msgpack and cbor-x.
  */
+import { clip, preview } from './json';
 
 /** Thrown by Reader when a field runs past the end of the packet. */
 export class ShortRead extends Error {
@@ -86,21 +87,7 @@ export function previewBytes(b: Buffer): string {
 
 /** JSON-quotes a string cut at SUMMARY_TEXT characters (JSON escapes keep control characters visible). */
 export function quote(s: string): string {
-  return JSON.stringify(s.length > SUMMARY_TEXT ? s.slice(0, SUMMARY_TEXT) + '…' : s);
-}
-
-/** Characters of compact JSON a summary shows for a decoded value. */
-export const SUMMARY_JSON = 60;
-
-/** A value as compact JSON for a summary, cut at SUMMARY_JSON characters. */
-export function previewValue(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > SUMMARY_JSON ? s.slice(0, SUMMARY_JSON) + '…' : s;
+  return JSON.stringify(clip(s, SUMMARY_TEXT));
 }
 
 /** How deep jsonSafe copies nested arrays and maps before it cuts with "…". */
@@ -135,7 +122,7 @@ export function jsonSafe(v: unknown, depth = 0): unknown {
     let n = 0;
     for (const [k, x] of v) {
       if (n++ >= JSON_SAFE_ITEMS) break;
-      out[typeof k === 'string' ? k : previewValue(jsonSafe(k, JSON_SAFE_DEPTH - 1))] = jsonSafe(x, depth + 1);
+      out[typeof k === 'string' ? k : preview(jsonSafe(k, JSON_SAFE_DEPTH - 1))] = jsonSafe(x, depth + 1);
     }
     return out;
   }
