@@ -672,10 +672,10 @@ function binaryProtocolSamples(): Sample[] {
     c.client({ opcode: 2, payload: hexBytes('10 0c 0004 4d515458 04 03 003c 0000') });
     c.client({ opcode: 2, payload: hexBytes('30 05 0003 742f23') });
     c.client({ opcode: 2, payload: hexBytes('c1 00') });
-    c.client({ opcode: 1, payload: hexBytes('30 05 0003 742f31') });
+    c.client({ opcode: 1, payload: hexBytes('30 02 0101') });
     c.client({ opcode: 2, payload: hexBytes('30 ff ff ff ff 01') });
     out.push({ name: 'mqtt-violations', capture: c.end('client closed'),
-      description: 'malformed MQTT: protocol name "MQTX" with the reserved connect flag, a PUBLISH to t/# (wildcard), PINGREQ with flags 0001, a packet in a text message, a Remaining Length of five bytes (the direction is not decoded further)' });
+      description: 'malformed MQTT: protocol name "MQTX" with the reserved connect flag, a PUBLISH to t/# (wildcard), PINGREQ with flags 0001, a packet in a text message (and cut short), a Remaining Length of five bytes (the direction is not decoded further)' });
   }
   // WAMP v2 in its three serialisations (the spec's examples, §7-§13).
   const wampMsgs: [Direction, unknown][] = [
