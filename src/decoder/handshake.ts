@@ -110,6 +110,25 @@ function isKey(key: string): boolean {
   return /^[A-Za-z0-9+/]{21}[AQgw]==$/.test(key.trim());
 }
 
+/** The handshake event of a 101 exchange: its findings come from `check`; `violations` are all it breaks, in order. */
+export function handshakeEvent(conn: number, ts: number, request: HttpRequestHead, response: HttpResponseHead, check: ResponseCheck, violations: Violation[]): HandshakeEvent {
+  return {
+    event: 'handshake',
+    ts,
+    conn,
+    request,
+    response,
+    key: check.key,
+    accept: check.accept,
+    expectedAccept: check.expectedAccept,
+    acceptValid: check.acceptValid,
+    protocol: check.protocol,
+    extensions: check.extensions,
+    permessageDeflate: check.permessageDeflate,
+    violations,
+  };
+}
+
 /** The handshake event's findings (events.ts), plus what the frame decoders need to know. */
 export interface ResponseCheck extends Pick<HandshakeEvent, 'key' | 'accept' | 'expectedAccept' | 'acceptValid' | 'protocol' | 'extensions' | 'violations'> {
   permessageDeflate: PerMessageDeflateParams | null;

@@ -5,7 +5,7 @@
  * each direction (§5), their messages (§5.4, §8.1, RFC 7692) and every rule they break.
  */
 import { FrameDecoder } from './frames';
-import { checkRequest, checkResponse, deflateParams, isUpgradeRequest, parseExtensions, parseRequestHead, parseResponseHead } from './handshake';
+import { checkRequest, checkResponse, deflateParams, handshakeEvent, isUpgradeRequest, parseExtensions, parseRequestHead, parseResponseHead } from './handshake';
 import type { Direction, HandshakeEvent, HttpRequestHead, HttpResponseHead, MessageEvent, Violation, WsEvent } from './events';
 import { BodySkipper, requestBodyLength, responseBodyLength, type BodyLength } from './http';
 import { violation } from './constants';
@@ -357,21 +357,7 @@ export class ConnectionDecoder {
   private upgraded(req: PendingRequest, res: HttpResponseHead, resViolations: Violation[], ts: number): void {
     const check = checkResponse(req.head, res);
     const violations = [...req.violations, ...checkRequest(req.head), ...resViolations, ...check.violations];
-    const handshake: HandshakeEvent = {
-      event: 'handshake',
-      ts,
-      conn: this.options.conn,
-      request: req.head,
-      response: res,
-      key: check.key,
-      accept: check.accept,
-      expectedAccept: check.expectedAccept,
-      acceptValid: check.acceptValid,
-      protocol: check.protocol,
-      extensions: check.extensions,
-      permessageDeflate: check.permessageDeflate,
-      violations,
-    };
+    const handshake = handshakeEvent(this.options.conn, ts, req.head, res, check, violations);
     const pmd = check.permessageDeflate;
     const serverRest = this.server.pending.take();
     const clientRest = this.client.pending.take();

@@ -17,7 +17,7 @@
  * The message and header shapes are the HAR writer's (src/views/har.ts).
  */
 import type { HttpRequestHead, HttpResponseHead, MessageEvent, WsEvent } from '../decoder/events';
-import { checkRequest, checkResponse } from '../decoder/handshake';
+import { checkRequest, checkResponse, handshakeEvent } from '../decoder/handshake';
 import { DEFAULT_MAX_PAYLOAD, opcodeName } from '../decoder';
 import { ImportFormatError } from './packets';
 import type { HarHeader, HarWebSocketMessage } from '../views/har';
@@ -122,21 +122,7 @@ function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: n
   const res: HttpResponseHead = { status, reason: typeof response.statusText === 'string' ? response.statusText : '', headers: headers(response.headers) };
   if (status === 101) {
     const check = checkResponse(req, res);
-    events.push({
-      event: 'handshake',
-      ts: openTs,
-      conn,
-      request: req,
-      response: res,
-      key: check.key,
-      accept: check.accept,
-      expectedAccept: check.expectedAccept,
-      acceptValid: check.acceptValid,
-      protocol: check.protocol,
-      extensions: check.extensions,
-      permessageDeflate: check.permessageDeflate,
-      violations: [...checkRequest(req), ...check.violations],
-    });
+    events.push(handshakeEvent(conn, openTs, req, res, check, [...checkRequest(req), ...check.violations]));
   } else if (status > 0) {
     events.push({ event: 'http', ts: openTs, conn, request: req, response: res });
   }

@@ -1,7 +1,7 @@
 import { buildFrame } from '../../src/decoder/build';
 import { ConnectionDecoder, type Direction, type WsEvent } from '../../src/decoder';
 import { RULE_EXAMPLES } from '../../src/decoder/examples';
-import { prng } from './helpers';
+import { mutate, prng } from './helpers';
 
 /** Valid and invalid seeds to mutate: every rule example, a handshake, compressed frames. */
 function seeds(): { dir: Direction; bytes: Buffer; handshake: boolean }[] {
@@ -30,16 +30,7 @@ describe('fuzz: random and mutated inputs never throw and stay bounded', () => {
       if (n % 4 === 0) {
         bytes = Buffer.from(Array.from({ length: int(64) }, () => int(256)));
       } else {
-        bytes = Buffer.from(seed.bytes);
-        const edits = 1 + int(4);
-        for (let e = 0; e < edits && bytes.length > 0; e++) {
-          const at = int(bytes.length);
-          const what = int(4);
-          if (what === 0) bytes[at] ^= 1 << int(8);
-          else if (what === 1) bytes[at] = int(256);
-          else if (what === 2) bytes = bytes.subarray(0, at);
-          else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([int(256), int(256)]), bytes.subarray(at)]);
-        }
+        bytes = mutate(seed.bytes, int);
       }
       const split = seed.handshake ? seed.bytes.indexOf('HTTP/1.1 101') : -1;
       const d = new ConnectionDecoder({

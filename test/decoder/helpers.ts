@@ -44,6 +44,21 @@ export function withoutTs(events: WsEvent[]): unknown[] {
   });
 }
 
+/** 1-4 random edits of a copy of `seed` (a bit flipped, a byte replaced, cut short, two bytes inserted), drawn from `int`. */
+export function mutate(seed: Buffer, int: (n: number) => number): Buffer {
+  let bytes = Buffer.from(seed);
+  const edits = 1 + int(4);
+  for (let e = 0; e < edits && bytes.length > 0; e++) {
+    const at = int(bytes.length);
+    const what = int(4);
+    if (what === 0) bytes[at] ^= 1 << int(8);
+    else if (what === 1) bytes[at] = int(256);
+    else if (what === 2) bytes = bytes.subarray(0, at);
+    else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([int(256), int(256)]), bytes.subarray(at)]);
+  }
+  return bytes;
+}
+
 /** A small seeded PRNG (mulberry32), so failures reproduce. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

@@ -5,7 +5,7 @@ import { valuePacket } from '../../src/protocols/binary';
 import { MqttSession } from '../../src/protocols/mqtt';
 import { SignalrSession } from '../../src/protocols/signalr';
 import { WampSession } from '../../src/protocols/wamp';
-import { prng } from '../decoder/helpers';
+import { mutate, prng } from '../decoder/helpers';
 
 /** Valid seeds to mutate, for each decoder of this file. */
 const gen = (o: Record<string, unknown>, v = 5) => mqttPacket.generate(o as unknown as mqttPacket.Packet, { protocolVersion: v });
@@ -33,17 +33,7 @@ describe('fuzz: MQTT, SignalR, WAMP, MessagePack and CBOR never throw and stay b
       for (let k = 0; k < 10; k++) {
         let bytes: Buffer;
         if (k % 4 === 3) bytes = Buffer.from(Array.from({ length: int(80) }, () => int(256)));
-        else {
-          bytes = Buffer.from(SEEDS[int(SEEDS.length)]);
-          for (let e = 1 + int(4); e > 0 && bytes.length > 0; e--) {
-            const at = int(bytes.length);
-            const what = int(4);
-            if (what === 0) bytes[at] ^= 1 << int(8);
-            else if (what === 1) bytes[at] = int(256);
-            else if (what === 2) bytes = bytes.subarray(0, at);
-            else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([int(256), int(256)]), bytes.subarray(at)]);
-          }
-        }
+        else bytes = mutate(SEEDS[int(SEEDS.length)], int);
         const dir = int(2) ? 'client' : 'server';
         const opcode = int(2) ? 1 : 2;
         for (const s of sessions) {
