@@ -15,6 +15,26 @@ const ROOT = path.resolve(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
+/** A hooks module for --script, typed by the package: every hook type in use. */
+const HOOKS_MODULE = `import type { FrameHook, MessageHook, HookFrameSpec, HookResult } from 'wsscope';
+
+export const onFrame: FrameHook = (frame, api) => {
+  if (frame.opcode === 9) return 'drop';
+  if (frame.dir === 'server' && frame.payloadBytes.length === 0) api.send('server', { opcode: 'pong', payload: Buffer.alloc(0) });
+  return undefined;
+};
+
+export const onMessage: MessageHook = async (message, api) => {
+  if (message.text === 'bye') {
+    api.close(1000, 'done');
+    return 'drop';
+  }
+  const upper: HookFrameSpec = { opcode: 'text', payload: message.bytes.toString('utf8').toUpperCase(), compress: message.compressed };
+  const result: HookResult = message.dir === 'client' ? [upper] : undefined;
+  return result;
+};
+`;
+
 let dir: string;
 let project: string;
 
@@ -127,8 +147,13 @@ describe('every example of docs/api.md runs', () => {
     });
     // A deliberate type error must be caught, or the check proves nothing.
     fs.writeFileSync(path.join(project, 'wrong.mts'), "import { buildFrame } from 'wsscope';\nbuildFrame({ payload: 'no opcode' });\n");
-    // One tsc run (it is the slow part): the examples must have no error, wrong.mts its one.
-    const files = [...ts.flatMap((_, i) => [`typed-${i}.cts`, `typed-${i}.mts`]), 'wrong.mts'];
+    // A --script hooks module typed with the package's hook types, and one that returns
+    // what a hook may not ("dorp" is neither undefined, "drop" nor a frame spec).
+    fs.writeFileSync(path.join(project, 'hooks.mts'), HOOKS_MODULE);
+    fs.writeFileSync(path.join(project, 'hooks.cts'), HOOKS_MODULE);
+    fs.writeFileSync(path.join(project, 'wrong-hooks.mts'), "import type { FrameHook } from 'wsscope';\nexport const onFrame: FrameHook = () => 'dorp';\n");
+    // One tsc run (it is the slow part): the examples and hooks must have no error, each wrong file its one.
+    const files = [...ts.flatMap((_, i) => [`typed-${i}.cts`, `typed-${i}.mts`]), 'hooks.mts', 'hooks.cts', 'wrong.mts', 'wrong-hooks.mts'];
     const compilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', types: ['node'], typeRoots: [path.join(ROOT, 'node_modules/@types')] };
     fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
     let output = '';
@@ -137,8 +162,11 @@ describe('every example of docs/api.md runs', () => {
     } catch (err) {
       output = String((err as { stdout?: string }).stdout);
     }
-    const errors = output.split('\n').filter((line) => /error TS/.test(line));
-    expect(errors).toEqual([expect.stringMatching(/^wrong\.mts\(2,12\): error TS2345: Argument of type '\{ payload: string; \}' is not assignable to parameter of type 'FrameSpec'/)]);
+    const errors = output.split('\n').filter((line) => /error TS/.test(line)).sort();
+    expect(errors).toEqual([
+      expect.stringMatching(/^wrong-hooks\.mts\(2,41\): error TS2322: Type '"dorp"' is not assignable to type 'HookResult \| Promise<HookResult>'/),
+      expect.stringMatching(/^wrong\.mts\(2,12\): error TS2345: Argument of type '\{ payload: string; \}' is not assignable to parameter of type 'FrameSpec'/),
+    ]);
   }, 60_000);
 });
 
