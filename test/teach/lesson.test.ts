@@ -226,6 +226,15 @@ describe('docs/lesson.md and its translations', () => {
     await stop?.();
   });
 
+  it('the lesson and its translations link to each other, and README to them all', () => {
+    const files = [LESSON, ...TRANSLATIONS];
+    const text = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+    for (const file of files) {
+      for (const other of files.filter((f) => f !== file)) expect({ file, links: text(file).includes(`](${path.basename(other)})`) }).toEqual({ file, links: true });
+      expect({ readme: text('README.md').includes(`](${file})`) }).toEqual({ readme: true });
+    }
+  });
+
   it.each(lessons.map((l) => [l.name, l] as const))('%s has commands to run, and marks the interactive ones no-run', (_name, { blocks }) => {
     expect(blocks.filter((b) => b.run).flatMap((b) => b.commands).length).toBeGreaterThan(10);
     for (const block of blocks.filter((b) => !b.run)) {
