@@ -14,11 +14,17 @@
  * `frames: 0` (not recorded) and `compressed: false` (not known), and `end`, whose byte
  * counts are the messages' payload bytes. No frame event is made up.
  *
+ * The messages go through the same application-protocol layer as a decoded connection's
+ * (src/protocols AppLayer: detection from the handshake's Sec-WebSocket-Protocol and URL,
+ * then the first messages; `--protocol` forces one), so they get `message.app` and the
+ * connection its `protocol` event just as a pcap or a wsscope capture of the same traffic.
+ *
  * The message and header shapes are the HAR writer's (src/views/har.ts).
  */
 import type { HttpRequestHead, HttpResponseHead, MessageEvent, WsEvent } from '../decoder/events';
 import { checkRequest, checkResponse, handshakeEvent } from '../decoder/handshake';
 import { DEFAULT_MAX_PAYLOAD, opcodeName } from '../decoder';
+import { AppLayer, moduleNamed, unknownProtocol, type ProtocolModule } from '../protocols';
 import { ImportFormatError } from './packets';
 import type { HarHeader, HarWebSocketMessage } from '../views/har';
 
@@ -69,9 +75,11 @@ function isWebSocketEntry(e: Record<string, unknown>): boolean {
 }
 
 /** The events of a HAR's WebSocket entries, in entry order. Throws ImportFormatError when it is not a HAR. */
-export function harEvents(text: string, options: { source?: string; maxPayload?: number } = {}): WsEvent[] {
+export function harEvents(text: string, options: { source?: string; maxPayload?: number; protocol?: string } = {}): WsEvent[] {
   const source = options.source ?? 'HAR';
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const forced = options.protocol === undefined ? null : moduleNamed(options.protocol);
+  if (forced === undefined) throw new Error(unknownProtocol(options.protocol!));
   let har: unknown;
   try {
     har = JSON.parse(text.replace(/^\uFEFF/, ''));
@@ -86,7 +94,7 @@ export function harEvents(text: string, options: { source?: string; maxPayload?:
   for (const entry of har.log.entries) {
     if (!isObject(entry) || !isWebSocketEntry(entry)) continue;
     conn++;
-    events.push(...entryEvents(entry, conn, maxPayload));
+    entryEvents(entry, conn, maxPayload, forced, (e) => events.push(e));
   }
   if (conn === 0) {
     events.push({ event: 'error', ts: 0, message: `no WebSocket entry in the HAR (${har.log.entries.length} entries; DevTools saves WebSocket messages as "_webSocketMessages" of a ws:// or wss:// entry)` });
@@ -94,7 +102,7 @@ export function harEvents(text: string, options: { source?: string; maxPayload?:
   return events;
 }
 
-function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: number): WsEvent[] {
+function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: number, forced: ProtocolModule | null, emit: (event: WsEvent) => void): void {
   const request = isObject(entry.request) ? entry.request : {};
   const response = isObject(entry.response) ? entry.response : {};
   const started = typeof entry.startedDateTime === 'string' ? Date.parse(entry.startedDateTime) : NaN;
@@ -102,8 +110,7 @@ function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: n
   const messages = Array.isArray(entry._webSocketMessages) ? entry._webSocketMessages : [];
   const firstTime = messages.length && isObject(messages[0]) ? toMillis(messages[0].time) : NaN;
   const openTs = Number.isFinite(started) ? started : Number.isFinite(firstTime) ? firstTime : 0;
-  const events: WsEvent[] = [];
-  events.push({ event: 'open', ts: openTs, conn, client: 'browser (HAR)', target: url, note: HAR_NOTE });
+  emit({ event: 'open', ts: openTs, conn, client: 'browser (HAR)', target: url, note: HAR_NOTE });
 
   let path = '/';
   try {
@@ -120,18 +127,25 @@ function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: n
   };
   const status = typeof response.status === 'number' ? response.status : 0;
   const res: HttpResponseHead = { status, reason: typeof response.statusText === 'string' ? response.statusText : '', headers: headers(response.headers) };
+  // The layer emits the message events itself (with `app` added), as on a decoded connection.
+  const layer = new AppLayer(conn, forced, emit);
+  let layerStart: ReturnType<AppLayer['start']>;
   if (status === 101) {
     const check = checkResponse(req, res);
-    events.push(handshakeEvent(conn, openTs, req, res, check, [...checkRequest(req), ...check.violations]));
-  } else if (status > 0) {
-    events.push({ event: 'http', ts: openTs, conn, request: req, response: res });
+    const handshake = handshakeEvent(conn, openTs, req, res, check, [...checkRequest(req), ...check.violations]);
+    layerStart = layer.start(handshake);
+    emit(handshake);
+  } else {
+    if (status > 0) emit({ event: 'http', ts: openTs, conn, request: req, response: res });
+    layerStart = layer.start(null);
   }
+  if (layerStart.after) emit(layerStart.after);
 
   const bytes = { client: 0, server: 0 };
   let lastTs = openTs;
   for (const m of messages) {
     if (!isObject(m) || (m.type !== 'send' && m.type !== 'receive') || typeof m.data !== 'string') {
-      events.push({ event: 'error', ts: lastTs, conn, message: 'a _webSocketMessages item without type "send"/"receive" and a data string: skipped' });
+      emit({ event: 'error', ts: lastTs, conn, message: 'a _webSocketMessages item without type "send"/"receive" and a data string: skipped' });
       continue;
     }
     const ts = toMillis(m.time);
@@ -139,22 +153,17 @@ function entryEvents(entry: Record<string, unknown>, conn: number, maxPayload: n
     const dir = m.type === 'send' ? 'client' : 'server';
     const opcode = typeof m.opcode === 'number' && Number.isInteger(m.opcode) ? m.opcode : 1;
     const message: MessageEvent = { event: 'message', ts: lastTs, conn, dir, opcode, opcodeName: opcodeName(opcode), frames: 0, length: 0, compressed: false, source: 'har', violations: [] };
-    if (opcode === 0x2) {
-      const data = Buffer.from(m.data, 'base64');
-      message.length = data.length;
-      message.data = data.subarray(0, maxPayload).toString('hex');
-      if (data.length > maxPayload) message.truncated = true;
-    } else {
-      const data = Buffer.from(m.data, 'utf8');
-      message.length = data.length;
-      message.text = data.length > maxPayload ? data.subarray(0, maxPayload).toString('utf8') : m.data;
-      if (data.length > maxPayload) message.truncated = true;
-    }
+    const data = opcode === 0x2 ? Buffer.from(m.data, 'base64') : Buffer.from(m.data, 'utf8');
+    message.length = data.length;
+    if (opcode === 0x2) message.data = data.subarray(0, maxPayload).toString('hex');
+    else message.text = data.length > maxPayload ? data.subarray(0, maxPayload).toString('utf8') : m.data;
+    if (data.length > maxPayload) message.truncated = true;
     bytes[dir] += message.length;
-    events.push(message);
+    // Only data messages carry an application protocol (a HAR may list other opcodes).
+    if (layerStart.attach && (opcode === 0x1 || opcode === 0x2)) layer.message(message, data);
+    else emit(message);
   }
-  events.push({ event: 'end', ts: lastTs, conn, reason: 'end of the HAR entry', bytes });
-  return events;
+  emit({ event: 'end', ts: lastTs, conn, reason: 'end of the HAR entry', bytes });
 }
 
 /** A message's `time`: seconds since the epoch as DevTools writes it (milliseconds taken as such). */

@@ -79,7 +79,7 @@ export async function replayImport(chunks: AsyncIterable<Buffer> | Iterable<Buff
       if (total > MAX_HAR_BYTES) throw new ImportFormatError(source, `a HAR larger than ${MAX_HAR_BYTES / 1024 / 1024} MiB is not read (HAR files are JSON, read whole)`);
       parts.push(chunk);
     }
-    for (const event of harEvents(Buffer.concat(parts).toString('utf8'), { source, maxPayload: options.maxPayload })) publish(event);
+    for (const event of harEvents(Buffer.concat(parts).toString('utf8'), { source, maxPayload: options.maxPayload, protocol: options.protocol })) publish(event);
     return;
   }
   const replayer = new CaptureReplayer(publish, options);

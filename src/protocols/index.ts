@@ -181,7 +181,9 @@ export class AppLayer implements MessageLayer {
       }
     }
     if (!this.session) {
-      const found = body ? sniff(event.dir, opcode, body, this.ctx) : null;
+      // Past SNIFF_MESSAGES nothing is sniffed: a decoder detaches the layer then; a reader
+      // that drives the layer without a decoder (the HAR reader) keeps calling it.
+      const found = body && this.sniffed < SNIFF_MESSAGES ? sniff(event.dir, opcode, body, this.ctx) : null;
       if (found) this.emit(this.decide(found.module, found.reason, event.ts));
       else {
         if (++this.sniffed >= SNIFF_MESSAGES) this.decoder?.detach();

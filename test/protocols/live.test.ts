@@ -6,9 +6,11 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { MessageEvent, ProtocolEvent } from '../../src/decoder/events';
+import type { MessageEvent, ProtocolEvent, WsEvent } from '../../src/decoder/events';
 import type { AppPacket } from '../../src/protocols';
+import { harEvents } from '../../src/import/har';
 import { startProxy, type ProxyHandle } from '../../src/proxy';
+import { HarBuilder } from '../../src/views/har';
 import { recordingSession, waitFor } from '../proxy/helpers';
 
 /** Every packet the session saw (inner ones not flattened), with its message. */
@@ -44,6 +46,9 @@ test('socket.io: events, acks both ways linked, binary attachments joined, a sec
   server.of('/admin').on('connection', (socket) => socket.emit('hello', { admin: true }));
   const port = await listen(httpServer);
   const rec = recordingSession();
+  // What --har writes of the session, read back below: the same packets as the proxy's own events.
+  const har = new HarBuilder();
+  rec.session.onEvent((e) => har.add(e));
   const proxy = await proxyTo(port, rec);
   const url = `http://127.0.0.1:${proxy.port}`;
   const client = io(url, { transports: ['websocket'], forceNew: true });
@@ -86,6 +91,14 @@ test('socket.io: events, acks both ways linked, binary attachments joined, a sec
     await server.close();
     httpServer.close();
   }
+  const apps = (events: WsEvent[]) => {
+    const byConn = new Map<number, unknown[]>();
+    for (const e of events) if (e.event === 'protocol' || e.event === 'message') byConn.set(e.conn, [...(byConn.get(e.conn) ?? []), e.event === 'protocol' ? e.reason : [e.dir, e.app]]);
+    return [...byConn.values()];
+  };
+  const fromHar = harEvents(JSON.stringify(har.har()));
+  expect(apps(fromHar)).toEqual(apps(rec.events));
+  expect(apps(fromHar).length).toBe(2);
 });
 
 test('graphql-ws: a subscription through the proxy, its items linked to the subscribe', async () => {
