@@ -398,8 +398,10 @@ export async function scale(quick: boolean): Promise<void> {
 }
 
 export async function main(quick = false): Promise<void> {
-  await sideBySide(quick);
-  console.log('');
+  if (process.env.BENCH_SIDE !== '0') {
+    await sideBySide(quick);
+    console.log('');
+  }
   if (process.env.BENCH_SCALE !== '0') await scale(quick);
 }
 
