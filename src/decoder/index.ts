@@ -103,8 +103,18 @@ export class ConnectionDecoder {
   private readonly maxInflate: number;
   /** The layer that now receives the message events, or null. */
   private layer: MessageLayer | null = null;
+  /**
+   * The layer offered (options.layer) until it declines or detaches: not kept in `options`,
+   * so that a detached layer (and the handshake it read) is freed with it (issue #13: at
+   * 9,000 connections each kept handshake cost kilobytes).
+   */
+  private offered: MessageLayer | null;
+  readonly options: Omit<ConnectionDecoderOptions, 'layer'>;
 
-  constructor(readonly options: ConnectionDecoderOptions) {
+  constructor(options: ConnectionDecoderOptions) {
+    const { layer, ...rest } = options;
+    this.options = rest;
+    this.offered = layer ?? null;
     this.maxPayload = Math.max(0, Math.floor(options.maxPayload ?? DEFAULT_MAX_PAYLOAD));
     this.maxInflate = Math.max(1, Math.floor(options.maxInflate ?? DEFAULT_MAX_INFLATE));
     const side = (dir: Direction): Side => ({ dir, mode: 'head', pending: new ByteQueue(), scanned: 0, body: null, frames: null, bytes: 0, framesAt: null });
@@ -124,14 +134,16 @@ export class ConnectionDecoder {
   /** Detaches the message layer: messages go straight to onEvent, nothing kept beyond the preview. */
   detach(): void {
     this.layer = null;
+    this.offered = null;
     for (const side of [this.client, this.server]) if (side.frames) side.frames.messages.whole = false;
   }
 
   /** Offers the frames' start to the layer; `after` is emitted once the caller emitted the handshake. */
   private startLayer(handshake: HandshakeEvent | null): WsEvent | null {
-    const layer = this.options.layer;
+    const layer = this.offered;
     if (!layer) return null;
     const { attach, after } = layer.start(handshake);
+    if (!attach) this.offered = null;
     if (attach) {
       this.layer = layer;
       for (const side of [this.client, this.server]) if (side.frames) side.frames.messages.whole = true;
@@ -225,7 +237,7 @@ export class ConnectionDecoder {
       deflate,
       unknownExtension,
       emit: (e) => this.emit(e),
-      emitMessage: this.options.layer ? this.emitMessage : undefined,
+      emitMessage: this.offered ? this.emitMessage : undefined,
     });
   }
 
