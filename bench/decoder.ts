@@ -9,13 +9,18 @@
  * or more carry their hex as a lazily computed property: this bench does not read it,
  * as a view that does not display it). ws's Receiver unmasks in place, so it gets its
  * own copy of the chunks, made outside the timed region.
+ * The row `+app` is our decoder as the proxy makes it (createDecoder: with the
+ * application-protocol layer, which recognises nothing in these payloads and detaches):
+ * its ratio to the bare decoder is what that layer costs a connection whose protocol is
+ * not recognised (issue #11).
  * Run with `npm run bench` (BENCH_CASE=text, binary or deflate runs one case); the numbers
  * depend on the machine and its load.
  */
 import { dirname, join } from 'node:path';
 import { deflateRawSync, constants } from 'node:zlib';
-import { ConnectionDecoder } from '../src/decoder';
+import { ConnectionDecoder, type ConnectionDecoderOptions } from '../src/decoder';
 import { buildFrame } from '../src/decoder/build';
+import { createDecoder } from '../src/protocols';
 
 // ws's package.json exports only its entry point: reach lib/ by file path.
 const wsLib = (name: string) => join(dirname(require.resolve('ws')), 'lib', name);
@@ -77,9 +82,13 @@ function deflateCase(): Case {
   return { name: `${DEFLATE_MESSAGES.toLocaleString('en-US')} permessage-deflate messages`, frames: DEFLATE_MESSAGES, chunks: chunked(Buffer.concat(frames)), reps: 1, deflate: true };
 }
 
-function ours(c: Case): number {
+/**
+ * Our decoder alone, or (app) as the proxy makes it: with the application-protocol layer
+ * (src/protocols), which here recognises nothing (issue #11: that must cost nothing).
+ */
+function ours(c: Case, app = false): number {
   let messages = 0;
-  const d = new ConnectionDecoder({
+  const options: ConnectionDecoderOptions = {
     conn: 1,
     start: 'frames',
     extensions: c.deflate ? 'permessage-deflate' : undefined,
@@ -87,7 +96,8 @@ function ours(c: Case): number {
       if (e.event === 'message') messages++;
       else if (e.event === 'error') throw new Error(e.message);
     },
-  });
+  };
+  const d = app ? createDecoder(options) : new ConnectionDecoder(options);
   const t0 = process.hrtime.bigint();
   for (let r = 0; r < c.reps; r++) for (const chunk of c.chunks) d.push('client', chunk, 0);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -137,14 +147,15 @@ export async function main(quick = false): Promise<void> {
     const c = make();
     const bytes = c.chunks.reduce((n, b) => n + b.length, 0) * c.reps;
     // Alternate the two, best of 5 (3 for the big binary case): the machine may be shared.
-    let best = { ours: Infinity, theirs: Infinity };
+    let best = { ours: Infinity, app: Infinity, theirs: Infinity };
     for (let run = 0; run < (quick ? 2 : c.reps > 1 ? 3 : 5); run++) {
-      best = { ours: Math.min(best.ours, ours(c)), theirs: Math.min(best.theirs, await theirs(c)) };
+      best = { ours: Math.min(best.ours, ours(c)), app: Math.min(best.app, ours(c, true)), theirs: Math.min(best.theirs, await theirs(c)) };
     }
     console.log(`${c.name} (${(bytes / 1024 / 1024).toFixed(1)} MiB)`);
     console.log(row('wsscope', c, best.ours, bytes));
+    console.log(row('+app', c, best.app, bytes));
     console.log(row('ws', c, best.theirs, bytes));
-    console.log(`  ratio (wsscope speed / ws speed): ${(best.theirs / best.ours).toFixed(2)}`);
+    console.log(`  ratio (wsscope speed / ws speed): ${(best.theirs / best.ours).toFixed(2)}; with the app layer (nothing recognised) / without: ${(best.ours / best.app).toFixed(2)}`);
   }
 }
 

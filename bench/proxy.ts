@@ -30,7 +30,16 @@ const CLI = path.join(ROOT, 'bin', 'wsscope.js');
 const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
 const CLK_TCK = 100; // Linux USER_HZ
 
-export type Mode = 'direct' | 'relay' | 'json' | 'floor' | 'tui';
+export type Mode = 'direct' | 'relay' | 'json' | 'floor' | 'tui' | 'basejson' | 'basetui';
+
+/**
+ * BENCH_BASE=DIR: another built checkout of wsscope (e.g. `git worktree add DIR <commit>`,
+ * then `npm ci` there), whose `--ui json` and terminal UI run as the modes basejson and
+ * basetui, interleaved with this checkout's in each repetition: a before/after ratio of
+ * two versions on the same loads (issues #10, #11: the relay without hooks, and with no
+ * application protocol recognised, as fast as before).
+ */
+const BASE = process.env.BENCH_BASE ? path.resolve(process.env.BENCH_BASE) : null;
 
 interface Hop {
   port: number;
@@ -135,17 +144,21 @@ export async function startHop(mode: Exclude<Mode, 'direct'>, target: number): P
     return hop;
   }
   // BENCH_NODE_ARGS: options for wsscope's node, e.g. --cpu-prof --cpu-prof-dir=DIR.
-  const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${target}/`, '--ui', mode];
+  const base = mode === 'basejson' || mode === 'basetui';
+  if (base && !BASE) throw new Error(`mode ${mode} needs BENCH_BASE (a built checkout of wsscope)`);
+  const cli = base ? path.join(BASE!, 'bin', 'wsscope.js') : CLI;
+  const ui = mode === 'basejson' ? 'json' : mode === 'basetui' ? 'tui' : mode;
+  const args = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), cli, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${target}/`, '--ui', ui];
   // The terminal UI on a pseudo-terminal (120x40) whose output is read and discarded.
-  const out = mode === 'json' ? namedPipe() : null;
+  const out = ui === 'json' ? namedPipe() : null;
   const child =
-    mode === 'tui'
+    ui === 'tui'
       ? spawn('/usr/bin/python3', [path.join(__dirname, 'onpty.py'), '120', '40', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
       : spawn(process.execPath, args, { stdio: ['ignore', out!.fd, 'pipe'] });
   if (out) fs.closeSync(out.fd);
   const hop: Hop = {
     port: 0,
-    pid: mode === 'tui' ? 0 : child.pid!,
+    pid: ui === 'tui' ? 0 : child.pid!,
     get out() {
       return out ? out.bytes() : 0;
     },
@@ -233,7 +246,7 @@ async function runMode(peers: Peers, mode: Mode, sizes: Sizes, ctx: { relayBytes
       if ('error' in reply) throw new Error(`${mode} ${phase}: ${reply.error}`);
       if (!('result' in reply)) throw new Error(`${mode} ${phase}: unexpected reply`);
       Object.assign(result, reply.result);
-      if (mode === 'json' || mode === 'floor') await settled(hop);
+      if (mode === 'json' || mode === 'floor' || mode === 'basejson') await settled(hop);
       if (hop.pid) result.cpu += cpuSeconds(hop.pid) - cpu0;
       if (mode === 'relay') ctx.relayBytes[phase] = await hop.relayed!();
       if (mode === 'json') result.outPerByte![phase] = (hop.out - out0) / (ctx.relayBytes[phase] || 1);
@@ -251,7 +264,7 @@ export async function sideBySide(quick: boolean): Promise<void> {
   const sizes = quick ? QUICK : FULL;
   const reps = Number(process.env.BENCH_REPS) || (quick ? 1 : 5);
   // BENCH_MODES=relay,json runs some modes only (the floor needs json before it).
-  const modes = (process.env.BENCH_MODES?.split(',') ?? ['direct', 'relay', 'json', 'floor', 'tui']) as Mode[];
+  const modes = (process.env.BENCH_MODES?.split(',') ?? ['direct', 'relay', 'json', 'floor', 'tui', ...(BASE ? ['basejson', 'basetui'] : [])]) as Mode[];
   const peers = await startPeers();
   const runs: Record<Mode, ModeResult>[] = [];
   try {
@@ -302,6 +315,9 @@ export async function sideBySide(quick: boolean): Promise<void> {
     ['json/relay', 'json', 'relay', { p50: 1.1, thr: 0.8, rate: 0.9, fan: 1.15 }],
     ['json/floor', 'json', 'floor', { p50: 1.1, thr: 0.9, rate: 0.9, fan: 1.1 }],
     ['floor/relay', 'floor', 'relay', { p50: Infinity, thr: 0, rate: 0, fan: Infinity }],
+    // This checkout against BENCH_BASE's (1.00: as fast as before).
+    ['json/base', 'json', 'basejson', { p50: Infinity, thr: 0, rate: 0, fan: Infinity }],
+    ['tui/base', 'tui', 'basetui', { p50: Infinity, thr: 0, rate: 0, fan: Infinity }],
   ];
   for (const [label, a, b, t] of rows) {
     if (!modes.includes(a) || !modes.includes(b)) continue;
@@ -311,6 +327,7 @@ export async function sideBySide(quick: boolean): Promise<void> {
   }
   console.log('targets: tui p50 <= 1.10, throughput >= 0.90, rate >= 0.90, fan-in <= 1.15, peak RSS <= 200 MB;');
   console.log('         json the same p50, rate and fan-in, throughput >= 0.80, and within 10% of its floor');
+  if (BASE) console.log(`base: ${BASE} (json/base, tui/base: this checkout against it, same loads, same repetitions)`);
 }
 
 // ---------------------------------------------------------------------------------------
