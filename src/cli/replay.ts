@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { CaptureFormatError } from '../capture';
-import { replayAnyFile, sniffFile } from '../import';
+import { replayAnyFile } from '../import';
 import { describeError } from '../proxy';
 import { Session } from '../session';
 import { attachJsonView } from '../views/json';
@@ -102,14 +102,6 @@ export async function run(argv: string[]): Promise<number> {
   const protocol = parseProtocol(values.protocol);
   checkReadable(file, 1);
 
-  // The terminal UI lists frames; a HAR has messages only (src/import/har.ts): shown as
-  // the text log instead of an empty frame list, and said so.
-  let chosenUi = uiValue;
-  if (chosenUi === 'tui' && sniffFile(file) === 'har') {
-    process.stderr.write('wsscope: a HAR holds messages, not frames, and the terminal UI lists frames: showing the text log (--ui text)\n');
-    chosenUi = 'text';
-  }
-
   const session = new Session();
   session.info.replay = file;
   let pcap: PcapWriter | undefined;
@@ -120,7 +112,8 @@ export async function run(argv: string[]): Promise<number> {
       throw new CliError(`cannot write pcap file "${values.pcap}": ${describeError(err)}`, 1);
     }
   }
-  const { ui, tui } = loadUi(chosenUi);
+  // A HAR (messages only) is shown with a row per message (src/tui/store.ts, messageOnly).
+  const { ui, tui } = loadUi(uiValue);
   let detachView: (() => void) | undefined;
   if (ui === 'json') detachView = attachJsonView(session, process.stdout);
   if (ui === 'text') {

@@ -614,7 +614,7 @@ export class TuiModel {
       position = n > 0 ? `${thousands(sel + 1)}/${thousands(n)}` : '0/0';
     }
     const framesTitle: Line = [
-      seg(` Frames${conn ? ` of conn ${conn.id}` : ''}${position ? ` ${position}` : ''} `),
+      seg(` ${conn?.messagesOnly ? 'Messages' : 'Frames'}${conn ? ` of conn ${conn.id}` : ''}${position ? ` ${position}` : ''} `),
       ...(this.filter ? [seg(`[filter: ${describeFilter(this.filter)}] `, 'yellow')] : []),
       this.followSeg(''),
     ];

@@ -78,6 +78,13 @@ export interface FrameRecord {
   /** Payload characters kept with this record (its share of the budget). */
   cost: number;
   dropped: boolean;
+  /**
+   * A message-only row: a HAR records messages, not frames (src/import/har.ts), so the row
+   * stands for the whole message (`group.message`) and `ev` holds only what the message
+   * says (sender, time, opcode, payload); its frame header fields are not known, and the
+   * views say so instead of showing them (messageRowEvent).
+   */
+  messageOnly?: boolean;
 }
 
 export type ConnState = 'handshaking' | 'open' | 'closing' | 'closed' | 'http';
@@ -111,6 +118,8 @@ export interface ConnRecord {
   protocol?: ProtocolEvent;
   /** Message events seen per direction (the index `app.replyTo` and `app.answeredBy` use). */
   messagesBy?: Record<Direction, number>;
+  /** Its rows are messages, not frames (a HAR's connection). */
+  messagesOnly?: boolean;
 }
 
 type CaptureEntry =
@@ -377,6 +386,7 @@ export class Store {
     const conn = this.conn(ev.conn, ev.ts);
     const counts = (conn.messagesBy ??= { client: 0, server: 0 });
     const index = counts[ev.dir]++;
+    if (ev.source === 'har') return this.onMessageOnly(conn, ev, index);
     const record = conn.lastComplete[ev.dir];
     if (!record || !record.group || record.dropped) return;
     record.group.message = ev;
@@ -386,6 +396,25 @@ export class Store {
     record.cost += extra;
     this.payloadChars += extra;
     conn.lastComplete[ev.dir] = null;
+    this.limitFrames();
+  }
+
+  /** A message with no frames (a HAR's): one row of its own (FrameRecord.messageOnly). */
+  private onMessageOnly(conn: ConnRecord, ev: MessageEvent, index: number): void {
+    conn.messagesOnly = true;
+    if (conn.state === 'handshaking' || conn.state === 'http') conn.state = 'open';
+    conn.passThrough = false;
+    const group: Group = { opcode: ev.opcode, compressed: false, frames: 0, message: ev };
+    const frame = messageRowEvent(ev, index);
+    const cost = 2 * Math.min(ev.length, this.maxPayload) + (ev.app ? 2 * ev.length : 0);
+    const record: FrameRecord = { ev: frame, n: conn.nextN++, group, groupPos: 'only', groupIndex: 1, messageIndex: index, cost, dropped: false, messageOnly: true };
+    conn.frames.push(record);
+    conn.framesBy[ev.dir]++;
+    this.order.push(record);
+    this.frameCount++;
+    this.totalFrames++;
+    this.totalFrameBytes += ev.length;
+    this.payloadChars += cost;
     this.limitFrames();
   }
 
@@ -453,6 +482,38 @@ export class Store {
       this.captureIncomplete.add(old.conn);
     }
   }
+}
+
+/**
+ * The row event of a message-only record: what the message says (sender, time, opcode,
+ * payload, `index` its index among the sender's messages) and nothing made up beyond the
+ * type's required fields, which the views never show for such a record (`header` empty,
+ * `offset` -1: not known).
+ */
+export function messageRowEvent(m: MessageEvent, index: number): FrameEvent {
+  const payload = m.text !== undefined ? Buffer.from(m.text, 'utf8').toString('hex') : (m.data ?? '');
+  return {
+    event: 'frame',
+    ts: m.ts,
+    conn: m.conn,
+    dir: m.dir,
+    index,
+    offset: -1,
+    header: '',
+    fin: true,
+    rsv1: false,
+    rsv2: false,
+    rsv3: false,
+    opcode: m.opcode,
+    opcodeName: m.opcodeName,
+    masked: false,
+    maskKey: null,
+    payloadLength: m.length,
+    lengthForm: 7,
+    payload,
+    payloadTruncated: m.truncated === true,
+    violations: [],
+  };
 }
 
 function newConn(id: number, client: string, target: string, ts: number): ConnRecord {

@@ -84,7 +84,7 @@ export function connectionRow(c: ConnRecord, selected: boolean, cols: number): L
     target += visible(`  ${last.request.method} ${last.request.target}${last.response ? ` → ${last.response.status}` : ''}`);
   }
   const traffic: Line = wideConns(cols)
-    ? (['client', 'server'] as const).map((dir) => seg(fit(`${thousands(c.framesBy[dir])} fr ${bytes(c.bytesBy[dir])}`, 16) + ' ', DIR_COLOURS[dir]))
+    ? (['client', 'server'] as const).map((dir) => seg(fit(`${thousands(c.framesBy[dir])} ${c.messagesOnly ? 'msg' : 'fr'} ${bytes(c.bytesBy[dir])}`, 16) + ' ', DIR_COLOURS[dir]))
     : [
         seg(fit(`▶${thousands(c.framesBy.client)}`, 6), DIR_COLOURS.client),
         seg(fit(` ◀${thousands(c.framesBy.server)}`, 8), DIR_COLOURS.server),
@@ -133,7 +133,8 @@ export function frameRow(r: FrameRecord, selected: boolean): Line {
     seg(dirArrow(ev.dir), dirColour, { bold: true }),
     seg('  '),
     seg(fit(opcodeShort(ev.opcode), COLS.op), ev.opcode >= 8 ? 'magenta' : dirColour),
-    seg(`  ${ev.fin ? 1 : 0}  ${rsv}  ${ev.masked ? 1 : 0}  `),
+    // A message-only row (a HAR's) has no frame header: its bits are not known, not 0.
+    seg(r.messageOnly ? '  -  ---  -  ' : `  ${ev.fin ? 1 : 0}  ${rsv}  ${ev.masked ? 1 : 0}  `),
     seg(fit(thousands(ev.payloadLength), COLS.len, 'right') + '  '),
     seg(visible(preview(r))),
   ];
@@ -155,6 +156,13 @@ export const DETAIL_VIEWS: { view: DetailView; key: string; title: string }[] = 
 /** The title line of a frame's detail: where it is and what it is. */
 export function frameTitle(r: FrameRecord): Line {
   const ev = r.ev;
+  if (r.messageOnly) {
+    return [
+      seg(`conn ${ev.conn}  `, undefined, { bold: true }),
+      seg(`${dirArrow(ev.dir)}`, DIR_COLOURS[ev.dir], { bold: true }),
+      seg(`  ${ev.dir} message #${ev.index}  ${localTime(ev.ts)}  ${definedOpcodeName(ev.opcode) ?? opcodeShort(ev.opcode)}  ${thousands(ev.payloadLength)}-byte payload  (from a HAR: no frame detail)`),
+    ];
+  }
   const headerLength = ev.header.length / 2;
   return [
     seg(`conn ${ev.conn}  `, undefined, { bold: true }),
@@ -163,7 +171,24 @@ export function frameTitle(r: FrameRecord): Line {
   ];
 }
 
-export function fieldsView(r: FrameRecord): Line[] {
+/**
+ * What a message-only row (a HAR's) cannot show, said plainly where the frame's fields,
+ * bits and bytes would be.
+ */
+export function noFrameDetail(r: FrameRecord, cols: number): Line[] {
+  const lines: Line[] = [frameTitle(r), []];
+  const para = (text: string, colour?: Colour) => wordWrap(text, Math.max(20, cols - 2)).forEach((part) => lines.push([seg(part, colour)]));
+  lines.push([seg('A HAR has no frame detail.', 'yellow', { bold: true })]);
+  para(
+    'This message was read from a HAR file (saved by browser DevTools), which records each message after reassembly and decompression: its frames were not recorded. So the header fields are absent here: FIN, RSV1-3, the opcode bits, MASK and the masking key, the payload length and its form, fragmentation and permessage-deflate compression are not known (not zero), and control frames (ping, pong, close) are not in the file.',
+  );
+  lines.push([]);
+  para(`What the HAR does record: the sender (${r.ev.dir}), the time, the type (${definedOpcodeName(r.ev.opcode) ?? opcodeShort(r.ev.opcode)}) and the payload: see 3 Payload; the recorded handshake: 4 Handshake.`);
+  return lines;
+}
+
+export function fieldsView(r: FrameRecord, cols = 120): Line[] {
+  if (r.messageOnly) return noFrameDetail(r, cols);
   const ev = r.ev;
   const lines: Line[] = [frameTitle(r), [], ...bitDiagram(ev), [], ...fieldTable(ev), [], ...lengthFormLines(ev), [], ...xorLines(ev)];
   const violations = frameViolations(r);
@@ -171,7 +196,11 @@ export function fieldsView(r: FrameRecord): Line[] {
   return lines;
 }
 
-export function hexView(r: FrameRecord): Doc {
+export function hexView(r: FrameRecord, cols = 120): Doc {
+  if (r.messageOnly) {
+    const data = Buffer.from(r.ev.payload, 'hex');
+    return doc(noFrameDetail(r, cols), [[], [seg(`The message's payload bytes (${thousands(r.ev.payloadLength)}):`, undefined, { bold: true })]], plainHexDump(data));
+  }
   return doc([frameTitle(r), []], hexDumpDoc(r.ev), [[], hexLegend(r.ev)]);
 }
 
@@ -245,7 +274,8 @@ export function payloadView(r: FrameRecord, cols: number): Doc {
     lazy(plainHexDump(data));
   } else {
     const body = payloadBody(data, op === 0x1 || op === 0x9 || op === 0xa, cols);
-    head(`This frame's payload: ${body.kind}, ${thousands(ev.payloadLength)} byte${ev.payloadLength === 1 ? '' : 's'}${kept}`);
+    const whose = r.messageOnly ? "This message's payload (from a HAR: no frame detail)" : "This frame's payload";
+    head(`${whose}: ${body.kind}, ${thousands(ev.payloadLength)} byte${ev.payloadLength === 1 ? '' : 's'}${kept}`);
     if (Array.isArray(body.lines)) lines.push(...body.lines);
     else lazy(body.lines);
   }
@@ -355,7 +385,9 @@ export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
     for (const e of c.errors.slice(-20)) lines.push([seg('  '), seg(visible(e), 'red')]);
     return lines;
   }
-  const lines: Line[] = [title, ...tlsLines, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }, cols), [], ...acceptSteps(hs), []];
+  // What the connection's events cannot show (a HAR's "messages only"), first.
+  const note: Line[] = c.open?.note ? wordWrap(visible(c.open.note), Math.max(20, cols - 2)).map((part) => [seg(part, 'yellow')]) : [];
+  const lines: Line[] = [title, ...note, ...tlsLines, [], ...httpLines({ event: 'http', ts: hs.ts, conn: hs.conn, request: hs.request, response: hs.response }, cols), [], ...acceptSteps(hs), []];
   lines.push([seg('Subprotocol: ', undefined, { bold: true }), seg(hs.protocol === null ? 'none' : visible(hs.protocol))]);
   const proto = hs.app ?? c.protocol;
   lines.push([seg('Application: ', undefined, { bold: true }), seg(proto ? `${visible(proto.protocol)} (${visible(proto.reason)})` : 'none recognised')]);
@@ -401,7 +433,7 @@ export function violationsView(r: FrameRecord | undefined, c: ConnRecord | undef
   if (r) {
     const v = frameViolations(r);
     lines.push(frameTitle(r), []);
-    if (v.length === 0) lines.push([seg('This frame breaks no rule the decoder checks.', 'green')], []);
+    if (v.length === 0) lines.push([seg(r.messageOnly ? 'This message breaks no rule the decoder checks (a HAR has no frames to check).' : 'This frame breaks no rule the decoder checks.', 'green')], []);
     else lines.push(...violationLines(v, cols));
   } else lines.push([seg('No frame selected.')], []);
   if (c?.handshake?.violations.length) lines.push([seg('The handshake of this connection:', undefined, { bold: true })], ...violationLines(c.handshake.violations, cols));
@@ -417,7 +449,7 @@ export function detailDoc(view: DetailView, r: FrameRecord | undefined, c: ConnR
   if (view === 'handshake') return doc(handshakeView(c, cols));
   if (view === 'violations') return doc(violationsView(r, c, cols));
   if (!r) return doc([[seg(c ? 'No frame selected: frames appear here as they cross the proxy.' : 'No connection yet: point a WebSocket client at the proxy.')]]);
-  if (view === 'fields') return doc(fieldsView(r));
-  if (view === 'hex') return hexView(r);
+  if (view === 'fields') return doc(fieldsView(r, cols));
+  if (view === 'hex') return hexView(r, cols);
   return payloadView(r, cols);
 }

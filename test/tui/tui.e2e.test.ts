@@ -228,6 +228,57 @@ maybe('terminal UI replaying a broken capture', () => {
   });
 });
 
+maybe('terminal UI replaying a HAR (120x40): a row per message, no frame detail said plainly', () => {
+  test('the DevTools sample: messages listed with dir, time, type, length, payload; Fields, Hex, Payload and Handshake say what a HAR holds', async () => {
+    const har = path.join(ROOT, 'samples/import/chrome-devtools.har');
+    const target = await start('har', 120, 40, {}, `replay "${har}"`);
+    let text = await waitScreen(target, (t) => t.includes('Messages of conn 1 4/4') && /closed +3 msg/.test(t), 'the HAR connection and its four messages');
+    expect(text).toMatch(/C ──▶ S {2}text {4}- {2}--- {2}- {10}3 {2}Ada/);
+    expect(text).toMatch(/C ◀── S {2}text {4}- {2}--- {2}- {9}57 {2}\{"name":"Ada","age":18/);
+    expect(text).toMatch(/C ──▶ S {2}binary {2}- {2}--- {2}- {10}5 {2}00 01 02 fe ff/);
+    expect(text).not.toContain('wsscope: '); // no fallback line, nothing written over the UI
+    // The newest message is selected: its Fields view says there are none to show.
+    text = await waitScreen(target, (t) => t.includes('A HAR has no frame detail.'), 'the no-frame-detail explanation');
+    expect(text).toMatch(/client message #2 {2}\S+ {2}text {2}130-byte payload {2}\(from a HAR: no frame detail\)/);
+    expect(text).toContain('the header fields are absent here');
+    await tmux('send-keys', '-t', target, 'Up'); // the binary message
+    await tmux('send-keys', '-t', target, '2');
+    text = await waitScreen(target, (t) => /^│ {2}000000 {2}00 01 02 fe ff +\.\.\.\.\./m.test(t), 'the payload bytes in the Hex view');
+    expect(text).toContain("The message's payload bytes (5):");
+    await tmux('send-keys', '-t', target, '3');
+    await waitScreen(target, (t) => t.includes("This message's payload (from a HAR: no frame detail): bytes, 5 bytes"), 'the Payload view');
+    await tmux('send-keys', '-t', target, '4');
+    text = await waitScreen(target, (t) => t.includes('from a HAR file: messages only; frame detail'), 'the HAR note in the Handshake view');
+    expect(text).toContain('GET /json HTTP/1.1');
+    await tmux('send-keys', '-t', target, 'q');
+    text = await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED'), 'the CLI to exit');
+    expect(text).toContain('WSSCOPE-EXITED 0');
+  });
+
+  test('a Socket.IO session saved as a HAR: the summaries in the list, the app tree in the Payload view', async () => {
+    const { decodeFile } = await import('../../src/lib/decode');
+    const { HarBuilder } = await import('../../src/views/har');
+    const builder = new HarBuilder();
+    for (const e of await decodeFile(path.join(ROOT, 'samples/app-socketio.capture.ndjson'))) builder.add(e);
+    const har = path.join(tmpDir, 'socketio.har');
+    fs.writeFileSync(har, JSON.stringify(builder.har()));
+    const target = await start('har-sio', 120, 40, {}, `replay "${har}"`);
+    await waitScreen(target, (t) => t.includes('Messages of conn 1 15/15') && t.includes('◆ socket.io DISCONNECT /admin'), 'the Socket.IO messages');
+    await tmux('send-keys', '-t', target, '/');
+    await waitScreen(target, (t) => /^search:/m.test(t), 'the search prompt');
+    await tmux('send-keys', '-t', target, '-l', 'chat');
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitScreen(target, (t) => /^│▶ .*C ──▶ S {2}text {4}- {2}--- {2}- +\d+ {2}◆ socket\.io EVENT "chat" \["hi"\] ack 1/m.test(t), 'the chat event selected');
+    await tmux('send-keys', '-t', target, '3');
+    const text = await waitScreen(target, (t) => t.includes('Application protocol (client message'), 'the app tree');
+    expect(text).toMatch(/^│ {2}socket\.io EVENT "chat" \["hi"\] ack 1/m);
+    expect(text).toContain('namespace: "/"');
+    expect(text).toMatch(/This message's payload \(from a HAR: no frame detail\): text, \d+ bytes/);
+    await tmux('send-keys', '-t', target, 'q');
+    expect(await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED'), 'the CLI to exit')).toContain('WSSCOPE-EXITED 0');
+  });
+});
+
 maybe('terminal UI intercepting in tmux (120x40)', () => {
   /** A client whose every answer is collected; `send` does not wait for one. */
   async function client(address: string): Promise<{ ws: WebSocket; got: string[] }> {
