@@ -347,6 +347,8 @@ async function runLive(options: LiveOptions): Promise<number> {
         intercept: deciders.length
           ? {
               deciders,
+              // The terminal UI alone: no stage until its intercept filter is first set.
+              onDemand: !hooks,
               maxMessageSize: options.maxMessageSize,
               onConnection: hold ? (conn, stage) => hold.register(conn, stage) : undefined,
               onConnectionEnd: hold ? (conn) => hold.unregister(conn) : undefined,
@@ -357,6 +359,7 @@ async function runLive(options: LiveOptions): Promise<number> {
       throw new CliError(inUseHint(describeError(err), '--listen'), 1);
     }
     stops.unshift(() => proxy.close());
+    if (hold) hold.onIntercept = () => proxy.intercept();
     const proxyAddress = session.info.proxy!;
     if (ui !== 'text') say(`proxy listening on ${proxyAddress}, forwarding to ${session.info.target}`);
     if (options.announceDemo) say(`open the demo page through the proxy: http://${proxyAddress}/`);

@@ -389,6 +389,21 @@ export class FrameDecoder {
     this.o.emit({ event: 'error', ts, conn: this.o.conn, message });
   }
 
+  /**
+   * How many of the bytes `next` (the ones to come) must go by before an intercept stage can
+   * join this direction (src/intercept): a frame's first byte outside any fragmented message.
+   * 0: here. Inside a frame: what is left of it (all of `next` while its header is still
+   * incomplete with them; ask again at the next bytes). At a frame boundary inside a
+   * fragmented message: the next frame's size (all of `next` while unknown). null: stopped.
+   */
+  bytesToJoin(next: Buffer): number | null {
+    if (this.state === STOPPED) return null;
+    if (this.state === GET_DATA) return this.payloadLength - this.received;
+    if (this.hdrLen === 0) return this.messages.open ? frameSize(next) ?? next.length : 0;
+    const size = frameSize(Buffer.concat([this.hdr.subarray(0, this.hdrLen), next.subarray(0, 14)]));
+    return size === null ? next.length : size - this.hdrLen;
+  }
+
   /** Stops decoding this direction (e.g. the connection stopped being followable). */
   /** True once this direction cannot be followed any more (decoding stopped). */
   get halted(): boolean {
@@ -420,4 +435,17 @@ export class FrameDecoder {
     if (this.state !== STOPPED) this.messages.finish(ts);
     this.state = STOPPED;
   }
+}
+
+/**
+ * The whole size (header and payload) of the frame starting at buf[0], once its length
+ * fields are there (RFC 6455 §5.2); null before.
+ */
+export function frameSize(buf: Buffer): number | null {
+  if (buf.length < 2) return null;
+  const len7 = buf[1] & 0x7f;
+  const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+  if (buf.length < 2 + ext) return null;
+  const length = len7 === 126 ? buf.readUInt16BE(2) : len7 === 127 ? Number(buf.readBigUInt64BE(2)) : len7;
+  return 2 + ext + (buf[1] & 0x80 ? 4 : 0) + length;
 }

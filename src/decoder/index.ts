@@ -172,6 +172,26 @@ export class ConnectionDecoder {
     return side.mode === 'frames' && !side.frames!.halted ? side.framesAt : null;
   }
 
+  /** The handshake event, once the 101 was seen (an intercept stage joining later needs it). */
+  handshake: HandshakeEvent | null = null;
+
+  /**
+   * For an intercept stage joining `dir` mid-stream (src/intercept): how many of the bytes
+   * `next` must go by first (FrameDecoder.bytesToJoin); null while not decoding its frames.
+   */
+  bytesToJoin(dir: Direction, next: Buffer): number | null {
+    const side = dir === 'client' ? this.client : this.server;
+    return side.mode === 'frames' ? side.frames!.bytesToJoin(next) : null;
+  }
+
+  /** Where `dir`'s frames stand (frames so far, offset, a compression window in use), or null. */
+  joinPoint(dir: Direction): { index: number; offset: number; windowUsed: boolean } | null {
+    const side = dir === 'client' ? this.client : this.server;
+    if (side.mode !== 'frames' || side.frames!.halted) return null;
+    const f = side.frames!;
+    return { index: f.index, offset: f.offset, windowUsed: f.messages.windowUsed };
+  }
+
   /** Bytes that one side sent, as they arrived. Never throws. */
   push(dir: Direction, chunk: Buffer, ts: number): void {
     const side = dir === 'client' ? this.client : this.server;
@@ -378,6 +398,7 @@ export class ConnectionDecoder {
     this.server.framesAt = this.server.bytes - serverRest.length;
     this.client.framesAt = this.client.bytes - clientRest.length;
     const after = this.startLayer(handshake);
+    this.handshake = handshake;
     this.emit(handshake);
     if (after) this.emit(after);
     // The client's held bytes were sent before the server's remaining ones arrived.

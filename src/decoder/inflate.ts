@@ -34,6 +34,11 @@ export class MessageInflater {
    */
   constructor(private readonly noContextTakeover: boolean, private readonly maxOutput: number) {}
 
+  /** Nothing is in the window yet (and it was never lost): the next message needs no history. */
+  get fresh(): boolean {
+    return this.usable && this.historyLen === 0;
+  }
+
   /** Inflates one whole message: its compressed payload, gathered in `payload`. */
   inflate(payload: ByteQueue): InflateResult {
     if (!this.usable) return { ok: false, tooLarge: false, message: 'the compression context was lost earlier on this side' };

@@ -69,6 +69,16 @@ export class MessageAssembler {
   /** `whole` as it was when the open message began. */
   private keepAll = false;
 
+  /** A fragmented data message is open (its next data frame must be a continuation). */
+  get open(): boolean {
+    return this.active;
+  }
+
+  /** This side's compression window holds earlier messages (context takeover, RFC 7692 §7.2.2). */
+  get windowUsed(): boolean {
+    return this.inflater !== null && !this.inflater.fresh;
+  }
+
   constructor(private readonly cfg: MessageConfig) {
     this.inflater = cfg.deflate ? new MessageInflater(cfg.deflate.noContextTakeover, cfg.maxInflate) : null;
   }

@@ -37,6 +37,7 @@ export type { InterceptEvent, InterceptAction } from '../decoder/events';
 import { MessageInflater } from '../decoder/inflate';
 import { ByteQueue } from '../decoder/queue';
 import { decodeFrames } from '../decoder';
+import { frameSize } from '../decoder/frames';
 import { MessageDeflater } from './deflate';
 import { checkResult, checkSpec, type CheckedSpec, type Decision } from './spec';
 import type { HookApi, HookFrame, HookFrameSpec, HookMessage } from './types';
@@ -64,6 +65,21 @@ export interface InterceptorOptions {
   maxPayload?: number;
   /** Masking keys of new client frames (tests make them fixed). */
   randomKey?: () => Buffer;
+  /**
+   * Joining a connection already past its handshake (the terminal UI set an intercept
+   * filter while it was open): its handshake event (null if none was seen). Each direction
+   * then starts with `join(dir, point)`, at a frame boundary outside any fragmented message.
+   */
+  joining?: { handshake: HandshakeEvent | null };
+}
+
+/** Where a direction stands when the stage joins it (ConnectionDecoder.joinPoint). */
+export interface JoinPoint {
+  /** Frames and frame-stream bytes that went by before. */
+  index: number;
+  offset: number;
+  /** Its compression window holds earlier messages (permessage-deflate, context takeover). */
+  windowUsed: boolean;
 }
 
 /** Bytes waiting behind an unanswered hook before the reader of that direction is paused. */
@@ -100,7 +116,16 @@ interface OpenMessage {
 
 interface Side {
   dir: Direction;
-  phase: 'http' | 'frames' | 'off';
+  /** pending: a joining stage that has not joined this direction yet (nothing of it comes here). */
+  phase: 'http' | 'frames' | 'off' | 'pending';
+  /** Joined mid-stream: what the watcher counts from 0 started at this frame index and offset. */
+  base: { index: number; offset: number };
+  /**
+   * Joined after compressed messages with context takeover went by: the proxy lacks the
+   * sender's window (RFC 7692 §7.2.2), so it cannot re-encode, and changes to compressed
+   * messages are refused.
+   */
+  windowUnknown: boolean;
   /** Bytes of the stream seen while still HTTP (forwarded at once). */
   httpBytes: number;
   /** Frame-stream bytes not yet cut into frames; raw[0] is at stream offset rawAt. */
@@ -147,10 +172,19 @@ export class Interceptor {
     this.maxHeld = o.maxHeld ?? DEFAULT_MAX_INFLATE;
     this.maxPayload = o.maxPayload ?? 65536;
     this.hasMessageHook = o.deciders.some((d) => d.onMessage);
-    this.watcher = new ConnectionDecoder({ conn: o.conn, maxPayload: this.maxPayload, maxInflate: this.maxHeld, onEvent: (e) => this.pending.push(e) });
+    const joining = o.joining;
+    this.watcher = new ConnectionDecoder({
+      conn: o.conn,
+      maxPayload: this.maxPayload,
+      maxInflate: this.maxHeld,
+      onEvent: (e) => this.pending.push(e),
+      ...(joining ? { start: 'frames' as const, extensions: joining.handshake?.extensions ?? undefined } : {}),
+    });
     const side = (dir: Direction): Side => ({
       dir,
-      phase: 'http',
+      phase: joining ? 'pending' : 'http',
+      base: { index: 0, offset: 0 },
+      windowUnknown: false,
       httpBytes: 0,
       raw: new ByteQueue(),
       rawAt: 0,
@@ -177,6 +211,22 @@ export class Interceptor {
       send: (to: Direction, spec: HookFrameSpec) => this.inject(to, spec, 'script'),
       close: (code?: number, reason?: string) => this.close(code, reason, 'script'),
     };
+    if (joining?.handshake) this.handshake(joining.handshake);
+  }
+
+  /** A joining stage takes `dir` over from here: the bytes pushed next start a frame. */
+  join(dir: Direction, point: JoinPoint): void {
+    const s = this.sides[dir];
+    if (s.phase !== 'pending') return;
+    s.phase = 'frames';
+    s.base = { index: point.index, offset: point.offset };
+    s.rawAt = s.passedUntil = point.offset;
+    s.outIndex = point.index;
+    s.outOffset = point.offset;
+    if (point.windowUsed && s.deflate && !s.deflate.noContextTakeover) {
+      s.windowUnknown = true;
+      s.inflater?.skipped();
+    }
   }
 
   /** Bytes held for `dir` (queued frames, a held message, an incomplete frame). */
@@ -203,10 +253,17 @@ export class Interceptor {
     this.dispatch();
   }
 
+  /** The hook `dir`'s frames wait for ("script onFrame for client frame #3"), or null. */
+  waitingOn(dir: Direction): string | null {
+    const s = this.sides[dir];
+    return s.busy && !this.ended ? s.waitingFor : null;
+  }
+
   /** Bytes `dir` sent, as they arrived. */
   push(dir: Direction, chunk: Buffer): void {
     if (this.ended) return;
     const s = this.sides[dir];
+    if (s.phase === 'pending') return this.out(s, chunk, 0);
     if (s.phase === 'off') {
       if (!s.busy && s.queue.length === 0 && s.raw.length === 0) return this.out(s, chunk, 0);
       s.raw.append(chunk);
@@ -245,7 +302,8 @@ export class Interceptor {
     this.ended = true;
     for (const s of Object.values(this.sides)) {
       if (s.busy || s.queue.length || s.msg?.hold) {
-        const held = s.queue.length + (s.msg?.hold ? s.msg.held.length : 0);
+        // The one the hook has (busy) counts too: it was never sent either.
+        const held = (s.busy ? 1 : 0) + s.queue.length + (s.msg?.hold ? s.msg.held.length : 0);
         const what = s.waitingFor ? `${s.waitingFor} had not answered` : 'frames were held';
         this.error(`${what} when the connection ended; ${held} held ${s.dir} frame${held === 1 ? ' was' : 's were'} never sent`);
       }
@@ -263,6 +321,7 @@ export class Interceptor {
     const checked = checkSpec(spec);
     if (typeof checked === 'string') return this.error(`${by === 'script' ? 'script api.send' : 'inject'}: ${checked}; nothing sent`);
     if (s.phase !== 'frames') return this.error(`${by === 'script' ? 'script api.send' : 'inject'}: the ${dir} side has no WebSocket frames yet; nothing sent`);
+    if (s.windowUnknown && checked.compress) return this.error(`inject: a compressed ${dir} frame ${NO_WINDOW}; nothing sent`);
     const index = s.outIndex;
     const sent = this.sendBuilt(s, [checked], null);
     this.intercept(s, { index, action: 'inject', by, explain: `injected ${describeSent(sent)} as if from the ${dir}`, sent });
@@ -303,7 +362,12 @@ export class Interceptor {
     }
     for (const e of events) {
       if (e.event === 'handshake') this.handshake(e);
-      else if (e.event === 'frame') this.frame(this.sides[e.dir], e);
+      else if (e.event === 'frame') {
+        const s = this.sides[e.dir];
+        e.index += s.base.index;
+        e.offset += s.base.offset;
+        this.frame(s, e);
+      }
       else if (e.event === 'message') {
         const q = this.sides[e.dir].queue;
         if (q.length) q[q.length - 1].message = e;
@@ -476,6 +540,13 @@ export class Interceptor {
 
   private frameDecided(s: Side, item: Item, decision: Decision, by: 'script' | 'tui' | null): void {
     const f = item.frame;
+    if (decision.action !== 'forward' && s.windowUnknown) {
+      const compressedFrame = s.deflate !== null && (f.opcode === OPCODES.CONTINUATION ? s.msg?.compressed === true : f.rsv1 && !isControlOpcode(f.opcode));
+      if (compressedFrame || (decision.action === 'replace' && decision.specs.some((spec) => spec.compress))) {
+        this.error(`${by === 'script' ? 'script onFrame' : 'the terminal UI'}: ${s.dir} frame #${f.index} ${NO_WINDOW}; it went on unchanged`);
+        decision = { action: 'forward' };
+      }
+    }
     let outs: Out[] = [];
     if (decision.action === 'forward') outs = [{ raw: item.raw }];
     else if (decision.action === 'replace') {
@@ -539,7 +610,9 @@ export class Interceptor {
   private messageEnd(s: Side, m: OpenMessage, last: Item): void {
     s.msg = null;
     let bytes: Buffer | null = null;
-    if (!m.tooLarge) {
+    if (m.compressed && s.windowUnknown) {
+      // Joined too late to inflate it (see Side.windowUnknown): it goes on as it came.
+    } else if (!m.tooLarge) {
       bytes = Buffer.concat(m.parts);
       if (m.compressed) {
         const q = new ByteQueue();
@@ -691,6 +764,10 @@ export class Interceptor {
   }
 }
 
+/** Why a stage that joined late cannot change a compressed message (Side.windowUnknown). */
+const NO_WINDOW =
+  'would change a compressed message, but the intercept began after compressed messages with context takeover had gone by, so the proxy lacks the compression window to re-encode what follows (RFC 7692 §7.2.2)';
+
 /** Flags all clear, FIN set, the sender's masking: a spec for frames the stage makes itself. */
 function plainSpec(opcode: number): CheckedSpec {
   return { opcode, fin: true, rsv1: false, rsv2: false, rsv3: false, mask: undefined, maskKey: undefined, payload: Buffer.alloc(0), compress: false, lengthForm: undefined, declaredLength: undefined };
@@ -705,17 +782,6 @@ function describeSent(sent: FrameEvent[]): string {
       return `a ${opcodeName(e.opcode)} frame (${e.payloadLength} bytes, ${flags})`;
     })
     .join(' and ');
-}
-
-/** The full size of the frame at buf[0], once its header is there; null before. */
-function frameSize(buf: Buffer): number | null {
-  if (buf.length < 2) return null;
-  const len7 = buf[1] & 0x7f;
-  const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
-  const head = 2 + ext + (buf[1] & 0x80 ? 4 : 0);
-  if (buf.length < 2 + ext) return null;
-  const length = len7 === 126 ? buf.readUInt16BE(2) : len7 === 127 ? Number(buf.readBigUInt64BE(2)) : len7;
-  return head + length;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

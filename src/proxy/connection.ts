@@ -14,7 +14,7 @@
 import * as net from 'net';
 import type { Duplex } from 'stream';
 import type * as tls from 'tls';
-import type { Direction, ProxyMode, TlsInfo } from '../decoder/events';
+import type { Direction, HandshakeEvent, ProxyMode, TlsInfo } from '../decoder/events';
 import { formatAddress, type WsUrl } from '../address';
 import type { ServerCerts } from './certs';
 import { describeError } from './errors';
@@ -35,6 +35,8 @@ export interface ConnectionContext {
   options: ProxyOptions;
   certs: ServerCerts;
   policy: ForwardPolicy;
+  /** ProxyHandle.intercept() was called: new connections get the stage from their start. */
+  intercepting?: boolean;
 }
 
 /** A CONNECT tunnel, once the proxy answered 200: where it goes, over which TCP connection. */
@@ -87,6 +89,8 @@ export class ProxyConnection {
   private passthrough = false;
   /** The intercept stage, when hooks are loaded (options.intercept): between read and write. */
   private stage: Interceptor | null = null;
+  /** The stage was asked for mid-connection: each direction joins at its next frame boundary. */
+  private joining = false;
   private readonly pipes: Partial<Record<Direction, Pipe>> = {};
 
   constructor(
@@ -334,14 +338,65 @@ export class ProxyConnection {
     if (this.clientEndedEarly) this.upstream!.end();
   }
 
+  /** This connection's frames go through an intercept stage (or are joining one). */
+  get hasStage(): boolean {
+    return this.stage !== null || this.joining;
+  }
+
   /**
-   * With hooks (or a terminal UI that may hold frames), both directions go through the
-   * intercept stage (src/intercept/engine.ts); without, nothing here runs per chunk.
+   * ProxyHandle.intercept() while this connection is open (the terminal UI set its first
+   * intercept filter). Before the head went upstream the stage starts as it would have from
+   * the beginning. Later it joins each direction at its next frame boundary outside a
+   * fragmented message, which the tee's decoder finds (it has seen every byte that went
+   * by): nothing already relayed is held back or cut again, and what comes is cut at the
+   * frames the receiver will see. Without a decoder here (decode false) it never joins.
    */
-  private startStage(): void {
+  intercept(): void {
+    if (this.stage || this.joining || !this.options.intercept) return;
+    if (this.phase === 'head') return; // connect() starts it: context.intercepting is set
+    if (this.phase === 'connecting' && this.pipes.server && !this.pipes.client) return this.startStage();
+    if (this.phase === 'done' || !this.pipes.server) return;
+    this.joining = true;
+    for (const dir of ['client', 'server'] as const) this.pipes[dir]?.setStage(this.joinPush(dir));
+  }
+
+  /**
+   * Relays `dir` as before until the tee's decoder says a frame starts outside any
+   * fragmented message; from that byte on the stage has the direction. The bytes before go
+   * out in pieces that end where the decoder needs to be asked again.
+   */
+  private joinPush(dir: Direction): (chunk: Buffer) => void {
+    const pipe = this.pipes[dir]!;
+    return (chunk) => {
+      for (let rest = chunk; ; ) {
+        const n = this.tee.decoder?.bytesToJoin(dir, rest) ?? null;
+        if (n === null || n >= rest.length) return pipe.write(rest);
+        if (n > 0) {
+          pipe.write(rest.subarray(0, n));
+          rest = rest.subarray(n);
+          continue;
+        }
+        if (!this.stage) this.startStage({ handshake: this.tee.decoder!.handshake });
+        this.stage!.join(dir, this.tee.decoder!.joinPoint(dir)!);
+        const push = this.stagePush(dir);
+        pipe.setStage(push);
+        return push(rest);
+      }
+    };
+  }
+
+  /**
+   * With hooks (or a terminal UI holding frames), both directions go through the intercept
+   * stage (src/intercept/engine.ts); without, nothing here runs per chunk. `joining`: the
+   * stage joins a connection past its handshake (see intercept()); the pipes are routed
+   * to it as each direction joins.
+   */
+  private startStage(joining?: { handshake: HandshakeEvent | null }): void {
     const intercept = this.options.intercept;
     if (!intercept) return;
+    if (!joining && intercept.onDemand && !this.context.intercepting) return;
     const stage = new Interceptor({
+      joining,
       conn: this.conn,
       deciders: intercept.deciders,
       maxHeld: intercept.maxMessageSize,
@@ -355,7 +410,7 @@ export class ProxyConnection {
       now,
     });
     this.stage = stage;
-    this.pipes.server!.setStage(this.stagePush('server'));
+    if (!joining) this.pipes.server!.setStage(this.stagePush('server'));
     intercept.onConnection?.(this.conn, stage);
   }
 
@@ -423,6 +478,14 @@ export class ProxyConnection {
 
   private onEnd(side: Direction): void {
     if (side === 'client' && this.phase === 'head' && this.inTls) return this.abort(CLOSED_IN_TLS);
+    // Its frames wait on a hook that has not answered: what it sent can no longer go on in
+    // order before its FIN, and a hook that never answers would keep both sockets open
+    // until the other side closed. Both close now; the stage reports what it held (finish).
+    const waiting = this.stage?.waitingOn(side);
+    if (waiting) {
+      this.reason ??= `${side} closed while its frames waited for ${waiting}`;
+      return this.destroyAll();
+    }
     this.reason ??= `${side} closed`;
     if (side === 'client' && this.phase === 'head') {
       // The client left before sending a complete request head.

@@ -59,13 +59,21 @@ export interface ProxyOptions {
   passthrough?: string[];
   /**
    * Script hooks and/or the terminal UI's intercept (src/intercept): every connection's
-   * frames go through an intercept stage. Absent: the plain relay, nothing per chunk.
+   * frames go through an intercept stage (with `onDemand`, once `intercept()` was called).
+   * Absent: the plain relay, nothing per chunk.
    */
   intercept?: InterceptOptions;
 }
 
 export interface InterceptOptions {
   deciders: Decider[];
+  /**
+   * No stage until ProxyHandle.intercept() is called (the terminal UI without --script:
+   * until its intercept filter is first set). Then connections still open get it, each
+   * direction at its next frame boundary outside a fragmented message, and new ones from
+   * their start. Meanwhile the relay is the plain one.
+   */
+  onDemand?: boolean;
   /** The largest frame or message held for a hook (default 16 MiB). */
   maxMessageSize?: number;
   /** A connection's stage, for injecting and closing from outside (the terminal UI). */
@@ -78,6 +86,10 @@ export interface ProxyHandle {
   port: number;
   /** Stops listening, ends every connection (each gets its `end` event), resolves when done. */
   close(): Promise<void>;
+  /** With intercept.onDemand: puts the intercept stage into open connections and all later ones. */
+  intercept(): void;
+  /** How many open connections have an intercept stage now (for tests and the status bar). */
+  intercepting(): number;
 }
 
 /** Starts the proxy; rejects with a one-line Error when the target is bad or the port is taken. */
@@ -122,6 +134,16 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   return {
     address: address.address,
     port: address.port,
+    intercept() {
+      if (!options.intercept || context.intercepting) return;
+      context.intercepting = true;
+      for (const c of connections) c.intercept();
+    },
+    intercepting() {
+      let n = 0;
+      for (const c of connections) if (c.hasStage) n++;
+      return n;
+    },
     close() {
       // Resolves once the listener is closed and every connection has published its end.
       closing ??= Promise.all([

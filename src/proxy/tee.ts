@@ -19,7 +19,8 @@ export function now(): number {
 export class Tee {
   /** Bytes teed per direction (the `end` event's `bytes`). */
   readonly bytes = { client: 0, server: 0 };
-  private decoder: ConnectionDecoder | null;
+  /** Null when not decoding here, or after it failed. An intercept stage joining mid-stream asks it where frames begin. */
+  decoder: ConnectionDecoder | null;
 
   /** decode false: only raw data and the connection's own events go to the session. */
   constructor(

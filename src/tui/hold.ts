@@ -31,6 +31,11 @@ export class HoldQueue {
   private nextId = 1;
   /** Called whenever something changed (the UI redraws). */
   onChange: () => void = () => undefined;
+  /**
+   * Called when a filter is set: the proxy puts the intercept stage into its connections
+   * then (ProxyHandle.intercept; until then the relay has no stage at all).
+   */
+  onIntercept: () => void = () => undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -50,6 +55,7 @@ export class HoldQueue {
   /** Sets the intercept filter (null or empty words: hold nothing; what is held stays held). */
   setFilter(filter: FrameFilter | null): void {
     this.filter = filter && !isEmptyFilter(filter) ? filter : null;
+    if (this.filter) this.onIntercept();
     this.onChange();
   }
 

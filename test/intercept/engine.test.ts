@@ -226,7 +226,7 @@ describe('Interceptor: slow hooks and holding', () => {
     const h = harness([{ by: 'script', onFrame: () => new Promise(() => undefined) }]);
     h.stage.push('client', Buffer.concat([hello, ping]));
     h.stage.finish();
-    expect(h.errors()).toEqual(['script onFrame for client frame #0 had not answered when the connection ended; 1 held client frame was never sent']);
+    expect(h.errors()).toEqual(['script onFrame for client frame #0 had not answered when the connection ended; 2 held client frames were never sent']);
     expect(h.stage.held('client')).toBe(0);
   });
 

@@ -117,7 +117,7 @@ describe('script hooks against the built-in backend', () => {
       expect.arrayContaining([
         'script onFrame threw for client frame #0: hook failed on purpose; it went on unchanged',
         expect.stringMatching(/^script onFrame returned number 12345: expected undefined, "drop", a frame spec or an array of frame specs for client frame #0; it went on unchanged$/),
-        'script onFrame for client frame #0 had not answered when the connection ended; 1 held client frame was never sent',
+        'script onFrame for client frame #0 had not answered when the connection ended; 2 held client frames were never sent',
       ]),
     );
   });
