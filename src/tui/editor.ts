@@ -6,14 +6,14 @@
  * decoder, as `wsscope encode` does: its bytes, one line about it, and the rules it would
  * break, named before anything is sent.
  */
-import { decodeFrames, opcodeName, type Direction, type FrameEvent, type WsEvent } from '../decoder';
-import { buildFrame, parseHex } from '../decoder/build';
+import { decodeFrames, opcodeName, type Direction, type FrameEvent, type MessageEvent, type WsEvent } from '../decoder';
+import { buildFrame, deflateMessage, parseHex } from '../decoder/build';
 import { spacedHex, summarizeFrame, utf8OrNull } from '../explain';
 import type { HookFrame, HookFrameSpec } from '../intercept/types';
 import { actionFor, type KeyPress } from './keys';
 import { seg, type Line } from './text';
 
-export type FieldId = 'dir' | 'fin' | 'rsv1' | 'rsv2' | 'rsv3' | 'opcode' | 'mask' | 'maskKey' | 'lengthForm' | 'declaredLength' | 'payloadAs' | 'payload' | 'closeCode';
+export type FieldId = 'dir' | 'fin' | 'rsv1' | 'compress' | 'rsv2' | 'rsv3' | 'opcode' | 'mask' | 'maskKey' | 'lengthForm' | 'declaredLength' | 'payloadAs' | 'payload' | 'closeCode';
 
 interface Field {
   id: FieldId;
@@ -26,6 +26,7 @@ const FIELDS: Field[] = [
   { id: 'dir', label: 'sent as if by', kind: 'choice', help: 'the sender it goes out as (inject only): client or server' },
   { id: 'fin', label: 'FIN', kind: 'toggle', help: '1: the last frame of its message (§5.2)' },
   { id: 'rsv1', label: 'RSV1', kind: 'toggle', help: 'must be 0 unless an extension defines it (permessage-deflate: compressed)' },
+  { id: 'compress', label: 'compress', kind: 'toggle', help: '1: deflate the payload and set RSV1 (permessage-deflate, RFC 7692 §7.2.1)' },
   { id: 'rsv2', label: 'RSV2', kind: 'toggle', help: 'must be 0 unless an extension defines it' },
   { id: 'rsv3', label: 'RSV3', kind: 'toggle', help: 'must be 0 unless an extension defines it' },
   { id: 'opcode', label: 'opcode', kind: 'text', help: '0-15 or text, binary, close, ping, pong, continuation (§5.2)' },
@@ -45,6 +46,8 @@ export interface EditorValues {
   dir: Direction;
   fin: boolean;
   rsv1: boolean;
+  /** Deflate the payload (RFC 7692 §7.2.1) and set RSV1, as `wsscope encode --compress`. */
+  compress: boolean;
   rsv2: boolean;
   rsv3: boolean;
   opcode: string;
@@ -87,6 +90,7 @@ export class FrameEditor {
       dir: from?.dir ?? dir,
       fin: from?.fin ?? true,
       rsv1: from?.rsv1 ?? false,
+      compress: false,
       rsv2: from?.rsv2 ?? false,
       rsv3: from?.rsv3 ?? false,
       opcode: from ? String(from.opcode) : '1',
@@ -168,7 +172,7 @@ export class FrameEditor {
   private cycle(f: Field, delta: number): void {
     const v = this.values;
     if (f.kind === 'toggle') {
-      const id = f.id as 'fin' | 'rsv1' | 'rsv2' | 'rsv3' | 'mask';
+      const id = f.id as 'fin' | 'rsv1' | 'compress' | 'rsv2' | 'rsv3' | 'mask';
       v[id] = !v[id];
     } else if (f.id === 'dir' && this.heldId === null) {
       v.dir = v.dir === 'client' ? 'server' : 'client';
@@ -215,10 +219,11 @@ export class FrameEditor {
       declaredLength = Number(v.declaredLength);
     }
     const lengthForm = v.lengthForm === 'auto' ? undefined : (Number(v.lengthForm) as 7 | 16 | 64);
-    const length = declaredLength ?? payload.length;
+    // The length limits apply to what goes out: the deflated payload when compressing.
+    const length = declaredLength ?? (v.compress ? deflateMessage(payload).length : payload.length);
     if (lengthForm === 7 && length > 125) return `the 7-bit length form holds at most 125, the length is ${length}`;
     if (lengthForm === 16 && length > 0xffff) return `the 16-bit length form holds at most 65535, the length is ${length}`;
-    return { opcode, fin: v.fin, rsv1: v.rsv1, rsv2: v.rsv2, rsv3: v.rsv3, mask: v.mask, ...(maskKey ? { maskKey } : {}), payload, lengthForm, declaredLength };
+    return { opcode, fin: v.fin, rsv1: v.rsv1 || v.compress, rsv2: v.rsv2, rsv3: v.rsv3, mask: v.mask, ...(maskKey ? { maskKey } : {}), payload, ...(v.compress ? { compress: true } : {}), lengthForm, declaredLength };
   }
 
   /** The frame as it would go out, decoded: bytes, summary, rules broken; or the error. */
@@ -238,9 +243,12 @@ export class FrameEditor {
     const rules: { rule: string; message: string }[] = [];
     for (const e of events) for (const v of 'violations' in e ? e.violations ?? [] : []) if (!rules.some((r) => r.rule === v.rule)) rules.push({ rule: v.rule, message: v.message });
     const shown = bytes.length > 64 ? `${spacedHex(bytes.subarray(0, 64))} … (${bytes.length} bytes)` : spacedHex(bytes);
+    // Compressed: what the receiver's inflater makes of it (the message event), too.
+    const message = spec.compress ? events.find((e): e is MessageEvent => e.event === 'message' && e.compressed) : undefined;
+    const inflated = message ? `; inflates to ${message.length} bytes${message.text !== undefined ? ` ${JSON.stringify(message.text.slice(0, 40))}` : ''}` : '';
     return {
       hex: shown,
-      summary: frame ? summarizeFrame(frame) : `${opcodeName(spec.opcode as number)} frame, incomplete on its own (the declared length is more than the payload)`,
+      summary: frame ? summarizeFrame(frame) + inflated : `${opcodeName(spec.opcode as number)} frame, incomplete on its own (the declared length is more than the payload)`,
       rules,
       incomplete: !frame || events.some((e) => e.event === 'error'),
     };

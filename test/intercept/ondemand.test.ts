@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { startBackend } from '../../src/backend';
 import { computeAccept } from '../../src/decoder';
 import { buildFrame } from '../../src/decoder/build';
-import type { Interceptor } from '../../src/intercept/engine';
+import { HOLD_LIMIT, type Interceptor } from '../../src/intercept/engine';
 import type { FrameEvent, InterceptEvent } from '../../src/decoder/events';
 import { startProxy, type ProxyHandle } from '../../src/proxy';
 import { HoldQueue } from '../../src/tui/hold';
@@ -129,6 +129,37 @@ describe('the terminal UI intercept stage, on demand', () => {
         [4, []],
       ]);
       expect(rec.of('error')).toEqual([]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('frames held by the UI count against the stage bound: past 1 MiB behind a held frame the client is not read', async () => {
+    const socket = await rawClient();
+    try {
+      socket.write(buildFrame({ opcode: 1, mask: KEY, payload: 'before' }));
+      await waitFor(() => clientFrames().length === 1, 'a frame before intercepting');
+      hold.setFilter(filter('client text'));
+      socket.write(buildFrame({ opcode: 1, mask: KEY, payload: 'held' }));
+      await waitFor(() => hold.size === 1, 'the frame to be held');
+      // 32 MiB of binary frames (not matching) behind it: they wait in order, bounded.
+      const frame = buildFrame({ opcode: 2, mask: KEY, payload: Buffer.alloc(60000, 1) });
+      for (let written = 0; written < 32 * 1024 * 1024; written += frame.length) socket.write(frame);
+      const stage = hold.stage(1)!;
+      await waitFor(() => stage.full('client'), 'the proxy to stop reading the client');
+      const heldThen = stage.held('client');
+      expect(heldThen).toBeGreaterThan(HOLD_LIMIT);
+      expect(heldThen).toBeLessThan(HOLD_LIMIT + 4 * 1024 * 1024);
+      // Another connection's whole handshake goes through meanwhile (time for more to arrive).
+      const other = await rawClient();
+      other.destroy();
+      expect(socket.writableLength).toBeGreaterThan(16 * 1024 * 1024);
+      expect(stage.held('client')).toBe(heldThen);
+      expect(hold.size).toBe(1);
+      // Forwarded: everything behind it flows again, in order.
+      hold.forwardAll();
+      await waitFor(() => clientFrames().length >= 3 && stage.held('client') < HOLD_LIMIT, 'the client to be read again');
+      expect(clientFrames()[1].payloadLength).toBe(4);
     } finally {
       socket.destroy();
     }

@@ -75,7 +75,7 @@ describe('the TUI holds, edits, drops and injects frames', () => {
     press(model, 'C-u', 'EVE');
     expect(detail()).toContain('81 83 37 fa 21 3d 72 ac 64');
     // Up to RSV1 and flip it: the rule it would break is named before sending.
-    press(model, 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'space');
+    press(model, 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'space');
     expect(detail()).toMatch(/▶ RSV1\s+1/);
     expect(detail()).toContain('breaks 1 rule:');
     expect(detail()).toContain('rsv-without-extension');
@@ -86,6 +86,35 @@ describe('the TUI holds, edits, drops and injects frames', () => {
     expect(sent('client')).toBe('818337fa213d72ac64');
     expect(model.editor).toBeNull();
     expect(store.intercepts.at(-1)).toBe('conn 1: the terminal UI replaced client text frame #0 with a text frame (3 bytes, masked 37fa213d)');
+  });
+
+  it('compress deflates the payload and sets RSV1, decoded live; without permessage-deflate it names the rule', async () => {
+    const { model, stage, sent, detail, settle } = setup();
+    press(model, 'i', 'text', 'enter');
+    stage.push('client', buildFrame({ opcode: 1, mask: MASK, payload: 'Hello' }));
+    press(model, 'e', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'space');
+    expect(detail()).toMatch(/▶ compress\s+1/);
+    // The payload deflated as permessage-deflate sends it (RFC 7692 §7.2.3.1's "Hello"), RSV1 set.
+    expect(detail()).toContain('c1 87 37 fa 21 3d c5 b2 ec f4 fe fd 21');
+    // This connection negotiated no extension: the receiver would fail it.
+    expect(detail()).toContain('rsv-without-extension');
+    expect(detail()).not.toContain('inflates to');
+    press(model, 'enter');
+    await settle();
+    expect(sent('client')).toBe('c18737fa213dc5b2ecf4fefd21');
+  });
+
+  it('with permessage-deflate negotiated, the compressed frame breaks no rule and its inflated text is shown', () => {
+    const { model, stage, detail, store } = setup();
+    // The connection's handshake as the store has it: permessage-deflate accepted.
+    const conn = store.conns.get(1)!;
+    conn.handshake = { ...conn.handshake!, extensions: 'permessage-deflate' };
+    press(model, 'i', 'text', 'enter');
+    stage.push('client', buildFrame({ opcode: 1, mask: MASK, payload: 'Hello' }));
+    press(model, 'e', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'space');
+    expect(detail()).toContain('c1 87 37 fa 21 3d c5 b2 ec f4 fe fd 21');
+    expect(detail()).toContain('inflates to 5 bytes "Hello"');
+    expect(detail()).toContain('breaks no rule');
   });
 
   it('every header field can be broken: MASK off, 64-bit length form, a false declared length', async () => {

@@ -348,4 +348,37 @@ maybe('terminal UI intercepting in tmux (120x40)', () => {
     await tmux('send-keys', '-t', target, 'q');
     await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED 0'), 'the CLI to exit');
   });
+
+  test('a filter set while a connection is open holds its next frame; compress deflates the edit for a permessage-deflate server', async () => {
+    const target = await start('intercept-deflate', 120, 40, {}, 'proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --deflate --ui tui');
+    const address = await proxyAddress(target);
+    // Open and answered before any intercept filter: the relay has no stage yet.
+    const { ws, got } = await client(address);
+    expect(ws.extensions).toMatch(/^permessage-deflate/);
+    ws.send('before');
+    await waitFor(() => got.length === 1, 'the answer before intercepting');
+    await tmux('send-keys', '-t', target, 'i');
+    await waitScreen(target, (t) => /^intercept \(hold frames like/m.test(t), 'the intercept prompt');
+    await tmux('send-keys', '-t', target, '-l', 'client text');
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitScreen(target, (t) => t.includes('│ intercept: client text │'), 'the intercept filter in the status bar');
+
+    ws.send('Alice');
+    await waitScreen(target, (t) => /HELD +1 C ──▶ S .*"Alice"/.test(t), 'the held frame of the open connection');
+    expect(got.length).toBe(1); // held: the server has not seen it
+    await tmux('send-keys', '-t', target, 'e');
+    await waitScreen(target, (t) => t.includes('Edit held frame 1 (conn 1, from the client)'), 'the editor');
+    await tmux('send-keys', '-t', target, 'C-u');
+    await tmux('send-keys', '-t', target, '-l', 'Mallory');
+    // Up from the payload to the compress field, and on.
+    await tmux('send-keys', '-t', target, ...Array(9).fill('Up'), 'Space');
+    await waitScreen(target, (t) => /▶ compress +1/.test(t) && /text FIN RSV1 masked [0-9a-f]{8} len=9\/7-bit/.test(t) && t.includes('inflates to 7 bytes "Mallory"') && t.includes('breaks no rule'), 'the compressed edit decoded live');
+    await tmux('send-keys', '-t', target, 'Enter');
+    await waitFor(() => got.length === 2, 'the answer to the compressed edit');
+    // The server inflated it: it answers for the edited name.
+    expect(JSON.parse(got[1]).name).toBe('Mallory');
+    await waitScreen(target, (t) => t.includes('the terminal UI replaced client text frame #1'), 'the intercept line');
+    await tmux('send-keys', '-t', target, 'q');
+    await waitScreen(target, (t) => t.includes('WSSCOPE-EXITED 0'), 'the CLI to exit');
+  });
 });
