@@ -448,6 +448,10 @@ export class TuiModel {
       this.filter = describeFilter(parsed) ? parsed : null;
       this.say(this.filter ? `filter: ${describeFilter(parsed)}` : 'filter cleared', false);
       this.framesTopN = null;
+      // The row shown selected in the new list becomes the selection: a row the filter hides
+      // must not come back selected when the filter is cleared.
+      const list = this.frames();
+      if (!this.follow && list && list.length) this.selectIndex(list, this.selectedIndex(list));
       return null;
     }
     if (prompt.kind === 'intercept') {

@@ -26,7 +26,7 @@ import type {
   ProtocolEvent,
   WsEvent,
 } from '../decoder/events';
-import { appMatches, appWordText, parseAppWord, type AppWord } from '../explain/app';
+import { appMatches, appViolations, appWordText, parseAppWord, type AppWord } from '../explain/app';
 import { opcodeShort } from './fields';
 
 export const DEFAULT_MAX_FRAMES = 100_000;
@@ -679,8 +679,10 @@ export function describeFilter(f: FrameFilter): string {
 /** The violations of a frame, including those of the message it completes. */
 export function frameViolations(record: FrameRecord) {
   const own = record.ev.violations;
-  const message = record.group?.message && (record.groupPos === 'last' || record.groupPos === 'only') ? record.group.message.violations : [];
-  return message.length ? [...own, ...message.filter((m) => !own.some((o) => o.rule === m.rule && o.message === m.message))] : own;
+  const m = record.group?.message && (record.groupPos === 'last' || record.groupPos === 'only') ? record.group.message : undefined;
+  // The message's own (UTF-8, ...) and those of the packets it carries (src/protocols, `app.violations`).
+  const message = m ? [...m.violations, ...appViolations(m.app)] : [];
+  return message.length ? [...own, ...message.filter((v) => !own.some((o) => o.rule === v.rule && o.message === v.message))] : own;
 }
 
 export function matchesFilter(record: FrameRecord, f: FrameFilter): boolean {

@@ -4,13 +4,14 @@
  * exact strings.
  */
 import { WS_GUID } from '../decoder/constants';
-import type { HandshakeEvent, HttpEvent, Violation } from '../decoder/events';
-import { appRows, appSummary } from '../explain/app';
+import type { HandshakeEvent, HttpEvent, MessageEvent, Violation } from '../decoder/events';
+import { appPackets, appRows, appSummary } from '../explain/app';
 import { closeCodeName, modeSummary, tlsSummary } from '../explain/names';
 import { prettyJson, spacedHex, utf8OrNull } from '../explain/payload';
 import { localTime } from '../views/text';
 import { bitDiagram, definedOpcodeName, fieldTable, lengthFormLines, opcodeShort, xorLines } from './fields';
 import { hexDumpDoc, hexLegend } from './hex';
+import { PROTOCOL_NAMES } from '../protocols/types';
 import { ruleInfo } from './rules';
 import { frameViolations, type ConnRecord, type FrameRecord } from './store';
 import { bytes, doc, fit, seg, thousands, visible, wordWrap, wrapText, type Colour, type Doc, type Line } from './text';
@@ -236,7 +237,38 @@ function payloadBody(data: Buffer, asText: boolean, cols: number): { kind: strin
   return { kind: asText ? 'bytes (not valid UTF-8)' : 'bytes', lines: plainHexDump(data) };
 }
 
-export function payloadView(r: FrameRecord, cols: number): Doc {
+/** A message's bytes as the decoder kept them (its text as UTF-8, or its data; capped at --max-payload). */
+function messageBytes(m: MessageEvent): Buffer {
+  return m.text !== undefined ? Buffer.from(m.text, 'utf8') : Buffer.from(m.data ?? '', 'hex');
+}
+
+/** Records looked at, and messages gathered, when finding the messages a packet came from (per render). */
+const MAX_PACKET_WALK = 20_000;
+const MAX_PACKET_MESSAGES = 1000;
+
+/**
+ * The messages a packet was reassembled from (`app.fromMessages`: mqtt.js writes one MQTT
+ * packet as several WebSocket messages, a Socket.IO binary event is a text message and its
+ * attachments), oldest first and ending with r's own, found among the connection's kept
+ * frames by their message index; null when some of them are no longer in the store.
+ */
+function packetMessages(r: FrameRecord, c: ConnRecord, count: number): MessageEvent[] | null {
+  const last = r.messageIndex;
+  if (last === undefined || !r.group?.message || c.frames.length <= c.head) return null;
+  const first = last - Math.min(count, MAX_PACKET_MESSAGES) + 1;
+  const out: MessageEvent[] = [r.group.message];
+  // Sequence numbers are contiguous per connection: r's place in c.frames.
+  let i = c.head + (r.n - c.frames[c.head].n) - 1;
+  for (let walked = 0; i >= c.head && walked < MAX_PACKET_WALK && out.length < last - first + 1; i--, walked++) {
+    const f = c.frames[i];
+    if (f.ev.dir !== r.ev.dir || f.messageIndex === undefined || !f.group?.message) continue;
+    if (f.messageIndex < first) break;
+    out.unshift(f.group.message);
+  }
+  return out.length === last - first + 1 ? out : null;
+}
+
+export function payloadView(r: FrameRecord, cols: number, c?: ConnRecord): Doc {
   const ev = r.ev;
   const data = Buffer.from(ev.payload, 'hex');
   // Eager lines, with lazy hex dumps in between (parts), joined into one doc at the end.
@@ -268,6 +300,22 @@ export function payloadView(r: FrameRecord, cols: number): Doc {
       for (const part of wrapText(visible(row), Math.max(10, cols - 4))) lines.push([seg(part, /^\s*(violations|!)/.test(part) ? 'red' : undefined)]);
     }
     lines.push([]);
+    // A packet reassembled from several messages: the bytes of all of them, not just this frame's.
+    const from = Math.max(0, ...appPackets(app).map((p) => (typeof p.fromMessages === 'number' ? p.fromMessages : 0)));
+    const msgs = from > 1 && c ? packetMessages(r, c, from) : null;
+    if (from > 1) {
+      const first = (r.messageIndex ?? 0) - Math.min(from, MAX_PACKET_MESSAGES) + 1;
+      if (msgs) {
+        const sizes = msgs.map((m) => messageBytes(m).length);
+        const total = sizes.reduce((a, b) => a + b, 0);
+        const cut = msgs.some((m) => m.truncated) ? ' (some cut at --max-payload)' : '';
+        head(`The ${from > MAX_PACKET_MESSAGES ? `last ${MAX_PACKET_MESSAGES} of the ` : ''}${from} messages it was reassembled from: ${r.ev.dir} messages ${first}-${r.messageIndex}, ${sizes.join(' + ')} = ${thousands(total)} bytes${cut}`);
+        lazy(plainHexDump(Buffer.concat(msgs.map(messageBytes))));
+        lines.push([]);
+      } else {
+        lines.push([seg(`(${r.ev.dir} messages ${first}-${r.messageIndex}, which it was reassembled from, are no longer all in the store)`)], []);
+      }
+    }
   }
   if (group?.compressed) {
     head(`This frame's payload as sent: ${thousands(ev.payloadLength)} bytes compressed with permessage-deflate (RFC 7692)${kept}`);
@@ -409,13 +457,19 @@ export function handshakeView(c: ConnRecord | undefined, cols = 200): Line[] {
   return lines;
 }
 
+/** Rule ids of src/protocols: the protocol's name and a hyphen (DESIGN.md), or the layer's own `app-`. */
+function isAppRule(rule: string): boolean {
+  return rule.startsWith('app-') || PROTOCOL_NAMES.some((p) => rule.startsWith(`${p}-`));
+}
+
 /** Each violation: rule id, RFC section, the RFC's sentence (and our note on it), and what was seen. */
 export function violationLines(violations: Violation[], cols: number): Line[] {
   const lines: Line[] = [];
   for (const v of violations) {
     const info = ruleInfo(v.rule);
-    const section = v.section ?? info?.section ?? 'RFC 6455';
-    lines.push([seg('! ', 'red', { bold: true }), seg(v.rule, 'red', { bold: true }), seg(`  ${section}`, 'yellow')]);
+    // A rule of an application protocol (src/protocols) names its own spec, never RFC 6455.
+    const section = v.section ?? info?.section ?? (isAppRule(v.rule) ? '' : 'RFC 6455');
+    lines.push([seg('! ', 'red', { bold: true }), seg(v.rule, 'red', { bold: true }), ...(section ? [seg(`  ${visible(section)}`, 'yellow')] : [])]);
     wordWrap(visible(v.message), Math.max(20, cols - 10)).forEach((part, i) => lines.push([seg(i === 0 ? '    seen: ' : '          '), seg(part)]));
     if (info) {
       const wrapped = wordWrap(`"${info.sentence}"`, Math.max(20, cols - 10));
@@ -451,5 +505,5 @@ export function detailDoc(view: DetailView, r: FrameRecord | undefined, c: ConnR
   if (!r) return doc([[seg(c ? 'No frame selected: frames appear here as they cross the proxy.' : 'No connection yet: point a WebSocket client at the proxy.')]]);
   if (view === 'fields') return doc(fieldsView(r, cols));
   if (view === 'hex') return hexView(r, cols);
-  return payloadView(r, cols);
+  return payloadView(r, cols, c);
 }

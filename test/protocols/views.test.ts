@@ -4,9 +4,10 @@ import { replayCaptureFile } from '../../src/capture';
 import type { WsEvent } from '../../src/decoder/events';
 import { appSummary } from '../../src/explain/app';
 import { TuiModel, type ScreenOut } from '../../src/tui/model';
-import { parseFilter, Store } from '../../src/tui/store';
+import { parseFilter, Store, type FrameFilter } from '../../src/tui/store';
 import { plain } from '../../src/tui/text';
 import { detailDoc } from '../../src/tui/views';
+import type { Doc } from '../../src/tui/text';
 import { formatEvent } from '../../src/views/text';
 
 const sample = (name: string) => path.join(__dirname, '..', '..', 'samples', `${name}.capture.ndjson`);
@@ -85,6 +86,58 @@ describe('TUI', () => {
     expect(at('This frame\'s payload')).toBeGreaterThan(at('[0]: "got hi"'));
     const h = detailDoc('handshake', r, conn, 120);
     expect(Array.from({ length: h.length }, (_, i) => plain(h.line(i)))).toContain('Application: socket.io (path /socket.io/ with EIO=4 (Socket.IO v5 over Engine.IO v4))');
+  });
+
+  const lines = (d: Doc) => Array.from({ length: d.length }, (_, i) => plain(d.line(i)));
+
+  test('a packet reassembled from several messages: the Payload view shows the bytes of all of them', async () => {
+    // mqtt-v311: the client's CONNECT arrives as nine messages (as mqtt.js writes it).
+    const { store, model: m } = await model('mqtt-v311');
+    press(m, 'f', 'type:connect', 'enter', 'g');
+    const r = m.selectedFrame()!;
+    const text = lines(detailDoc('payload', r, store.conns.get(1)!, 120));
+    const at = (s: string) => text.findIndex((l) => l.includes(s));
+    expect(text[3]).toMatch(/^ {2}mqtt CONNECT 3\.1\.1 client "c1" .* {2}\[from 9 messages\]$/);
+    const head = at('The 9 messages it was reassembled from: client messages 0-8, ');
+    expect(head).toBeGreaterThan(3);
+    const total = /= (\d+) bytes$/.exec(text[head])![1];
+    // CONNECT: fixed header 0x10 and its Remaining Length, then the protocol name "MQTT" (length 4).
+    expect(text[head + 1]).toMatch(/^ {2}000000 {2}10 [0-9a-f]{2} 00 04 4d 51 54 54 04 /);
+    expect(Number(total)).toBe(2 + parseInt(text[head + 1].slice(13, 15), 16));
+    expect(at("This frame's payload")).toBeGreaterThan(head);
+    // A packet in one message has no such section.
+    press(m, 'f', 'C-u', 'type:subscribe', 'enter', 'g');
+    expect(lines(detailDoc('payload', m.selectedFrame()!, store.conns.get(1)!, 120)).some((l) => l.includes('reassembled from'))).toBe(false);
+  });
+
+  test('the violations of the packets a message carries: the row is marked, f ! finds it, view 5 names the rule and its own spec', async () => {
+    const { store, model: m } = await model('mqtt-violations');
+    press(m, 'f', '!', 'enter');
+    const listed = rows(m.screen(160, 60)).filter((r) => r.includes('◆'));
+    expect(listed.length).toBe(5);
+    expect(listed.every((r) => /^.!/.test(r))).toBe(true);
+    press(m, '/', 't/#', 'enter');
+    const v = lines(detailDoc('violations', m.selectedFrame()!, store.conns.get(1)!, 120));
+    expect(v).toContain('! mqtt-topic-wildcard  MQTT 5.0 §3.3.2.1 [MQTT-3.3.2-2]');
+    expect(v).toContain('    seen: topic "t/#" has a wildcard');
+    // A rule of a protocol whose spec has no sections is not said to be RFC 6455's.
+    const sio = await model('app-malformed-socketio');
+    press(sio.model, 'f', '!', 'enter');
+    const list = sio.store.frames(sio.store.conns.get(1)!, parseFilter('!') as FrameFilter);
+    const found = Array.from({ length: list.length }, (_, i) => lines(detailDoc('violations', list.at(i), sio.store.conns.get(1)!, 120))).flat();
+    expect(found).toContain('! engine.io-bad-packet-type');
+    expect(found).toContain('! socket.io-missing-attachments');
+    expect(found.join('\n')).not.toContain('RFC 6455');
+  });
+
+  test('a filter that hides the selected frame selects the row it shows: clearing it does not jump back', async () => {
+    const { model: m } = await model('app-socketio');
+    press(m, '/', 'got hi', 'enter');
+    expect(selected(m.screen(160, 60))).toContain('ACK 1');
+    press(m, 'f', 'event:chat', 'enter');
+    expect(selected(m.screen(160, 60))).toContain('EVENT "chat"');
+    press(m, 'f', 'C-u', 'enter');
+    expect(selected(m.screen(160, 60))).toContain('EVENT "chat"');
   });
 });
 
