@@ -1,4 +1,6 @@
-/** Feeds a handshake and messages through createDecoder (the layer every view uses) and collects the events. */
+/** Feeds a handshake and messages through createDecoder (the layer every view uses) and collects the events; starts peers. */
+import { spawn } from 'child_process';
+import * as path from 'path';
 import { buildFrame } from '../../src/decoder/build';
 import type { Direction, MessageEvent, WsEvent } from '../../src/decoder/events';
 import { createDecoder } from '../../src/protocols';
@@ -43,4 +45,28 @@ export function messages(events: WsEvent[]): MessageEvent[] {
 /** The `app` of each message, in order. */
 export function apps(events: WsEvent[]): unknown[] {
   return messages(events).map((m) => m.app);
+}
+
+/**
+ * The aedes MQTT broker over WebSocket (peers/aedes-ws.mjs) in its own process (aedes 1.x
+ * is an ES module): resolves once it listens on 127.0.0.1; `stop()` ends it.
+ */
+export async function spawnAedes(): Promise<{ port: number; stop(): Promise<void> }> {
+  const broker = spawn(process.execPath, [path.join(__dirname, 'peers/aedes-ws.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    broker.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    broker.once('exit', (code) => reject(new Error(`aedes exited with ${code}`)));
+  });
+  return {
+    port,
+    async stop() {
+      broker.stdin!.end();
+      if (broker.exitCode === null) await new Promise((r) => broker.once('exit', r));
+    },
+  };
 }

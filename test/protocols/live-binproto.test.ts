@@ -4,8 +4,6 @@
  * @msgpack/msgpack and cbor-x, SignalR records built from its spec, each through a `ws`
  * client and server. The assertions are on the `message.app` events the proxy published.
  */
-import { spawn, type ChildProcess } from 'child_process';
-import * as path from 'path';
 import { decode as unpack, encode as msgpack } from '@msgpack/msgpack';
 import { decode as uncbor, encode as cbor } from 'cbor-x';
 import * as mqtt from 'mqtt';
@@ -15,6 +13,7 @@ import type { MessageEvent } from '../../src/decoder/events';
 import type { AppPacket } from '../../src/protocols';
 import { startProxy, type ProxyHandle } from '../../src/proxy';
 import { recordingSession, waitFor } from '../proxy/helpers';
+import { spawnAedes } from './helpers';
 
 /** Every packet of every message of `conn` (arrays flattened, partial markers left out). */
 function packetsOf(events: ReturnType<typeof recordingSession>['events'], conn?: number): (AppPacket & { dir: string; conn: number })[] {
@@ -77,28 +76,18 @@ async function mqttScenario(rec: ReturnType<typeof recordingSession>, proxy: Pro
 }
 
 describe('MQTT 3.1.1: mqtt.js and aedes over WebSocket through the proxy', () => {
-  let broker: ChildProcess;
+  let broker: Awaited<ReturnType<typeof spawnAedes>>;
   let proxy: ProxyHandle;
   const rec = recordingSession();
 
   beforeAll(async () => {
-    broker = spawn(process.execPath, [path.join(__dirname, 'peers/aedes-ws.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      broker.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /PORT (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      broker.once('exit', (code) => reject(new Error(`aedes exited with ${code}`)));
-    });
-    proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${port}/mqtt`, session: rec.session });
+    broker = await spawnAedes();
+    proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, target: `ws://127.0.0.1:${broker.port}/mqtt`, session: rec.session });
   });
 
   afterAll(async () => {
     await proxy?.close();
-    broker?.stdin?.end();
-    if (broker && broker.exitCode === null) await new Promise((r) => broker.once('exit', r));
+    await broker?.stop();
   });
 
   test('QoS 0/1/2 and a retained message, every packet decoded without violations', async () => {

@@ -4,75 +4,19 @@
  * `capture-pane`. Every wait polls the screen for a condition (no fixed sleeps).
  * Needs `npm run build` first (the CLI runs dist/), as `npm test` does.
  */
-import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { promisify } from 'util';
 import WebSocket from 'ws';
+import { ROOT, tmuxDescribe, tmuxServer } from './tmux';
 
-const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/wsscope.js');
-
-function hasTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const tmuxMissing = !hasTmux();
-if (tmuxMissing && !process.env.CI) {
-  // eslint-disable-next-line no-console
-  console.warn('SKIPPED test/tui/tui.e2e.test.ts: tmux is not installed (install tmux to run the terminal UI end-to-end tests)');
-}
-const maybe = tmuxMissing && !process.env.CI ? describe.skip : describe;
+const maybe = tmuxDescribe('test/tui/tui.e2e.test.ts');
 
 jest.setTimeout(120_000);
 
-/** One tmux server per test file run, on its own socket, killed in afterAll. */
-const SOCKET = `wsscope-tui-e2e-${process.pid}-${Date.now()}`;
-const tmux = (...args: string[]) => run('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
+const { tmux, screen, waitScreen, start, proxyAddress, close } = tmuxServer('wsscope-tui-e2e');
 const clients: WebSocket[] = [];
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsscope-tui-e2e-'));
-
-async function screen(target: string, colours = false): Promise<string> {
-  return tmux('capture-pane', '-p', ...(colours ? ['-e'] : []), '-t', target);
-}
-
-/** Polls the screen until `test` passes; fails with the last screen on timeout. */
-async function waitScreen(target: string, test: (text: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last = await screen(target);
-    if (test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${last}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Starts the CLI in a new tmux window; the shell line after it shows how it exited. */
-async function start(name: string, cols: number, rows: number, env: Record<string, string> = {}, cli = 'proxy --listen 127.0.0.1:0 --backend --backend-listen 127.0.0.1:0 --ui tui'): Promise<string> {
-  const envArgs = Object.entries({ LANG: 'C.UTF-8', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const command = `node "${BIN}" ${cli}; echo "WSSCOPE-EXITED $?"; exec cat`;
-  const args = ['-x', String(cols), '-y', String(rows), ...envArgs, '-s', name, '-d', command];
-  try {
-    await tmux('new-session', ...args);
-  } catch {
-    // No server on this socket yet is fine for new-session; retry once if it raced.
-    await tmux('new-session', ...args);
-  }
-  return `${name}:0.0`;
-}
-
-/** The proxy's address as the status bar shows it. */
-async function proxyAddress(target: string): Promise<string> {
-  const text = await waitScreen(target, (t) => /(127\.0\.0\.1:\d+) → ws:\/\/127\.0\.0\.1:\d+/.test(t), 'the status bar with the proxy address');
-  return /(127\.0\.0\.1:\d+) → ws:/.exec(text)![1];
-}
 
 /** A client through the proxy that sends `messages` and waits for the backend's answers. */
 async function talk(address: string, messages: string[]): Promise<WebSocket> {
@@ -95,10 +39,7 @@ async function talk(address: string, messages: string[]): Promise<WebSocket> {
 
 afterAll(async () => {
   for (const ws of clients) ws.terminate();
-  const socketPath = (await tmux('display-message', '-p', '#{socket_path}').catch(() => '')).trim();
-  await tmux('kill-server').catch(() => undefined);
-  // tmux leaves its socket file behind: remove ours.
-  if (socketPath.endsWith(SOCKET)) fs.rmSync(socketPath, { force: true });
+  await close();
   fs.rmSync(tmpDir, { recursive: true, force: true });
 });
 
