@@ -23,6 +23,7 @@ const STOPPED = 5;
 /** Payload bytes unmasked per step when every byte is needed (text, compressed). */
 const SCRATCH_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+const SMALL_STRINGS = new SmallFrameStrings();
 
 export interface FrameDecoderOptions {
   conn: number;
@@ -68,7 +69,8 @@ export class FrameDecoder {
   private previewStart = 0;
   private previewLen = 0;
   private previewScratch: Buffer = EMPTY;
-  private readonly small = new SmallFrameStrings();
+  /** Used only within frameEnd (nothing kept between calls): one for all decoders, not a buffer per direction. */
+  private readonly small = SMALL_STRINGS;
   private feed: Feed = Feed.None;
   private violations: Violation[] = [];
   private frameOffset = 0;

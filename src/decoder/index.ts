@@ -242,13 +242,16 @@ export class ConnectionDecoder {
 
   private stop(side: Side, ts: number, message: string | null): void {
     side.mode = 'stopped';
-    side.pending.clear();
+    side.pending.release();
     if (message) this.error(ts, message);
   }
 
   private startFrames(side: Side, deflate: { noContextTakeover: boolean } | null, unknownExtension: boolean): void {
     side.mode = 'frames';
     side.framesAt = side.bytes;
+    // The HTTP layer is done with this direction: its head buffer (up to a few KiB from
+    // Buffer's shared pool, for the connection's life) is freed (issue #13: memory per connection).
+    side.pending.release();
     side.frames = new FrameDecoder({
       conn: this.options.conn,
       dir: side.dir,

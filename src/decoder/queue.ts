@@ -3,8 +3,10 @@
  * when full), so bytes fed one at a time cost O(n) overall, not O(n^2) as repeated
  * Buffer.concat would.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class ByteQueue {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private start = 0;
   private end = 0;
 
@@ -52,6 +54,13 @@ export class ByteQueue {
   clear(): void {
     this.start = 0;
     this.end = 0;
-    if (this.buf.length > 64 * 1024) this.buf = Buffer.alloc(0);
+    if (this.buf.length > 64 * 1024) this.buf = EMPTY;
+  }
+
+  /** Empties the queue and frees its buffer (no more appends expected: e.g. the HTTP layer is done). */
+  release(): void {
+    this.start = 0;
+    this.end = 0;
+    this.buf = EMPTY;
   }
 }
