@@ -162,8 +162,23 @@ export class FlowTracker {
     return out;
   }
 
-  /** The capture ended: gaps, then the end of every connection still open. */
-  finish(): CaptureRecord[] {
+  /** How many WebSocket connections were recognised so far. */
+  get found(): number {
+    return this.connections;
+  }
+
+  /** When no WebSocket connection was recognised: what was seen instead; else null. */
+  nothingFound(): string | null {
+    if (this.connections > 0) return null;
+    return this.tcpConnections === 0 ? 'no TCP connections at all' : `${this.tcpConnections} TCP connection${this.tcpConnections === 1 ? '' : 's'}, none starting with an HTTP upgrade request`;
+  }
+
+  /**
+   * The capture ended: gaps, then the end of every connection still open. `reportNone`
+   * (default true): an `error` record when no connection was found (a file reader that
+   * fails instead, as replayImport does, passes false).
+   */
+  finish(reportNone = true): CaptureRecord[] {
     const out: CaptureRecord[] = [];
     const p = { number: 0, ts: this.lastTs } as CapturedPacket;
     for (const flow of this.flows.values()) {
@@ -176,8 +191,8 @@ export class FlowTracker {
       const n = this.startless;
       out.push(this.errorRecord(0, { event: 'error', ts: this.lastTs, message: `${n} TCP connection${n === 1 ? '' : 's'} in the capture could not be checked for a WebSocket upgrade: ${n === 1 ? 'its' : 'their'} first bytes are not in the capture (begun before it, or packets lost)` }));
     }
-    if (this.connections === 0) {
-      const seen = this.tcpConnections === 0 ? 'no TCP connections at all' : `${this.tcpConnections} TCP connection${this.tcpConnections === 1 ? '' : 's'}, none starting with an HTTP upgrade request`;
+    const seen = this.nothingFound();
+    if (seen !== null && reportNone) {
       out.push(this.errorRecord(0, { event: 'error', ts: this.lastTs, message: `no WebSocket connection found in the capture: ${seen} (a connection is found by its upgrade request, so the capture must include the start of the connection)` }));
     }
     return out;

@@ -25,7 +25,7 @@ import type { HttpRequestHead, HttpResponseHead, MessageEvent, WsEvent } from '.
 import { checkRequest, checkResponse, handshakeEvent } from '../decoder/handshake';
 import { DEFAULT_MAX_PAYLOAD, opcodeName } from '../decoder';
 import { AppLayer, moduleNamed, unknownProtocol, type ProtocolModule } from '../protocols';
-import { ImportFormatError } from './packets';
+import { ImportFormatError, NoConnectionError } from './packets';
 import type { HarHeader, HarWebSocketMessage } from '../views/har';
 
 /**
@@ -97,7 +97,8 @@ export function harEvents(text: string, options: { source?: string; maxPayload?:
     entryEvents(entry, conn, maxPayload, forced, (e) => events.push(e));
   }
   if (conn === 0) {
-    events.push({ event: 'error', ts: 0, message: `no WebSocket entry in the HAR (${har.log.entries.length} entries; DevTools saves WebSocket messages as "_webSocketMessages" of a ws:// or wss:// entry)` });
+    const n = har.log.entries.length;
+    throw new NoConnectionError(source, `${n} HAR entr${n === 1 ? 'y' : 'ies'}, none a WebSocket: DevTools saves WebSocket messages as "_webSocketMessages" of a ws:// or wss:// entry`);
   }
   return events;
 }

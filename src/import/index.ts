@@ -15,9 +15,9 @@ import { CaptureReplayer, replayCaptureFile, type CaptureRecord, type ReplayOpti
 import type { WsEvent } from '../decoder/events';
 import { FlowTracker, type FlowOptions } from './flows';
 import { harEvents, MAX_HAR_BYTES, sniffHar } from './har';
-import { ImportFormatError, packetReader, sniffPacketFile, type PacketFileKind } from './packets';
+import { ImportFormatError, NoConnectionError, packetReader, sniffPacketFile, type PacketFileKind } from './packets';
 
-export { ImportFormatError } from './packets';
+export { ImportFormatError, NoConnectionError } from './packets';
 export { HAR_NOTE, type HarInput, type HarInputEntry } from './har';
 
 export type ImportKind = PacketFileKind | 'har';
@@ -61,7 +61,13 @@ export async function* packetCaptureRecords(chunks: AsyncIterable<Buffer> | Iter
     // is decoded, and the cut is said, not hidden.
     yield { kind: 'error', line: 0, event: { event: 'error', ts: lastTs, message: `${source}: ${cut}: the file is cut short; decoded what came before it` } };
   }
-  yield* flows.finish();
+  yield* flows.finish(false);
+  // A capture with no WebSocket connection in it is an error of the command, not an empty
+  // success (one with connections, cut short or with gaps, is decoded as far as it goes).
+  const none = flows.nothingFound();
+  if (none !== null) {
+    throw new NoConnectionError(source, `${none}: a connection is found by its upgrade request, so the capture must include its start${cut !== null ? `; and the file is cut short: ${cut}` : ''}`);
+  }
 }
 
 export interface ImportOptions extends ReplayOptions, FlowOptions {

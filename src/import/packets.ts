@@ -38,6 +38,19 @@ export class ImportFormatError extends CaptureFormatError {
   }
 }
 
+/**
+ * A capture file that is read to its end (or its cut) but holds no WebSocket connection:
+ * nothing to decode, an error of the command (DESIGN.md "Bring your own capture", docs/design.md:
+ * exit 2 for decode, 1 for replay) rather than an empty success.
+ */
+export class NoConnectionError extends ImportFormatError {
+  constructor(source: string, why: string) {
+    super(source, why);
+    this.message = `no WebSocket connection found in ${source} (${why})`;
+    this.name = 'NoConnectionError';
+  }
+}
+
 /** The largest record or block accepted (a real one is at most a jumbo packet or so). */
 export const MAX_BLOCK = 16 * 1024 * 1024;
 

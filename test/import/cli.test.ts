@@ -67,6 +67,39 @@ describe('decode and replay read captures by content, not by name', () => {
     expect(r.stdout).toMatch(/#1 C→S message text {2}frames not recorded \(HAR\) {2}5 bytes/);
   });
 
+  test('a valid capture with no WebSocket connection in it: one line "no WebSocket connection found in FILE", decode 2, replay 1, replay --to 2, serve 1', async () => {
+    const httpOnly = new Conversation().handshake().send('client', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).send('server', Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')).close();
+    const cases: [string, Buffer | string, RegExp][] = [
+      ['empty.pcap', pcapFile([]), /\(no TCP connections at all: a connection is found by its upgrade request, so the capture must include its start\)$/],
+      ['http.pcapng', pcapngFile([{ interfaces: [{ linkType: 1 }], packets: httpOnly.packets }]), /\(1 TCP connection, none starting with an HTTP upgrade request: /],
+      ['cut.pcap', pcapFile(httpOnly.packets).subarray(0, 24 + 20), /; and the file is cut short: the file ends inside packet 1 \(20 bytes of it\)\)$/],
+      ['plain.har', JSON.stringify({ log: { version: '1.2', entries: [{ request: { url: 'http://x/' }, response: { status: 200 } }] } }), /\(1 HAR entry, none a WebSocket: /],
+    ];
+    for (const [name, content, why] of cases) {
+      const file = write(name, content);
+      for (const [args, code] of [[['decode', file], 2], [['decode', file, '--ui', 'json'], 2], [['replay', file, '--ui', 'text'], 1], [['replay', file, '--to', 'ws://127.0.0.1:9/'], 2], [['serve', file], 1]] as const) {
+        const r = await runCli([...args]);
+        expect([name, args.slice(1).join(' '), r.code]).toEqual([name, args.slice(1).join(' '), code]);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(new RegExp(`^wsscope: no WebSocket connection found in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
+        expect(r.stderr.trim()).toMatch(why);
+      }
+    }
+  });
+
+  test('a capture cut short that holds a connection: decoded as far as it goes, the cut said in an error event, exit 0', async () => {
+    const good = pcapFile(session().packets);
+    const file = write('cut-after.pcap', good.subarray(0, good.length - 5));
+    for (const cmd of ['decode', 'replay']) {
+      const r = await runCli([cmd, file, '--ui', 'json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const events = lines(r.stdout);
+      expect(events.filter((e) => e.event === 'message').length).toBeGreaterThan(0);
+      expect(events.filter((e) => e.event === 'error').map((e) => e.message)).toEqual([expect.stringMatching(/: the file ends inside packet \d+ \(\d+ bytes of it\): the file is cut short; decoded what came before it$/)]);
+    }
+  });
+
   test('a corrupt file: one line on stderr, a non-zero exit (as for a malformed capture: decode 2, replay 1), no stack trace', async () => {
     const good = pcapFile(session().packets);
     const bad = Buffer.from(good);

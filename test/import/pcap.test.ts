@@ -4,7 +4,7 @@
  * what the decoder makes of the intended byte streams, and the gap events exactly.
  */
 import { ConnectionDecoder, type ErrorEvent, type WsEvent } from '../../src/decoder';
-import { ImportFormatError, replayImport, sniffImport } from '../../src/import';
+import { ImportFormatError, NoConnectionError, replayImport, sniffImport } from '../../src/import';
 import { buildFrame } from '../../src/decoder/build';
 import {
   clientText,
@@ -260,10 +260,11 @@ describe('finding the WebSocket connections', () => {
     const events = await importEvents(pcapFile(c.packets.slice(3)));
     expect(shape(events)).toEqual(reference(CLIENT_STREAM, SERVER_STREAM));
     // One that began after the upgrade cannot be: it is said.
-    const late = await importEvents(pcapFile(c.packets.slice(6)));
-    expect(late).toEqual([
-      expect.objectContaining({ event: 'error', message: expect.stringMatching(/^no WebSocket connection found in the capture: 1 TCP connection, none starting with an HTTP upgrade request/) }),
-    ]);
+    // With no WebSocket connection at all, the file is an error (NoConnectionError), not an empty success.
+    await expect(importEvents(pcapFile(c.packets.slice(6)))).rejects.toThrow(
+      new NoConnectionError('test.pcap', '1 TCP connection, none starting with an HTTP upgrade request: a connection is found by its upgrade request, so the capture must include its start'),
+    );
+    await expect(importEvents(pcapFile(c.packets.slice(6)))).rejects.toThrow(/^no WebSocket connection found in test\.pcap \(1 TCP connection, none starting/);
   });
 
   test('connections whose start is missing are counted and said, next to the ones found', async () => {
@@ -276,11 +277,10 @@ describe('finding the WebSocket connections', () => {
   });
 
   test('an unsupported link type is said once', async () => {
-    const events = await importEvents(pcapFile(cleanSession().packets, { linkType: 147, frame: (ip) => ip }));
-    expect(events).toEqual([
-      expect.objectContaining({ event: 'error', message: expect.stringContaining('packets of link type 147 are not read') }),
-      expect.objectContaining({ event: 'error', message: expect.stringContaining('no TCP connections at all') }),
-    ]);
+    const events: WsEvent[] = [];
+    const file = pcapFile(cleanSession().packets, { linkType: 147, frame: (ip) => ip });
+    await expect(replayImport([file], 'pcap', (e) => events.push(e), { source: 'test.pcap' })).rejects.toThrow('no WebSocket connection found in test.pcap (no TCP connections at all');
+    expect(events).toEqual([expect.objectContaining({ event: 'error', message: expect.stringContaining('packets of link type 147 are not read') })]);
   });
 });
 
