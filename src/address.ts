@@ -10,6 +10,16 @@ export function formatAddress(host: string | undefined, port: number | undefined
   const h = host ?? '?';
   return `${h.includes(':') ? `[${h}]` : h}:${port ?? '?'}`;
 }
+/**
+ * An address as formatAddress writes it, made one a client can dial: the wildcard a server
+ * listens on for every interface (0.0.0.0, ::) is no place to connect to (browsers refuse
+ * http://0.0.0.0/ or reach nothing), so it becomes the loopback address of its family
+ * (127.0.0.1, [::1]). Any other address is returned as it is.
+ */
+export function reachableAddress(address: string): string {
+  return address.replace(/^0\.0\.0\.0(?=:)/, '127.0.0.1').replace(/^\[(?:::|0:0:0:0:0:0:0:0)\](?=:)/, '[::1]');
+}
+
 export interface WsUrl {
   /** wss: TLS to the server. */
   secure: boolean;

@@ -7,6 +7,7 @@ import { DEFAULT_BACKEND_HOST, DEFAULT_BACKEND_PORT, DEFAULT_MAX_MESSAGE_SIZE, s
 
 const DEFAULT_LISTEN = `${DEFAULT_BACKEND_HOST}:${DEFAULT_BACKEND_PORT}`;
 import { untilStopped } from './signals';
+import { reachableAddress } from '../address';
 import { CliError, parseHostPort, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope backend [--listen HOST:PORT] [--deflate] [--max-message-size BYTES]
@@ -53,8 +54,9 @@ export async function run(argv: string[]): Promise<number> {
     throw new CliError((err as Error).message, 1);
   }
   const a = backend.address;
+  const url = reachableAddress(a); // 0.0.0.0 / :: listen everywhere; a client dials loopback
   // One line, always the same shape: scripts read the address from it.
-  process.stdout.write(`backend listening on ${a} (ws://${a}/json, demo page http://${a}/)\n`);
+  process.stdout.write(`backend listening on ${a} (ws://${url}/json, demo page http://${url}/)\n`);
   if (values.deflate) process.stderr.write('permessage-deflate: accepted when the client offers it\n');
 
   await untilStopped();

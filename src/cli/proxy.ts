@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { parseHostPattern } from '../proxy/policy';
+import { reachableAddress } from '../address';
 import { CaptureWriter } from '../capture';
 import { describeError, parseTarget, startProxy, type ProxyHandle } from '../proxy';
 import { Session } from '../session';
@@ -320,7 +321,7 @@ async function runLive(options: LiveOptions): Promise<number> {
       }
       stops.splice(0, 0, () => backend.close());
       session.info.backend = backend.address;
-      target = `ws://${backend.address}/json`;
+      target = `ws://${reachableAddress(backend.address)}/json`;
     }
 
     // The terminal UI can hold, edit, drop and inject frames: its HoldQueue is a decider too.
@@ -362,7 +363,8 @@ async function runLive(options: LiveOptions): Promise<number> {
     if (hold) hold.onIntercept = () => proxy.intercept();
     const proxyAddress = session.info.proxy!;
     if (ui !== 'text') say(`proxy listening on ${proxyAddress}, forwarding to ${session.info.target}`);
-    if (options.announceDemo) say(`open the demo page through the proxy: http://${proxyAddress}/`);
+    // Where to point a browser: on 0.0.0.0 or ::, the loopback address (reachableAddress).
+    if (options.announceDemo) say(`open the demo page through the proxy: http://${reachableAddress(proxyAddress)}/`);
 
     let tuiDone: Promise<void> | undefined;
     let tuiError: unknown;

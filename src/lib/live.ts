@@ -5,7 +5,7 @@
  * look at (`events`, `waitFor`), and can save what it sees as a capture, a pcap or a HAR,
  * as the CLI's `--save`, `--pcap` and `--har` do.
  */
-import { formatAddress } from '../address';
+import { formatAddress, reachableAddress } from '../address';
 import { startBackend as startEchoBackend } from '../backend';
 import { CaptureWriter } from '../capture';
 import { parseHostPort } from '../cli/errors';
@@ -53,7 +53,7 @@ function listenAddress(listen: string | undefined): { host: string; port: number
 export async function startBackend(options: StartBackendOptions = {}): Promise<LiveServer> {
   const { host, port } = listenAddress(options.listen);
   const handle = await startEchoBackend({ host, port, deflate: options.deflate, maxMessageSize: options.maxMessageSize, log: options.log });
-  return { address: handle.address, port: handle.port, url: `ws://${handle.address}/json`, close: () => handle.close() };
+  return { address: handle.address, port: handle.port, url: `ws://${reachableAddress(handle.address)}/json`, close: () => handle.close() };
 }
 
 export interface StartProxyOptions {
@@ -145,7 +145,7 @@ export async function startProxy(options: StartProxyOptions): Promise<LiveProxy>
     return {
       address,
       port: proxy.port,
-      url: `ws://${address}/`,
+      url: `ws://${reachableAddress(address)}/`,
       target: session.info.target ?? target!,
       backend,
       events,

@@ -24,8 +24,12 @@ interface Pattern {
 
 /** Throws a one-line Error for a pattern that is not HOST[:PORT]. */
 export function parseHostPattern(text: string, flag = '--allow-host'): Pattern {
-  const m = /^(\[[0-9A-Fa-f:.*]+\]|[^:\s[\]]+)(?::(\d{1,5}|\*))?$/.exec(text.trim());
+  const m = /^(\[[0-9A-Fa-f:.*]+\]|[^:\s[\]]+)(?::([^:]*))?$/.exec(text.trim());
   if (!m) throw new Error(`bad ${flag} "${text}": expected HOST or HOST:PORT (* matches anything), e.g. 127.0.0.1:8443 or *.example.test`);
+  // A port no connection can have would match nothing, silently: refuse it (RFC 9293 §3.1: 16 bits; 0 is not dialled).
+  if (m[2] !== undefined && m[2] !== '*' && !(/^\d{1,5}$/.test(m[2]) && Number(m[2]) >= 1 && Number(m[2]) <= 65535)) {
+    throw new Error(`bad ${flag} "${text}": the port must be 1-65535 or *, not "${m[2]}"`);
+  }
   const host = m[1].replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const re = new RegExp(`^${host.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return { host: re, port: m[2] === undefined || m[2] === '*' ? '*' : Number(m[2]) };

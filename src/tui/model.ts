@@ -5,6 +5,7 @@
  * app.ts only hands keys in and draws what comes out, so tests drive this class directly.
  */
 import type { SessionInfo } from '../session';
+import { reachableAddress } from '../address';
 import { actionFor, KEYS, type Action, type KeyPress } from './keys';
 import { describeFilter, frameViolations, parseFilter, type ConnRecord, type FrameFilter, type FrameList, type FrameRecord, type Store } from './store';
 import { bytes, doc, fit, padLine, seg, thousands, width, type Doc, type Line, type Seg } from './text';
@@ -669,7 +670,9 @@ export class TuiModel {
    */
   private waitingText(): string {
     const info = this.options.info?.() ?? {};
-    const proxy = info.proxy ?? this.store.listening?.proxy;
+    const listen = info.proxy ?? this.store.listening?.proxy;
+    // Where a client connects: on 0.0.0.0 or ::, the loopback address.
+    const proxy = listen && reachableAddress(listen);
     if (info.replay || !proxy) return '  waiting for a client to connect to the proxy...';
     // Short enough for 80 columns with a 5-digit port.
     if (info.backend ?? this.store.listening?.backend) return `  waiting: demo page http://${proxy}/  WebSocket ws://${proxy}/`;

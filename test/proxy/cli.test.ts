@@ -74,6 +74,14 @@ describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
     expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--max-payload', '12k']), /bad --max-payload "12k"/);
     expectOneLineError(await runCli(['proxy', '--bogus']), /bogus/);
   });
+  test('--allow-host / --passthrough with a port outside 1-65535 or not a number: refused, exit 2', async () => {
+    const cases = [['--allow-host', 'localhost:99999', '99999'], ['--allow-host', '127.0.0.1:0', '0'], ['--allow-host', 'localhost:http', 'http'], ['--allow-host', '[::1]:', ''], ['--passthrough', 'example.test:65536', '65536']];
+    const results = await Promise.all(cases.map(([flag, value]) => runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--listen', '127.0.0.1:0', flag, value])));
+    cases.forEach(([flag, value, port], i) => {
+      expectOneLineError(results[i], new RegExp(`^wsscope: bad ${flag} "${value.replace(/[.[\]]/g, '\\$&')}": the port must be 1-65535 or \\*, not "${port}"\n$`));
+      expect(results[i].code).toBe(2);
+    });
+  });
   test('--deflate without --backend: the target server decides its own extensions', async () => {
     expectOneLineError(await runCli(['proxy', '--target', 'ws://127.0.0.1:1/', '--deflate']), /--deflate is for the built-in backend: add --backend/);
   });
@@ -223,6 +231,27 @@ test('wsscope with no command: backend + proxy, the demo page loads through the 
   });
   expect(status).toBe(200);
   await waitFor(() => / #1 http  GET \/ → 200 OK/.test(cli.stdout()) && / #1 end /.test(cli.stdout()), 'the http and end lines');
+  cli.child.kill('SIGINT');
+  expect(await cli.exited).toBe(0);
+}, 60000);
+
+test.each([
+  ['0.0.0.0:0', '127.0.0.1'],
+  ['[::]:0', '[::1]'],
+])('--listen %s: the demo page URL printed is one a browser can open (%s), and it loads', async (listen, reachable) => {
+  const cli = start(['--listen', listen, '--backend-listen', '127.0.0.1:0', '--ui', 'json']);
+  await waitFor(() => (cli.stderr().includes('open the demo page') && cli.stdout().includes('\n')) || cli.code !== undefined, 'the demo page line and the listening event');
+  const listening = JSON.parse(cli.stdout().split('\n')[0]) as { proxy: string };
+  const port = /:(\d+)$/.exec(listening.proxy)![1];
+  expect(listening.proxy).toBe(`${listen.replace(/:0$/, '')}:${port}`); // where it listens, as it is
+  expect(cli.stderr()).toContain(`wsscope: open the demo page through the proxy: http://${reachable}:${port}/\n`);
+  const status = await new Promise<number>((resolve, reject) => {
+    http.get(`http://${reachable}:${port}/`, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+  expect(status).toBe(200);
   cli.child.kill('SIGINT');
   expect(await cli.exited).toBe(0);
 }, 60000);

@@ -197,6 +197,12 @@ describe('no connection yet', () => {
     expect(waiting({ proxy: '127.0.0.1:9000' })).toBe('waiting for a client to connect to ws://127.0.0.1:9000/ ...');
     expect(waiting({ replay: 'x.capture.ndjson' })).toBe('waiting for a client to connect to the proxy...');
   });
+
+  test('listening on every interface (0.0.0.0, ::): the address to connect to is loopback\'s', () => {
+    expect(waiting({ proxy: '0.0.0.0:9000', backend: '127.0.0.1:8080' })).toBe('waiting: demo page http://127.0.0.1:9000/  WebSocket ws://127.0.0.1:9000/');
+    expect(waiting({ proxy: '[::]:9000' })).toBe('waiting for a client to connect to ws://[::1]:9000/ ...');
+    expect(waiting({ proxy: '10.1.2.3:9000' })).toBe('waiting for a client to connect to ws://10.1.2.3:9000/ ...');
+  });
 });
 
 describe('filter, search, save, help, quit', () => {
