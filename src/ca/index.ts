@@ -27,8 +27,8 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 24 * 60 * 60 * 1000;
-/** At most this many leaf certificates are kept (the oldest goes first). */
-const LEAF_CACHE = 1000;
+/** At most this many leaf certificates are kept by default (the oldest goes first). */
+export const LEAF_CACHE = 1000;
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca-key.pem';
 
@@ -89,7 +89,14 @@ export class LocalCa {
     readonly certPem: string,
     private readonly cert: x509.X509Certificate,
     private readonly key: CryptoKey,
+    /** The most leaves kept (a client can ask for any number of SNI names). */
+    private readonly cacheSize: number,
   ) {}
+
+  /** How many leaves are kept now (at most the cache size). */
+  get cachedLeaves(): number {
+    return this.leaves.size;
+  }
 
   get certPath(): string {
     return path.join(this.dir, CA_CERT_FILE);
@@ -102,8 +109,9 @@ export class LocalCa {
   /**
    * Loads the CA from `dir`, creating it (and the folder, 0700) when neither file is
    * there. Throws a one-line Error when the files are unreadable, incomplete or not a CA.
+   * `cacheSize`: the most leaf certificates kept (default LEAF_CACHE, 1000).
    */
-  static async open(dir: string = wsscopeHome()): Promise<{ ca: LocalCa; created: boolean }> {
+  static async open(dir: string = wsscopeHome(), cacheSize = LEAF_CACHE): Promise<{ ca: LocalCa; created: boolean }> {
     const certPath = path.join(dir, CA_CERT_FILE);
     const keyPath = path.join(dir, CA_KEY_FILE);
     const hasCert = fs.existsSync(certPath);
@@ -111,11 +119,11 @@ export class LocalCa {
     if (hasCert !== hasKey) {
       throw new Error(`incomplete CA in ${dir}: ${hasCert ? CA_KEY_FILE : CA_CERT_FILE} is missing (remove ${hasCert ? CA_CERT_FILE : CA_KEY_FILE} to make a new CA)`);
     }
-    if (hasCert) return { ca: await LocalCa.load(dir, certPath, keyPath), created: false };
-    return { ca: await LocalCa.create(dir, certPath, keyPath), created: true };
+    if (hasCert) return { ca: await LocalCa.load(dir, certPath, keyPath, cacheSize), created: false };
+    return { ca: await LocalCa.create(dir, certPath, keyPath, cacheSize), created: true };
   }
 
-  private static async load(dir: string, certPath: string, keyPath: string): Promise<LocalCa> {
+  private static async load(dir: string, certPath: string, keyPath: string, cacheSize: number): Promise<LocalCa> {
     let certPem: string;
     let keyPem: string;
     try {
@@ -132,10 +140,10 @@ export class LocalCa {
     } catch {
       throw new Error(`the CA in ${dir} is not an EC P-256 certificate and key in PEM (remove ${CA_CERT_FILE} and ${CA_KEY_FILE} to make a new one)`);
     }
-    return new LocalCa(dir, certPem, cert, key);
+    return new LocalCa(dir, certPem, cert, key, cacheSize);
   }
 
-  private static async create(dir: string, certPath: string, keyPath: string): Promise<LocalCa> {
+  private static async create(dir: string, certPath: string, keyPath: string, cacheSize: number): Promise<LocalCa> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const now = Date.now();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -162,7 +170,7 @@ export class LocalCa {
     } catch (err) {
       throw new Error(`cannot create the CA in ${dir}: ${(err as Error).message}`);
     }
-    return new LocalCa(dir, certPem, cert, keys.privateKey);
+    return new LocalCa(dir, certPem, cert, keys.privateKey, cacheSize);
   }
 
   /**
@@ -175,7 +183,7 @@ export class LocalCa {
     const key = names.join(' ');
     let leaf = this.leaves.get(key);
     if (!leaf) {
-      if (this.leaves.size >= LEAF_CACHE) this.leaves.delete(this.leaves.keys().next().value!);
+      if (this.leaves.size >= this.cacheSize) this.leaves.delete(this.leaves.keys().next().value!);
       leaf = this.makeLeaf(names);
       leaf.catch(() => this.leaves.delete(key));
       this.leaves.set(key, leaf);

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as tls from 'tls';
-import { LocalCa, wsscopeHome } from '../ca';
+import { LEAF_CACHE, LocalCa, wsscopeHome } from '../ca';
 
 export interface CertOptions {
   /** PEM certificate (chain) and key files to serve instead of the CA's leaves. */
@@ -13,6 +13,8 @@ export interface CertOptions {
   key?: string;
   /** Where the CA lives (default $WSSCOPE_HOME or ~/.wsscope). */
   home?: string;
+  /** The most leaves (and TLS contexts) kept, one per set of names (default 1000). */
+  cacheSize?: number;
 }
 
 export class ServerCerts {
@@ -40,6 +42,16 @@ export class ServerCerts {
     }
   }
 
+  private get cacheSize(): number {
+    return this.options.cacheSize ?? LEAF_CACHE;
+  }
+
+  /** What is kept now: TLS contexts here, leaves in the CA (each at most the cache size). */
+  async cached(): Promise<{ contexts: number; leaves: number }> {
+    const ca = this.ca ? await this.ca.catch(() => null) : null;
+    return { contexts: this.contexts.size, leaves: ca?.cachedLeaves ?? 0 };
+  }
+
   /** True when every name gets the same (one's own) certificate. */
   get fixed(): boolean {
     return this.own !== null;
@@ -51,10 +63,10 @@ export class ServerCerts {
     const key = names.join(' ');
     let ctx = this.contexts.get(key);
     if (!ctx) {
-      this.ca ??= LocalCa.open(this.options.home ?? wsscopeHome()).then((o) => o.ca);
+      this.ca ??= LocalCa.open(this.options.home ?? wsscopeHome(), this.cacheSize).then((o) => o.ca);
       ctx = this.ca.then((ca) => ca.leaf(...names)).then((leaf) => tls.createSecureContext(leaf));
       // The CA caches the leaves; this map only saves making the context again.
-      if (this.contexts.size >= 1000) this.contexts.delete(this.contexts.keys().next().value!);
+      if (this.contexts.size >= this.cacheSize) this.contexts.delete(this.contexts.keys().next().value!);
       ctx.catch(() => {
         this.contexts.delete(key);
         this.ca = null; // a broken CA folder may be mended while the proxy runs

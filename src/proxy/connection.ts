@@ -462,7 +462,7 @@ export class ProxyConnection {
     if (unsent) this.tee.push('client', unsent);
     this.tee.push('server', response);
     // The client may never close its side: don't wait for it forever.
-    setTimeout(() => this.destroyAll(), 5000).unref();
+    setTimeout(() => this.destroyAll(), this.options.closeTimeout ?? 5000).unref();
   }
 
   /** Gives up on a connection where no HTTP answer fits (TLS failed, no certificate). */

@@ -34,8 +34,15 @@ export interface ProxyOptions {
   insecure?: boolean;
   /** Milliseconds to wait for the upstream to connect and start answering (default 10000): then 502. */
   upstreamTimeout?: number;
-  /** Milliseconds to wait for a complete request head (default 30000): then 408. */
+  /**
+   * Milliseconds from the accept (and again from a tunnel's 200) to a complete request head
+   * (default 30000): then 408, or the connection is closed when it is in a TLS handshake.
+   */
   headTimeout?: number;
+  /** Milliseconds a client gets to close after the proxy's own answer (400, 403, 408, 431, 502) before it is closed for it (default 5000). */
+  closeTimeout?: number;
+  /** The most leaf certificates (and TLS contexts) kept for SNI names (default 1000; the oldest goes first). */
+  certCacheSize?: number;
   /** Pauses the relay while an output is behind. */
   gate?: Gate;
   /**
@@ -84,6 +91,8 @@ export interface InterceptOptions {
 export interface ProxyHandle {
   address: string;
   port: number;
+  /** What the proxy holds now: open connections, TLS contexts and leaf certificates kept (each at most certCacheSize). */
+  stats(): Promise<{ connections: number; tlsContexts: number; leafCerts: number }>;
   /** Stops listening, ends every connection (each gets its `end` event), resolves when done. */
   close(): Promise<void>;
   /** With intercept.onDemand: puts the intercept stage into open connections and all later ones. */
@@ -98,7 +107,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const context: ConnectionContext = {
     target,
     options,
-    certs: new ServerCerts({ cert: options.cert, key: options.key, home: options.home }),
+    certs: new ServerCerts({ cert: options.cert, key: options.key, home: options.home, cacheSize: options.certCacheSize }),
     policy: new ForwardPolicy({ listenHost: options.listen.host, allowForward: options.allowForward, allowHosts: options.allowHosts, passthrough: options.passthrough }),
   };
   const connections = new Set<ProxyConnection>();
@@ -143,6 +152,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       let n = 0;
       for (const c of connections) if (c.hasStage) n++;
       return n;
+    },
+    async stats() {
+      const { contexts, leaves } = await context.certs.cached();
+      return { connections: connections.size, tlsContexts: contexts, leafCerts: leaves };
     },
     close() {
       // Resolves once the listener is closed and every connection has published its end.
