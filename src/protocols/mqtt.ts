@@ -14,7 +14,7 @@
  */
 import type { Direction, Violation } from '../decoder/events';
 import type { ProtocolModule, ProtocolSession } from './types';
-import { Packet, PacketResult, PendingBytes, Reader, ShortRead, addViolation, isUtf8, previewBytes, quote, resultOf } from './wire';
+import { Packet, PacketResult, PendingBytes, Reader, ShortRead, addViolation, isUtf8, previewBytes, quote, resultOf, ruleViolation } from './wire';
 
 /** The largest MQTT packet a direction buffers whole (1 MiB); see docs/design.md. */
 export const MQTT_MAX_PACKET = 1024 * 1024;
@@ -61,9 +61,7 @@ export const MQTT_RULES = {
 } as const;
 export type MqttRule = keyof typeof MQTT_RULES;
 
-function violation(rule: MqttRule, message: string): Violation {
-  return { rule, message, section: MQTT_RULES[rule].split(':')[0] };
-}
+const violation = (rule: MqttRule, message: string): Violation => ruleViolation(MQTT_RULES, rule, message);
 
 /** MQTT 5.0 §2.2.2.2 property identifiers: name and value type. */
 type PropKind = 'byte' | 'u16' | 'u32' | 'varint' | 'utf8' | 'binary' | 'pair';

@@ -14,7 +14,7 @@ import type { Direction, Violation } from '../decoder/events';
 import { decodeMsgpack } from './binary';
 import type { ProtocolModule, ProtocolSession } from './types';
 import { preview } from './json';
-import { type Packet, type PacketResult, PendingBytes, jsonSafe, quote, resultOf } from './wire';
+import { type Packet, type PacketResult, PendingBytes, addViolation, jsonSafe, quote, resultOf, ruleViolation } from './wire';
 
 /** The largest unfinished record a direction keeps (1 MiB); see docs/design.md. */
 export const SIGNALR_MAX_RECORD = 1024 * 1024;
@@ -40,13 +40,7 @@ export const SIGNALR_RULES = {
 } as const;
 export type SignalrRule = keyof typeof SIGNALR_RULES;
 
-function violation(rule: SignalrRule, message: string): Violation {
-  return { rule, message, section: SIGNALR_RULES[rule].split(':')[0] };
-}
-
-function add(p: Packet, v: Violation): void {
-  (p.violations ??= []).push(v);
-}
+const violation = (rule: SignalrRule, message: string): Violation => ruleViolation(SIGNALR_RULES, rule, message);
 
 type Fields = Record<string, unknown>;
 
@@ -82,21 +76,21 @@ function finish(p: Packet): Packet {
 function check(p: Packet): void {
   const need = (k: string, t: 'string' | 'array' | 'number' | 'any') => {
     const v = p[k];
-    if (v === undefined) return add(p, violation('signalr-missing-field', `${p.type} without ${k}`));
+    if (v === undefined) return addViolation(p, violation('signalr-missing-field', `${p.type} without ${k}`));
     const ok = t === 'any' || (t === 'array' ? Array.isArray(v) : typeof v === t);
-    if (!ok) add(p, violation('signalr-bad-field', `${p.type} ${k} is not a${t === 'array' ? 'n array' : ` ${t}`}`));
+    if (!ok) addViolation(p, violation('signalr-bad-field', `${p.type} ${k} is not a${t === 'array' ? 'n array' : ` ${t}`}`));
   };
   switch (p.code) {
     case 1: case 4:
       need('target', 'string');
       need('arguments', 'array');
       if (p.code === 4) need('invocationId', 'string');
-      else if (p.invocationId !== undefined && p.invocationId !== null && typeof p.invocationId !== 'string') add(p, violation('signalr-bad-field', 'Invocation invocationId is not a string'));
+      else if (p.invocationId !== undefined && p.invocationId !== null && typeof p.invocationId !== 'string') addViolation(p, violation('signalr-bad-field', 'Invocation invocationId is not a string'));
       break;
     case 2: need('invocationId', 'string'); need('item', 'any'); break;
     case 3:
       need('invocationId', 'string');
-      if (p.result !== undefined && p.error !== undefined) add(p, violation('signalr-result-and-error', 'Completion with both result and error'));
+      if (p.result !== undefined && p.error !== undefined) addViolation(p, violation('signalr-result-and-error', 'Completion with both result and error'));
       break;
     case 5: need('invocationId', 'string'); break;
     case 8: case 9: need('sequenceId', 'number'); break;
@@ -150,7 +144,7 @@ export function decodeMsgpackMessage(bytes: Buffer): Packet {
       p.resultKind = kind === 1 ? 'Error' : kind === 2 ? 'Void' : kind === 3 ? 'NonVoid' : jsonSafe(kind);
       if (kind === 1) p.error = jsonSafe(a[4]);
       else if (kind === 3) p.result = jsonSafe(a[4]);
-      else if (kind !== 2) add(p, violation('signalr-bad-field', `Completion ResultKind ${preview(jsonSafe(kind))} (1, 2 or 3)`));
+      else if (kind !== 2) addViolation(p, violation('signalr-bad-field', `Completion ResultKind ${preview(jsonSafe(kind))} (1, 2 or 3)`));
       break;
     }
     case 5: set(['headers', 'invocationId']); break;
@@ -181,14 +175,14 @@ function handshakeRecord(dir: Direction, text: string): Packet {
       p.summary = `Handshake ${o.protocol} v${o.version}`;
     } else {
       p.summary = `Handshake invalid ${preview(text)}`;
-      add(p, violation('signalr-bad-handshake', 'the handshake request is not {"protocol": string, "version": number}'));
+      addViolation(p, violation('signalr-bad-handshake', 'the handshake request is not {"protocol": string, "version": number}'));
     }
     return p;
   }
   const p: Packet = { protocol: 'signalr', type: 'HandshakeResponse', summary: 'HandshakeResponse ok' };
   if (!o) {
     p.summary = `HandshakeResponse invalid ${preview(text)}`;
-    add(p, violation('signalr-bad-handshake', 'the handshake response is not a JSON object'));
+    addViolation(p, violation('signalr-bad-handshake', 'the handshake response is not a JSON object'));
   } else if (o.error !== undefined) {
     p.error = o.error;
     p.summary = `HandshakeResponse error ${quote(String(o.error))}`;

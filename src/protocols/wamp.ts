@@ -12,7 +12,7 @@ import type { Direction, Violation } from '../decoder/events';
 import { decodeBinary, type Encoding } from './binary';
 import type { ProtocolModule, ProtocolSession } from './types';
 import { preview } from './json';
-import { type Packet, type PacketResult, jsonSafe, resultOf } from './wire';
+import { type Packet, type PacketResult, jsonSafe, resultOf, ruleViolation } from './wire';
 
 export type WampSerialization = 'json' | Encoding;
 
@@ -63,9 +63,7 @@ export const WAMP_RULES = {
 } as const;
 export type WampRule = keyof typeof WAMP_RULES;
 
-function violation(rule: WampRule, message: string): Violation {
-  return { rule, message, section: WAMP_RULES[rule].split(':')[0] };
-}
+const violation = (rule: WampRule, message: string): Violation => ruleViolation(WAMP_RULES, rule, message);
 
 /** §5.1.1 relaxed URIs (the strict rule is only a SHOULD). */
 const URI = /^([^\s.#]+\.)*[^\s.#]+$/;

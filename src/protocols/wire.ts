@@ -205,6 +205,14 @@ export type Packet = AppPacket;
 /** What a session returns for one message (types.ts's AppResult). */
 export type PacketResult = AppResult;
 
+/**
+ * A violation of one of a protocol's rules, from its table of rule id → "section: what the
+ * rule says" (MQTT_RULES, WAMP_RULES, SIGNALR_RULES): the section is the text before the colon.
+ */
+export function ruleViolation<R extends string>(rules: Readonly<Record<R, string>>, rule: R, message: string): Violation {
+  return { rule, message, section: rules[rule].split(':')[0] };
+}
+
 /** Adds a violation to a packet (creating the list on first use). */
 export function addViolation(p: Packet, v: Violation): void {
   (p.violations ??= []).push(v);
