@@ -47,6 +47,8 @@ proxy, or through it as an HTTP(S) proxy). Trust it only on machines you test on
              (websockets: connect(url, ssl=that context); requests: verify=${cert})
   Chromium:  chromium --proxy-server=http://127.0.0.1:9000 \\
                --ignore-certificate-errors-spki-list=${info.spki}
+             (a site on localhost: add --proxy-bypass-list='<-loopback>', or
+             Chromium never sends it to the proxy)
   Browsers:  import ${cert} as a certificate authority (Firefox: Settings, Privacy &
              Security, Certificates, View Certificates, Authorities, Import; Chrome:
              Settings, Privacy and security, Security, Manage certificates)

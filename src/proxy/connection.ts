@@ -85,6 +85,12 @@ export class ProxyConnection {
   private mode: ProxyMode = 'reverse';
   private clientTls: TlsInfo | null = null;
   private upstreamUrl: string | null = null;
+  /**
+   * Where a forward request or CONNECT asked to go (`ws[s]://authority/path`, `tcp://host:port`):
+   * `open.target` when nothing was dialled (refused, unreachable), instead of the --target URL
+   * that such a connection never goes to.
+   */
+  private asked: string | null = null;
   private upstreamTls: TlsInfo | null = null;
   private passthrough = false;
   /** The intercept stage, when hooks are loaded (options.intercept): between read and write. */
@@ -130,7 +136,7 @@ export class ProxyConnection {
       ts: now(),
       conn: this.conn,
       client: formatAddress(this.raw.remoteAddress, this.raw.remotePort),
-      target: this.mode === 'reverse' || !upstream ? this.target.href : upstream,
+      target: this.mode === 'reverse' ? this.target.href : (upstream ?? this.asked ?? this.target.href),
       mode: this.mode,
       tls: this.clientTls,
       upstream,
@@ -203,6 +209,7 @@ export class ProxyConnection {
     const absolute = parseAbsoluteTarget(head.target);
     if (absolute) {
       this.mode = 'forward';
+      this.asked = `${absolute.secure ? 'wss' : 'ws'}://${absolute.hostHeader}${absolute.path}`;
       const refused = this.context.policy.refuse(absolute.host, absolute.port);
       this.unsent = Buffer.concat([head.raw, rest]);
       if (refused) return this.answer({ status: 403, reason: 'Forbidden', detail: refused });
@@ -218,10 +225,11 @@ export class ProxyConnection {
     const authority = parseAuthority(head.target);
     if (!authority) return this.answer({ status: 400, reason: 'Bad Request', detail: `CONNECT needs host:port, not "${head.target}"` });
     const { host, port } = authority;
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.asked = `tcp://${where}`;
     const refused = this.context.policy.refuse(host, port);
     if (refused) return this.answer({ status: 403, reason: 'Forbidden', detail: refused });
     this.passthrough = this.context.policy.passthrough(host, port);
-    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     this.upstreamUrl = this.passthrough ? `tcp://${where}` : null;
     this.phase = 'connecting';
     this.clearTimer();

@@ -84,7 +84,7 @@ test('wsscope ca creates it and says how to trust it; --json prints {cert, sha25
   const text = spawnSync(process.execPath, [BIN, 'ca'], { env, encoding: 'utf8' });
   expect(text.status).toBe(0);
   expect(text.stdout).toMatch(/^Created wsscope CA: /);
-  for (const word of ['NODE_EXTRA_CA_CERTS', '--cacert', 'cafile', '--ignore-certificate-errors-spki-list']) expect(text.stdout).toContain(word);
+  for (const word of ['NODE_EXTRA_CA_CERTS', '--cacert', 'cafile', '--ignore-certificate-errors-spki-list', "--proxy-bypass-list='<-loopback>'"]) expect(text.stdout).toContain(word);
   const json = spawnSync(process.execPath, [BIN, 'ca', '--json'], { env, encoding: 'utf8' });
   expect(json.status).toBe(0);
   const info = JSON.parse(json.stdout);

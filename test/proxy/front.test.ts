@@ -274,6 +274,12 @@ test('--allow-host: anything else is answered 403 without being dialled; a non-l
     await waitFor(() => of('end').length === 3, 'ends');
     expect(dialled).toHaveLength(0);
     expect(of('http').map((h) => [h.request.method, h.response?.status])).toEqual([['CONNECT', 403], ['GET', 403]]);
+    // A refused one's open names where it asked to go (nothing was dialled), not the --target.
+    expect(opens(of).map((o) => [o.mode, o.target, o.upstream])).toEqual([
+      ['tunnel', `tcp://127.0.0.1:${trapPort}`, null],
+      ['forward', 'ws://update.example.invalid/', null],
+      ['tunnel', `tcp://127.0.0.1:${plain.port}`, null],
+    ]);
   } finally {
     await proxy.close();
     await new Promise((r) => trap.close(r));
