@@ -76,6 +76,18 @@ describe('bounds', () => {
     expect(lines.length).toBe(3);
   });
 
+  test('a chunk that is a view into a larger buffer is copied: the buffer reused afterwards does not change the capture', () => {
+    const store = new Store();
+    store.add(open(1));
+    const reused = Buffer.alloc(100, 0x01);
+    store.addData(1, 'client', T0, reused.subarray(10, 20));
+    const owned = Buffer.from([0xaa, 0xbb]);
+    store.addData(1, 'server', T0 + 1, owned);
+    reused.fill(0x02);
+    const lines = store.captureText().text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.event === 'data').map((l) => l.bytes)).toEqual(['01'.repeat(10), 'aabb']);
+  });
+
   test('capture text holds open, data and end lines in arrival order (the capture format)', () => {
     const store = new Store();
     store.add(open(1));
