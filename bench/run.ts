@@ -5,7 +5,8 @@
  * `npm run bench -- --quick` (or BENCH_QUICK=1): smaller loads, one repetition, a sanity
  * run of a minute or two. The full run takes several minutes. Other knobs: BENCH_CASE
  * (decoder case), BENCH_DECODER=0, BENCH_SIDE=0 (no side-by-side loads), BENCH_REPS, BENCH_MODES,
- * BENCH_PHASES, BENCH_SCALE=0, BENCH_NODE_ARGS
+ * BENCH_PHASES, BENCH_SCALE=0, BENCH_NODE_ARGS, BENCH_BASE=DIR (another built checkout's json and
+ * terminal UI side by side with this one's: before/after ratios), BENCH_DEBUG=1
  * (see each file). Speed is measured here, never in tests.
  */
 import * as os from 'os';
