@@ -550,7 +550,7 @@ export class Interceptor {
     let outs: Out[] = [];
     if (decision.action === 'forward') outs = [{ raw: item.raw }];
     else if (decision.action === 'replace') {
-      const built = decision.specs.map((spec) => this.build(s, spec, f.masked && f.maskKey ? Buffer.from(f.maskKey, 'hex') : null));
+      const built = decision.specs.map((spec, i) => this.build(s, spec, i === 0 && f.masked && f.maskKey ? Buffer.from(f.maskKey, 'hex') : null));
       outs = built;
     }
     const isData = f.opcode === OPCODES.TEXT || f.opcode === OPCODES.BINARY || f.opcode === OPCODES.CONTINUATION;
@@ -642,7 +642,7 @@ export class Interceptor {
 
   private messageDone(s: Side, m: OpenMessage, bytes: Buffer | null, decision: Decision, by: 'script' | 'tui' | null): void {
     if (decision.action !== 'forward') {
-      const outs = decision.action === 'replace' ? decision.specs.map((spec) => this.build(s, spec, m.first.frame.maskKey ? Buffer.from(m.first.frame.maskKey, 'hex') : null)) : [];
+      const outs = decision.action === 'replace' ? decision.specs.map((spec, i) => this.build(s, spec, i === 0 && m.first.frame.maskKey ? Buffer.from(m.first.frame.maskKey, 'hex') : null)) : [];
       this.sendOuts(s, outs);
       this.record(s, m.first, decision, by!, 'onMessage', outs, m.frames);
       if (m.compressed) this.windowChanged(s, 'a changed compressed message');
@@ -683,6 +683,11 @@ export class Interceptor {
     });
   }
 
+  /**
+   * `replacedKey`: the key of the frame being replaced, given for the first frame that
+   * replaces it only (issue #10: an edit keeps the original key unless it sets one); any
+   * further frame gets a fresh key, as RFC 6455 §5.3 asks of every frame.
+   */
   private build(s: Side, spec: CheckedSpec, replacedKey: Buffer | null): Out {
     const mask = spec.mask ?? s.dir === 'client';
     const key = mask ? spec.maskKey ?? (s.dir === 'client' ? replacedKey : null) ?? (this.o.randomKey ?? (() => randomBytes(4)))() : null;

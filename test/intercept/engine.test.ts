@@ -110,6 +110,15 @@ describe('Interceptor: replace, drop, inject, close', () => {
     expect(event.explain).toBe('script onFrame replaced client text frame #0 with a text frame (3 bytes, masked 37fa213d)');
   });
 
+  it('keeps the original key for the first of several replacing frames only, fresh keys for the rest (RFC 6455 §5.3)', () => {
+    const h = harness([{ by: 'script', onFrame: (f) => (f.opcode === 1 ? [{ opcode: 'text', payload: 'A' }, { opcode: 'text', payload: 'B' }] : undefined) }]);
+    h.stage.push('client', hello);
+    const [event] = h.intercepts();
+    expect(event.sent.map((s: { maskKey: string | null }) => s.maskKey)).toEqual(['37fa213d', '01020304']);
+    // 81 81 37fa213d ('A' ^ 37) then 81 81 01020304 ('B' ^ 01).
+    expect(h.sent('client').subarray(request().length).toString('hex')).toBe('818137fa213d76' + '81810102030443');
+  });
+
   it('uses the spec masking key, or none when mask is false, and breaks the header when asked', () => {
     const h = harness([
       {
