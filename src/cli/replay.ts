@@ -17,7 +17,7 @@ import { replayCapture } from '../replay/client';
 import { CliError, parseChoice, parseMaxPayload, parseMilliseconds, parseProtocol } from './errors';
 import { loadUi } from './proxy';
 
-export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--pcap OUT] [-v]
+export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--protocol NAME] [--pcap OUT] [-v]
        wsscope replay FILE --to ws[s]://HOST:PORT[/path] [--ignore PATH]... [--pace] [--timeout MS] [--har OUT]
 
 Re-decodes a capture file written by \`wsscope proxy --save FILE\` and shows it as the live
@@ -26,7 +26,8 @@ FILE may also be a pcap or pcapng file (tcpdump, dumpcap, Wireshark: WebSocket c
 found by their upgrade, on any port) or a HAR file saved by browser DevTools (messages
 only: a HAR has no frame detail).
 --pcap OUT also writes the capture as a pcap file (for Wireshark or tshark), as
-\`wsscope proxy --pcap\` writes the live traffic.
+\`wsscope proxy --pcap\` writes the live traffic. --protocol NAME decodes messages as this
+application protocol (socket.io, stomp, json-rpc, ...) instead of detecting it.
 
 With --to, plays the client side of each captured connection against a live server
 instead (a fresh handshake with the captured headers, the client's frames in order,

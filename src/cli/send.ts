@@ -26,6 +26,7 @@ answers on its own (no pong to a ping, no close to a close): what you give is al
   -                  bytes from stdin, like --file
   --timeout MS       give up after MS ms without data (and for the handshake); default 2000
   --ui text|json     a readable log (default) or NDJSON events
+  --max-payload N    payload bytes shown per frame/message (default 65536)
   --key BASE64       Sec-WebSocket-Key to send instead of a random one
                      (RFC 6455's example: dGhlIHNhbXBsZSBub25jZQ==)
   --deflate          offer permessage-deflate (RFC 7692)

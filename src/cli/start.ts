@@ -12,7 +12,7 @@ Starts the built-in backend (default 127.0.0.1:8080, WebSocket at /json, demo pa
 and the proxy (default 127.0.0.1:9000) forwarding to it. Open http://127.0.0.1:9000/ to
 load the demo page through the proxy. The options are those of \`wsscope proxy\`:
 
-${PROXY_USAGE.slice(PROXY_USAGE.indexOf('Options:'))}`;
+${PROXY_USAGE.slice(PROXY_USAGE.indexOf('Options:')).replace('listens (default 127.0.0.1:0)', 'listens (default 127.0.0.1:8080)')}`;
 
 export function run(argv: string[]): Promise<number> {
   return runLiveCommand(argv, { start: true }, START_USAGE);

@@ -78,7 +78,7 @@ export const KEYS: readonly KeyBinding[] = [
   { keys: ['/'], label: '/', action: 'search', help: 'search payloads (text or hex) of this connection', short: 'search payloads (text, hex)' },
   { keys: ['n'], label: 'n', action: 'searchNext', help: 'next search match', short: 'next match' },
   { keys: ['N'], label: 'N', action: 'searchPrev', help: 'previous search match', short: 'previous match' },
-  { keys: ['f'], label: 'f', action: 'filter', help: 'filter: client server text binary close ping pong cont data control 0x3 ! (violations); app stomp event:chat topic:t/1 type:SEND', short: 'filter (client text ! ...)' },
+  { keys: ['f'], label: 'f', action: 'filter', help: 'filter: client server text binary close ping pong cont data control 0x3 ! (violations); app stomp event:chat topic:t/1 type:SEND id:1', short: 'filter (client text ! ...)' },
   { keys: ['a'], label: 'a', action: 'linked', help: 'go to the linked request or answer (Socket.IO ack, JSON-RPC id, GraphQL operation)', short: 'go to linked request/answer' },
   { keys: ['p'], label: 'p', action: 'pause', help: 'pause / resume following new frames', short: 'pause / resume following' },
   { keys: ['s'], label: 's', action: 'save', help: 'save the session as a capture file (wsscope replay FILE opens it)', short: 'save session as capture' },

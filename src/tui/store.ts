@@ -662,7 +662,7 @@ export function parseFilter(text: string): FrameFilter | { error: string } {
     else if (parseAppWord(word)) (filter.app ??= []).push(parseAppWord(word)!);
     else {
       return {
-        error: `unknown filter word "${word}": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3, !, app, a protocol (stomp), event:NAME, topic:T, type:T`,
+        error: `unknown filter word "${word}": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3, !, app, a protocol (stomp), event:NAME, topic:T, type:T, id:N`,
       };
     }
   }

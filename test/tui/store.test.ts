@@ -162,7 +162,7 @@ describe('filters (f)', () => {
     expect(ok('0x3 11')).toEqual({ dirs: [], opcodes: [3, 11], violations: false });
     expect(isEmptyFilter(ok(''))).toBe(true);
     expect(parseFilter('texts')).toEqual({
-      error: 'unknown filter word "texts": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3, !, app, a protocol (stomp), event:NAME, topic:T, type:T',
+      error: 'unknown filter word "texts": use client, server, text, binary, close, ping, pong, cont, data, control, 0x3, !, app, a protocol (stomp), event:NAME, topic:T, type:T, id:N',
     });
   });
 
