@@ -11,13 +11,14 @@ import { replayAnyFile } from '../import';
 import { describeError } from '../proxy';
 import { Session } from '../session';
 import { attachJsonView } from '../views/json';
+import { HarWriter } from '../views/har';
 import { PcapWriter } from '../views/pcap';
 import { attachTextView } from '../views/text';
 import { replayCapture } from '../replay/client';
 import { CliError, parseChoice, parseMaxPayload, parseMilliseconds, parseProtocol } from './errors';
 import { loadUi } from './proxy';
 
-export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--protocol NAME] [--pcap OUT] [-v]
+export const REPLAY_USAGE = `usage: wsscope replay FILE [--ui tui|text|json] [--max-payload N] [--protocol NAME] [--pcap OUT] [--har OUT] [-v]
        wsscope replay FILE --to ws[s]://HOST:PORT[/path] [--ignore PATH]... [--pace] [--timeout MS] [--har OUT]
 
 Re-decodes a capture file written by \`wsscope proxy --save FILE\` and shows it as the live
@@ -26,7 +27,9 @@ FILE may also be a pcap or pcapng file (tcpdump, dumpcap, Wireshark: WebSocket c
 found by their upgrade, on any port) or a HAR file saved by browser DevTools (messages
 only: a HAR has no frame detail).
 --pcap OUT also writes the capture as a pcap file (for Wireshark or tshark), as
-\`wsscope proxy --pcap\` writes the live traffic. --protocol NAME decodes messages as this
+\`wsscope proxy --pcap\` writes the live traffic; --har OUT writes its WebSocket connections
+as a HAR 1.2 file (Chrome DevTools' form, messages only), as \`wsscope proxy --har\` does.
+--protocol NAME decodes messages as this
 application protocol (socket.io, stomp, json-rpc, ...) instead of detecting it.
 
 With --to, plays the client side of each captured connection against a live server
@@ -95,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CliError('give one capture file: wsscope replay FILE');
   const file = positionals[0];
   if (values.to !== undefined) return replayTo(file, values);
-  for (const flag of ['ignore', 'pace', 'timeout', 'har', 'insecure'] as const) {
+  for (const flag of ['ignore', 'pace', 'timeout', 'insecure'] as const) {
     if (values[flag] !== undefined) throw new CliError(`--${flag} goes with --to URL (replaying against a live server)`);
   }
   const uiValue = parseChoice('--ui', values.ui ?? (process.stdout.isTTY ? 'tui' : 'text'), ['tui', 'text', 'json'] as const);
@@ -111,6 +114,15 @@ export async function run(argv: string[]): Promise<number> {
       pcap = new PcapWriter(values.pcap).attach(session);
     } catch (err) {
       throw new CliError(`cannot write pcap file "${values.pcap}": ${describeError(err)}`, 1);
+    }
+  }
+  // replayAnyFile publishes the decoded events, so the HAR is built from them (decoded).
+  let har: HarWriter | undefined;
+  if (values.har !== undefined) {
+    try {
+      har = new HarWriter(values.har).attach(session, true);
+    } catch (err) {
+      throw new CliError(`cannot write HAR file "${values.har}": ${describeError(err)}`, 1);
     }
   }
   // A HAR (messages only) is shown with a row per message (src/tui/store.ts, messageOnly).
@@ -141,6 +153,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw new CliError(message, 1);
   } finally {
+    if (har) {
+      const path = har.path;
+      await har.close().catch((err) => {
+        throw new CliError(`cannot write HAR file "${path}": ${describeError(err)}`, 1);
+      });
+    }
     // Closed after a malformed line too: what was replayed up to it is a readable pcap.
     if (pcap) {
       const path = pcap.path;

@@ -154,3 +154,29 @@ test('--har writes the replayed traffic as HAR 1.2 in DevTools form', async () =
     ['receive', 1, '{"name":"Bo","age":18,"description":"Bo很厉害!!!!"}'],
   ]);
 });
+
+test('replay FILE --har OUT without --to converts a capture to HAR offline, read back as the same messages', async () => {
+  const har = path.join(dir, 'offline.har');
+  const r = await runCli(['replay', capture, '--ui', 'json', '--har', har]);
+  expect(r.code).toBe(0);
+  const doc = JSON.parse(fs.readFileSync(har, 'utf8'));
+  expect(harProblems(doc)).toEqual([]);
+  const [entry] = doc.log.entries;
+  expect(entry._resourceType).toBe('websocket');
+  expect(entry._webSocketMessages.map((m: { type: string; data: string }) => [m.type, m.data.trim()])).toEqual([
+    ['send', 'Ann'],
+    ['receive', '{"name":"Ann","age":18,"description":"Ann很厉害!!!!"}'],
+    ['send', 'Bo'],
+    ['receive', '{"name":"Bo","age":18,"description":"Bo很厉害!!!!"}'],
+  ]);
+  // The HAR decodes to the same messages as the capture it came from.
+  const texts = (out: string) =>
+    out.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'message').map((e) => [e.dir, e.text]);
+  const back = await runCli(['decode', har, '--ui', 'json']);
+  expect(back.code).toBe(0);
+  expect(texts(back.stdout)).toEqual(texts(r.stdout));
+  const bad = await runCli(['replay', capture, '--ui', 'json', '--har', path.join(dir, 'missing', 'x.har')]);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/^wsscope: cannot write HAR file ".*x\.har": /);
+  expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+});
