@@ -627,12 +627,19 @@ function appHandshake(c: Capture, protocol: string | null, path = '/json'): Capt
 
 const hexBytes = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
+/** An MQTT capture (subprotocol mqtt on /mqtt): one message per [direction, hex bytes], binary unless opcode 1 is given. */
+function mqttCapture(messages: [Direction, string, 1?][]): Capture {
+  const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
+  for (const [dir, hex, opcode = 2] of messages) c[dir]({ opcode, payload: hexBytes(hex) });
+  return c;
+}
+
 /** MQTT, WAMP, SignalR, MessagePack, CBOR and wrapped payloads (src/protocols). */
 function binaryProtocolSamples(): Sample[] {
   const out: Sample[] = [];
   // MQTT 3.1.1 as mqtt.js and aedes write it: one packet in several messages.
   {
-    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
+    const c = mqttCapture([]);
     const connect = hexBytes('10 1c 0004 4d515454 04 ce 000a 0002 6331 0001 77 0003 627965 0001 75 0001 70');
     const cuts = [0, 1, 2, 8, 9, 10, 12, 16, 22, connect.length];
     for (let k = 1; k < cuts.length; k++) c.client({ opcode: 2, payload: connect.subarray(cuts[k - 1], cuts[k]) });
@@ -654,29 +661,25 @@ function binaryProtocolSamples(): Sample[] {
       description: 'MQTT 3.1.1 (subprotocol mqtt): a CONNECT in nine messages as mqtt.js writes it (user, password, will), CONNACK in two as aedes writes it, SUBSCRIBE/SUBACK, QoS 1 retained PUBLISH/PUBACK, the QoS 2 flow, two packets in one message, PINGREQ/PINGRESP, DISCONNECT' });
   }
   // MQTT 5.0: properties and reason codes (MQTT 5.0 §2.2.2, §2.4).
-  {
-    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
-    c.client({ opcode: 2, payload: hexBytes('10 1b 0004 4d515454 05 02 003c 0c 11 0000012c 26 0001 61 0001 62 0002 6331') });
-    c.server({ opcode: 2, payload: hexBytes('20 09 00 00 06 21 0014 22 000a') });
-    c.client({ opcode: 2, payload: hexBytes('82 0a 0002 02 0b 05 0003 742f23 2e') });
-    c.server({ opcode: 2, payload: hexBytes('90 04 0002 00 02') });
-    c.client({ opcode: 2, payload: hexBytes('32 18 0003 742f31 0009 0e 23 0005 0b 02 0b 03 26 0001 6b 0001 76 6869') });
-    c.server({ opcode: 2, payload: hexBytes('40 03 0009 10') });
-    c.client({ opcode: 2, payload: hexBytes('f0 08 18 06 15 0003 616263') });
-    c.server({ opcode: 2, payload: hexBytes('e0 01 8e') });
-    out.push({ name: 'mqtt-v5', capture: c.end('server closed'),
-      description: 'MQTT 5.0: CONNECT with Session Expiry and a User Property, CONNACK with Receive Maximum and Topic Alias Maximum, SUBSCRIBE with a Subscription Identifier and options, PUBLISH with a Topic Alias and User Property, PUBACK "No matching subscribers", AUTH, DISCONNECT "Session taken over"' });
-  }
-  {
-    const c = appHandshake(new Capture(1, '127.0.0.1:50000', 'ws://127.0.0.1:8080/mqtt'), 'mqtt', '/mqtt');
-    c.client({ opcode: 2, payload: hexBytes('10 0c 0004 4d515458 04 03 003c 0000') });
-    c.client({ opcode: 2, payload: hexBytes('30 05 0003 742f23') });
-    c.client({ opcode: 2, payload: hexBytes('c1 00') });
-    c.client({ opcode: 1, payload: hexBytes('30 02 0101') });
-    c.client({ opcode: 2, payload: hexBytes('30 ff ff ff ff 01') });
-    out.push({ name: 'mqtt-violations', capture: c.end('client closed'),
-      description: 'malformed MQTT: protocol name "MQTX" with the reserved connect flag, a PUBLISH to t/# (wildcard), PINGREQ with flags 0001, a packet in a text message (and cut short), a Remaining Length of five bytes (the direction is not decoded further)' });
-  }
+  out.push({ name: 'mqtt-v5', capture: mqttCapture([
+    ['client', '10 1b 0004 4d515454 05 02 003c 0c 11 0000012c 26 0001 61 0001 62 0002 6331'],
+    ['server', '20 09 00 00 06 21 0014 22 000a'],
+    ['client', '82 0a 0002 02 0b 05 0003 742f23 2e'],
+    ['server', '90 04 0002 00 02'],
+    ['client', '32 18 0003 742f31 0009 0e 23 0005 0b 02 0b 03 26 0001 6b 0001 76 6869'],
+    ['server', '40 03 0009 10'],
+    ['client', 'f0 08 18 06 15 0003 616263'],
+    ['server', 'e0 01 8e'],
+  ]).end('server closed'),
+  description: 'MQTT 5.0: CONNECT with Session Expiry and a User Property, CONNACK with Receive Maximum and Topic Alias Maximum, SUBSCRIBE with a Subscription Identifier and options, PUBLISH with a Topic Alias and User Property, PUBACK "No matching subscribers", AUTH, DISCONNECT "Session taken over"' });
+  out.push({ name: 'mqtt-violations', capture: mqttCapture([
+    ['client', '10 0c 0004 4d515458 04 03 003c 0000'],
+    ['client', '30 05 0003 742f23'],
+    ['client', 'c1 00'],
+    ['client', '30 02 0101', 1],
+    ['client', '30 ff ff ff ff 01'],
+  ]).end('client closed'),
+  description: 'malformed MQTT: protocol name "MQTX" with the reserved connect flag, a PUBLISH to t/# (wildcard), PINGREQ with flags 0001, a packet in a text message (and cut short), a Remaining Length of five bytes (the direction is not decoded further)' });
   // WAMP v2 in its three serialisations (the spec's examples, §7-§13).
   const wampMsgs: [Direction, unknown][] = [
     ['client', [1, 'realm1', { roles: { caller: {}, subscriber: {} } }]],
