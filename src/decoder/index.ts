@@ -38,6 +38,12 @@ export interface ConnectionDecoderOptions {
   onEvent: (event: WsEvent) => void;
   /** A layer that reads whole messages (src/protocols: application protocols); none by default. */
   layer?: MessageLayer;
+  /**
+   * Keep the handshake event (`handshake`) for the connection's life: only where an
+   * intercept stage may join later (src/proxy, the terminal UI's stage on demand). Off by
+   * default: at thousands of connections each kept handshake costs kilobytes (issue #13).
+   */
+  keepHandshake?: boolean;
 }
 
 /**
@@ -172,7 +178,7 @@ export class ConnectionDecoder {
     return side.mode === 'frames' && !side.frames!.halted ? side.framesAt : null;
   }
 
-  /** The handshake event, once the 101 was seen (an intercept stage joining later needs it). */
+  /** With options.keepHandshake: the handshake event, once the 101 was seen (an intercept stage joining later needs it). */
   handshake: HandshakeEvent | null = null;
 
   /**
@@ -401,7 +407,7 @@ export class ConnectionDecoder {
     this.server.framesAt = this.server.bytes - serverRest.length;
     this.client.framesAt = this.client.bytes - clientRest.length;
     const after = this.startLayer(handshake);
-    this.handshake = handshake;
+    if (this.options.keepHandshake) this.handshake = handshake;
     this.emit(handshake);
     if (after) this.emit(after);
     // The client's held bytes were sent before the server's remaining ones arrived.

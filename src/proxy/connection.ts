@@ -108,7 +108,8 @@ export class ProxyConnection {
     this.options = context.options;
     this.target = context.target;
     this.client = raw;
-    this.tee = new Tee(conn, this.options.session, this.options.decode !== false, this.options.maxPayload, this.options.protocol);
+    // With the stage on demand, intercept() may join this connection later: it needs the handshake then.
+    this.tee = new Tee(conn, this.options.session, this.options.decode !== false, this.options.maxPayload, this.options.protocol, this.options.intercept?.onDemand === true);
     raw.on('error', (err) => this.fail('client', err));
     raw.on('close', this.onClientClose);
     raw.on('end', this.onClientEnd);

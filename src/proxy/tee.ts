@@ -28,15 +28,19 @@ export class Tee {
   /** Null when not decoding here, or after it failed. An intercept stage joining mid-stream asks it where frames begin. */
   decoder: ConnectionDecoder | null;
 
-  /** decode false: only raw data and the connection's own events go to the session. */
+  /**
+   * decode false: only raw data and the connection's own events go to the session.
+   * keepHandshake: an intercept stage may join later and needs the handshake event.
+   */
   constructor(
     readonly conn: number,
     private readonly session: Session,
     decode: boolean,
     maxPayload: number | undefined,
     protocol?: string,
+    keepHandshake = false,
   ) {
-    this.decoder = decode ? createDecoder({ conn, maxPayload, protocol, onEvent: (e) => this.publish(e) }) : null;
+    this.decoder = decode ? createDecoder({ conn, maxPayload, protocol, keepHandshake, onEvent: (e) => this.publish(e) }) : null;
   }
 
   /** Publishes an event; a view that throws must not break the relay. */

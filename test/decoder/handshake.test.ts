@@ -1,5 +1,5 @@
 import { buildFrame } from '../../src/decoder/build';
-import { computeAccept, parseExtensions, type WsEvent } from '../../src/decoder';
+import { computeAccept, ConnectionDecoder, parseExtensions, type WsEvent } from '../../src/decoder';
 import { deflateParams } from '../../src/decoder/handshake';
 import { decodeChunks } from './helpers';
 
@@ -157,5 +157,25 @@ describe('extensions (RFC 6455 §9.1, RFC 7692 §7)', () => {
     expect(withPmd.slice(1)).toEqual([expect.objectContaining({ event: 'frame', rsv1: true, violations: [] }), expect.objectContaining({ event: 'message', text: 'Hello', compressed: true, length: 5 })]);
     const withMagic = decodeChunks([['client', b(req)], ['server', Buffer.concat([b(RESPONSE.replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: x-magic\r\n\r\n')), Buffer.from('e100', 'hex')])]]);
     expect(withMagic[1]).toMatchObject({ event: 'frame', rsv1: true, rsv2: true, violations: [] });
+  });
+});
+
+describe('the handshake event kept for a stage joining later (keepHandshake)', () => {
+  const run = (keepHandshake?: boolean) => {
+    const events: WsEvent[] = [];
+    const d = new ConnectionDecoder({ conn: 1, keepHandshake, onEvent: (e) => events.push(e) });
+    d.push('client', b(REQUEST), 0);
+    d.push('server', b(RESPONSE), 1);
+    return { d, handshake: events.find((e) => e.event === 'handshake') };
+  };
+  it('is the emitted handshake event with keepHandshake', () => {
+    const { d, handshake } = run(true);
+    expect(handshake).toBeDefined();
+    expect(d.handshake).toBe(handshake);
+  });
+  it('is not kept by default: thousands of connections would each hold theirs (issue #13)', () => {
+    const { d, handshake } = run();
+    expect(handshake).toBeDefined();
+    expect(d.handshake).toBeNull();
   });
 });
