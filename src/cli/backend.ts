@@ -4,11 +4,11 @@
  */
 import { parseArgs } from 'util';
 import { DEFAULT_BACKEND_HOST, DEFAULT_BACKEND_PORT, DEFAULT_MAX_MESSAGE_SIZE, startBackend } from '../backend';
+import { reachableAddress } from '../address';
+import { untilStopped } from './signals';
+import { CliError, parseHostPort, parseWholeNumber } from './errors';
 
 const DEFAULT_LISTEN = `${DEFAULT_BACKEND_HOST}:${DEFAULT_BACKEND_PORT}`;
-import { untilStopped } from './signals';
-import { reachableAddress } from '../address';
-import { CliError, parseHostPort, parseWholeNumber } from './errors';
 
 const HELP = `usage: wsscope backend [--listen HOST:PORT] [--deflate] [--max-message-size BYTES]
 

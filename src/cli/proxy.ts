@@ -19,17 +19,13 @@ import { HooksError, loadHooks } from '../intercept/script';
 import type { Decider } from '../intercept/engine';
 import { HoldQueue } from '../tui/hold';
 
-export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
-       wsscope proxy --backend [options]
-
-Forwards every byte between WebSocket clients and the target, unchanged, and shows the
-HTTP upgrade and every frame, decoded field by field.
-
-Options:
+/** The options part of the usage text: `wsscope proxy` and `wsscope` (start.ts) differ only in the backend's default address. */
+export function proxyOptionsText(backendListen: string): string {
+  return `Options:
   --listen H:P           where the proxy listens (default 127.0.0.1:9000; port 0: a free port)
   --target URL           the upstream server, ws://HOST:PORT[/path] or wss://...
   --backend              also start the built-in backend and target its /json
-  --backend-listen H:P   where the built-in backend listens (default 127.0.0.1:0)
+  --backend-listen H:P   where the built-in backend listens (default ${backendListen})
   --deflate              the built-in backend accepts permessage-deflate (RFC 7692; off by default)
   --ui tui|text|json     terminal UI (default on a terminal), text log, or NDJSON on stdout
   --save FILE            write a capture file (wsscope replay FILE reads it back)
@@ -57,6 +53,15 @@ see \`wsscope ca\`), CONNECT tunnels and absolute-form requests (HTTP_PROXY, HTT
                          larger ones pass unchanged, unseen by the hooks
   -v, --verbose          text log: the field breakdown of every frame
 `;
+}
+
+export const PROXY_USAGE = `usage: wsscope proxy --target ws[s]://HOST:PORT[/path] [options]
+       wsscope proxy --backend [options]
+
+Forwards every byte between WebSocket clients and the target, unchanged, and shows the
+HTTP upgrade and every frame, decoded field by field.
+
+${proxyOptionsText('127.0.0.1:0')}`;
 
 interface LiveOptions {
   listen: { host: string; port: number };

@@ -29,8 +29,8 @@ only: a HAR has no frame detail).
 --pcap OUT also writes the capture as a pcap file (for Wireshark or tshark), as
 \`wsscope proxy --pcap\` writes the live traffic; --har OUT writes its WebSocket connections
 as a HAR 1.2 file (Chrome DevTools' form, messages only), as \`wsscope proxy --har\` does.
---protocol NAME decodes messages as this
-application protocol (socket.io, stomp, json-rpc, ...) instead of detecting it.
+--protocol NAME decodes messages as this application protocol (socket.io, stomp,
+json-rpc, ...) instead of detecting it.
 
 With --to, plays the client side of each captured connection against a live server
 instead (a fresh handshake with the captured headers, the client's frames in order,

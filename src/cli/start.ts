@@ -4,7 +4,7 @@
  * text log when stdout is not a terminal). `--listen`, `--backend-listen`, `--deflate`, `--ui` and the
  * other options of `wsscope proxy` (but --target) override the defaults.
  */
-import { PROXY_USAGE, runLiveCommand } from './proxy';
+import { proxyOptionsText, runLiveCommand } from './proxy';
 
 export const START_USAGE = `usage: wsscope [--listen H:P] [--backend-listen H:P] [--deflate] [--ui tui|text|json] [options]
 
@@ -12,7 +12,7 @@ Starts the built-in backend (default 127.0.0.1:8080, WebSocket at /json, demo pa
 and the proxy (default 127.0.0.1:9000) forwarding to it. Open http://127.0.0.1:9000/ to
 load the demo page through the proxy. The options are those of \`wsscope proxy\`:
 
-${PROXY_USAGE.slice(PROXY_USAGE.indexOf('Options:')).replace('listens (default 127.0.0.1:0)', 'listens (default 127.0.0.1:8080)')}`;
+${proxyOptionsText('127.0.0.1:8080')}`;
 
 export function run(argv: string[]): Promise<number> {
   return runLiveCommand(argv, { start: true }, START_USAGE);

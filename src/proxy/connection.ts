@@ -226,7 +226,7 @@ export class ProxyConnection {
     const authority = parseAuthority(head.target);
     if (!authority) return this.answer({ status: 400, reason: 'Bad Request', detail: `CONNECT needs host:port, not "${head.target}"` });
     const { host, port } = authority;
-    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const where = formatAddress(host, port);
     this.asked = `tcp://${where}`;
     const refused = this.context.policy.refuse(host, port);
     if (refused) return this.answer({ status: 403, reason: 'Forbidden', detail: refused });
