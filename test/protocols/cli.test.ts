@@ -13,8 +13,11 @@ test('decode --protocol forces the protocol on raw frames (no handshake to detec
   expect(events.find((e) => e.event === 'message').app).toMatchObject({ protocol: 'socket.io', type: 'EVENT', event: 'chat', args: ['hi'] });
   // Without it, a lone Socket.IO packet on raw frames is nobody's.
   out = '';
-  await decodeMain(['--hex', hex, '--from', 'server', '--ui', 'json'], (t) => (out += t));
-  expect(out).not.toContain('"app"');
+  expect(await decodeMain(['--hex', hex, '--from', 'server', '--ui', 'json'], (t) => (out += t))).toBe(0);
+  const plain = out.trim().split('\n').map((l) => JSON.parse(l));
+  // The same message is decoded (so "no app" is not just "no output"), with nothing it carries.
+  expect(plain.filter((e) => e.event === 'message').map((e) => [e.text, e.app])).toEqual([['42["chat","hi"]', undefined]]);
+  expect(plain.filter((e) => e.event === 'protocol')).toEqual([]);
 });
 
 test('an unknown --protocol: one line on stderr, exit 2, for proxy, replay and decode', () => {
