@@ -10,7 +10,7 @@ import { OPCODES, closeCodeName, isControlOpcode, isReservedOpcode, isValidClose
 import type { Direction, FrameEvent, MessageEvent, Violation, WsEvent } from './events';
 import { unmaskInto } from './mask';
 import { Feed, MessageAssembler } from './messages';
-import { LAZY_HEX_MIN, LazyHex, SMALL_PAYLOAD_MAX, SmallFrameStrings, defineLazyHex, hexOf } from './strings';
+import { LAZY_HEX_MIN, LazyHex, SMALL_PAYLOAD_MAX, SmallFrameStrings, WireBytes, defineLazyHex, hexOf } from './strings';
 import { Utf8Validator } from './utf8';
 
 const GET_INFO = 0;
@@ -37,6 +37,8 @@ export interface FrameDecoderOptions {
   emit: (event: WsEvent) => void;
   /** Receives the message events instead of `emit`, with the whole payload (see MessageConfig). */
   emitMessage?: (event: MessageEvent, body: Buffer | null) => void;
+  /** Nobody writes to a chunk after pushing it: payloads may be kept as views of it (see wireParts). */
+  immutableChunks?: boolean;
 }
 
 export class FrameDecoder {
@@ -69,6 +71,13 @@ export class FrameDecoder {
   private previewStart = 0;
   private previewLen = 0;
   private previewScratch: Buffer = EMPTY;
+  /**
+   * A large single-frame binary message is kept as it came, masked, in views of the
+   * chunks (immutableChunks): nothing in the decoder reads its bytes (binary needs no
+   * UTF-8 check), and a view that shows a preview unmasks only what it shows (WireBytes).
+   * Null for every other frame.
+   */
+  private wireParts: Buffer[] | null = null;
   /** Used only within frameEnd (nothing kept between calls): one for all decoders, not a buffer per direction. */
   private readonly small = SMALL_STRINGS;
   private feed: Feed = Feed.None;
@@ -245,6 +254,8 @@ export class FrameDecoder {
     this.previewLen = Math.min(this.payloadLength, this.o.maxPayload);
     this.previewBuf = EMPTY;
     this.previewStart = 0;
+    this.wireParts =
+      this.previewLen >= LAZY_HEX_MIN && this.feed === Feed.Whole && opcode === OPCODES.BINARY && o.immutableChunks === true && !this.messages.keepingWhole ? [] : null;
     if (this.payloadLength === 0) this.frameEnd(ts);
   }
 
@@ -255,7 +266,12 @@ export class FrameDecoder {
     if (at < this.previewLen) {
       const m = Math.min(n, this.previewLen - at);
       const lazy = this.previewLen >= LAZY_HEX_MIN;
-      if (at === 0 && m === this.previewLen && !this.masked && !lazy) {
+      if (this.wireParts !== null) {
+        // A view keeps its chunk's whole ArrayBuffer alive: kept when it is most of it
+        // (a socket's chunks are sized to what was read), else copied, still masked.
+        const view = chunk.subarray(pos, pos + m);
+        this.wireParts.push(2 * m >= chunk.buffer.byteLength ? view : Buffer.from(view));
+      } else if (at === 0 && m === this.previewLen && !this.masked && !lazy) {
         // Unmasked and all here: read it in place, no copy.
         this.previewBuf = chunk;
         this.previewStart = pos;
@@ -299,7 +315,9 @@ export class FrameDecoder {
     const plen = this.previewLen;
     let payloadHex: string;
     let header: string;
-    const lazy = plen >= LAZY_HEX_MIN ? new LazyHex(pbuf) : null;
+    const wire = this.wireParts;
+    this.wireParts = null;
+    const lazy = plen >= LAZY_HEX_MIN ? new LazyHex(wire ? new WireBytes(wire, this.masked ? Uint8Array.from(this.key) : null, plen) : pbuf) : null;
     let text: string | null = null;
     if (lazy) {
       header = hexOf(h, 0, this.hdrLen);

@@ -44,6 +44,13 @@ export interface ConnectionDecoderOptions {
    * default: at thousands of connections each kept handshake costs kilobytes (issue #13).
    */
   keepHandshake?: boolean;
+  /**
+   * The caller never writes to a chunk's bytes after pushing it (a proxy relaying socket
+   * reads: Node gives each read a buffer of its own). Large binary payloads are then kept
+   * as views of the chunks, masked, and unmasked only when read: no copy per frame.
+   * Off by default: a caller may reuse its buffer.
+   */
+  immutableChunks?: boolean;
 }
 
 /**
@@ -267,6 +274,7 @@ export class ConnectionDecoder {
       unknownExtension,
       emit: (e) => this.emit(e),
       emitMessage: this.offered ? this.emitMessage : undefined,
+      immutableChunks: this.options.immutableChunks,
     });
   }
 

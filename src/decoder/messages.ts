@@ -69,6 +69,11 @@ export class MessageAssembler {
   /** `whole` as it was when the open message began. */
   private keepAll = false;
 
+  /** The open message (the one whose header was just read) is kept whole for a layer above. */
+  get keepingWhole(): boolean {
+    return this.keepAll;
+  }
+
   /** A fragmented data message is open (its next data frame must be a continuation). */
   get open(): boolean {
     return this.active;

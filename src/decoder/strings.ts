@@ -5,6 +5,7 @@
  * where they are missing.
  */
 import { endianness } from 'node:os';
+import { unmaskInto } from './mask';
 
 interface Slices {
   hexSlice(start: number, end: number): string;
@@ -27,13 +28,45 @@ export function utf8Of(buf: Buffer, start: number, end: number): string {
 }
 
 /**
+ * A payload as it crossed the wire, not yet unmasked: views of the chunks it arrived in
+ * (which nobody writes to once relayed) and a copy of the masking key. The terminal UI
+ * shows a few dozen bytes of a 64 KiB payload, so unmasking and copying all of it for
+ * every frame was wasted work (issue #13: a tenth of the TUI's thread under 64 KiB
+ * messages); the clear bytes are made when, and as far as, someone reads them.
+ */
+export class WireBytes {
+  constructor(
+    private readonly parts: readonly Buffer[],
+    /** The masking key (RFC 6455 §5.3), or null for an unmasked payload. */
+    private readonly key: Uint8Array | null,
+    readonly length: number,
+  ) {}
+
+  /** The first n clear bytes (all of them by default), unmasked into a buffer of their own. */
+  clear(n = this.length): Buffer {
+    const count = Math.min(n, this.length);
+    const out = count >= LAZY_HEX_MIN ? Buffer.allocUnsafeSlow(count) : Buffer.allocUnsafe(count);
+    let at = 0;
+    for (const part of this.parts) {
+      if (at >= count) break;
+      const m = Math.min(part.length, count - at);
+      if (this.key) unmaskInto(part, 0, out, at, m, this.key, at & 3);
+      else part.copy(out, at, 0, m);
+      at += m;
+    }
+    return out;
+  }
+}
+
+/**
  * Hex computed on first read. Hex-encoding a 64 KiB payload costs more than decoding the
  * frame (~0.2 ms): large previews keep their bytes (an owned copy, half the size of the
- * hex) and a view that never shows them never pays. Small previews stay plain strings.
+ * hex, or the wire bytes themselves: WireBytes) and a view that never shows them never
+ * pays. Small previews stay plain strings.
  */
 export class LazyHex {
   private hex: string | null = null;
-  constructor(private bytes: Buffer | null) {}
+  constructor(private bytes: Buffer | WireBytes | null) {}
 
   /**
    * The bytes while the hex string has not been made: a view that writes the hex straight
@@ -41,15 +74,33 @@ export class LazyHex {
    * decoding the frame.
    */
   get pendingBytes(): Buffer | null {
-    return this.hex === null ? this.bytes : null;
+    return this.hex === null ? this.clearBytes() : null;
   }
 
   get value(): string {
     if (this.hex === null) {
-      this.hex = hexOf(this.bytes!, 0, this.bytes!.length);
+      const bytes = this.clearBytes();
+      this.hex = hexOf(bytes, 0, bytes.length);
       this.bytes = null;
     }
     return this.hex;
+  }
+
+  /**
+   * The first n bytes (for a preview of a few dozen), without making the whole hex string
+   * or unmasking the whole payload. Read-only: may be a view of the kept bytes.
+   */
+  prefix(n: number): Buffer {
+    const bytes = this.bytes;
+    if (bytes instanceof WireBytes) return bytes.clear(n);
+    if (bytes) return bytes.subarray(0, n);
+    return Buffer.from(this.hex!.slice(0, 2 * n), 'hex');
+  }
+
+  /** The clear bytes, unmasked once when they are still wire bytes. */
+  private clearBytes(): Buffer {
+    if (this.bytes instanceof WireBytes) this.bytes = this.bytes.clear();
+    return this.bytes!;
   }
 }
 
@@ -86,6 +137,17 @@ export function defineLazyHex(obj: object, key: string, lazy: LazyHex): void {
 /** The bytes behind obj[key] when it is a lazy hex value not yet made into a string, else null. */
 export function lazyHexBytes(obj: object, key: string): Buffer | null {
   return (obj as { [LAZY_HEX]?: Record<string, LazyHex> })[LAZY_HEX]?.[key]?.pendingBytes ?? null;
+}
+
+/**
+ * The first n bytes of the hex field obj[key] (a frame's `payload`, a message's `data`),
+ * without making the whole string of a lazy hex value: what a one-line preview needs.
+ */
+export function hexFieldPrefix(obj: object, key: string, n: number): Buffer {
+  const lazy = (obj as { [LAZY_HEX]?: Record<string, LazyHex> })[LAZY_HEX]?.[key];
+  if (lazy) return lazy.prefix(n);
+  const value = (obj as Record<string, unknown>)[key];
+  return Buffer.from(typeof value === 'string' ? value.slice(0, 2 * n) : '', 'hex');
 }
 
 /** Frames with at most this many payload bytes go through SmallFrameStrings. */

@@ -40,7 +40,7 @@ export class Tee {
     protocol?: string,
     keepHandshake = false,
   ) {
-    this.decoder = decode ? createDecoder({ conn, maxPayload, protocol, keepHandshake, onEvent: (e) => this.publish(e) }) : null;
+    this.decoder = decode ? createDecoder({ conn, maxPayload, protocol, keepHandshake, immutableChunks: true, onEvent: (e) => this.publish(e) }) : null;
   }
 
   /** Publishes an event; a view that throws must not break the relay. */

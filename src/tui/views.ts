@@ -4,6 +4,7 @@
  * exact strings.
  */
 import { WS_GUID } from '../decoder/constants';
+import { hexFieldPrefix } from '../decoder/strings';
 import type { HandshakeEvent, HttpEvent, MessageEvent, Violation } from '../decoder/events';
 import { appPackets, appRows, appSummary } from '../explain/app';
 import { closeCodeName, modeSummary, tlsSummary } from '../explain/names';
@@ -23,7 +24,7 @@ import { bytes, doc, fit, seg, thousands, visible, wordWrap, wrapText, type Colo
 export const DIR_COLOURS: Record<'client' | 'server', Colour> = { client: 'green', server: 'cyan' };
 export const dirArrow = (dir: 'client' | 'server') => (dir === 'client' ? 'C ──▶ S' : 'C ◀── S');
 
-const PREVIEW_BYTES = 256;
+export const PREVIEW_BYTES = 256;
 
 /** App text unescaped here: the renderer (visible) makes it safe, as it does every payload. */
 const raw = (text: string): string => text;
@@ -39,7 +40,9 @@ export function preview(r: FrameRecord): string {
   // What the message carries (src/protocols), on the frame that completed it.
   const app = r.group?.message?.app && (r.groupPos === 'last' || r.groupPos === 'only') ? appSummary(r.group.message.app, raw) : null;
   if (app !== null) return `◆ ${app}`;
-  const payload = Buffer.from(ev.payload.slice(0, PREVIEW_BYTES * 2), 'hex');
+  // Only the bytes shown: reading ev.payload would make the whole hex string of a large
+  // payload (and unmask it) for every frame on screen (issue #13).
+  const payload = hexFieldPrefix(ev, 'payload', PREVIEW_BYTES);
   if (ev.opcode === 0x8) {
     if (ev.closeCode === undefined) return ev.payloadLength === 0 ? '(no status code)' : spacedHex(payload);
     return `${ev.closeCode} ${closeCodeName(ev.closeCode)}${ev.closeReason ? ` "${ev.closeReason}"` : ''}`;
@@ -48,7 +51,7 @@ export function preview(r: FrameRecord): string {
     const m = r.group.message;
     if (m && (r.groupPos === 'last' || r.groupPos === 'only')) {
       // An inflated binary message is hex like any other binary payload (spaced).
-      return `⇲ ${m.text !== undefined ? m.text : spacedHex(Buffer.from((m.data ?? '').slice(0, PREVIEW_BYTES * 2), 'hex'))}`;
+      return `⇲ ${m.text !== undefined ? m.text : spacedHex(hexFieldPrefix(m, 'data', PREVIEW_BYTES))}`;
     }
     return `(compressed) ${spacedHex(payload)}`;
   }

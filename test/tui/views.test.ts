@@ -1,7 +1,11 @@
 /** The panes and detail views as exact strings (no terminal). */
 import { Store } from '../../src/tui/store';
 import { allLines, plain, toMarkup, type Doc, type Line } from '../../src/tui/text';
-import { acceptSteps, connectionRow, frameRow, framesHeader, handshakeView, payloadView, preview, violationsView } from '../../src/tui/views';
+import { acceptSteps, connectionRow, frameRow, framesHeader, handshakeView, payloadView, preview, PREVIEW_BYTES, violationsView } from '../../src/tui/views';
+import { ConnectionDecoder, type WsEvent } from '../../src/decoder';
+import { buildFrame } from '../../src/decoder/build';
+import { lazyHexBytes } from '../../src/decoder/strings';
+import { spacedHex } from '../../src/explain/payload';
 import { frame, handshake, message, open, T0 } from './fixtures';
 
 const text = (lines: Line[] | Doc) => allLines(lines).map(plain);
@@ -61,6 +65,16 @@ describe('frames pane rows', () => {
       { ...message(1, 'server', '', 1, T0, true), opcode: 2, opcodeName: 'binary', length: 3, text: undefined, data: '0001fe' },
     );
     expect(preview(rows[0])).toBe('⇲ 00 01 fe');
+  });
+
+  test('a large binary payload previews its first bytes without making its hex (issue #13)', () => {
+    const payload = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 7) & 0xff));
+    const events: WsEvent[] = [];
+    const d = new ConnectionDecoder({ conn: 1, start: 'frames', immutableChunks: true, onEvent: (e) => events.push(e) });
+    d.push('client', buildFrame({ opcode: 2, payload, mask: Buffer.from('01020304', 'hex') }), T0);
+    const { rows } = storeWith(...(events as Parameters<Store['add']>[0][]));
+    expect(preview(rows[0])).toBe(spacedHex(payload.subarray(0, PREVIEW_BYTES)));
+    expect(lazyHexBytes(rows[0].ev, 'payload')).not.toBeNull();
   });
 
   test('the hostile payload stays text in the row markup: no ESC, no live tag', () => {
