@@ -12,15 +12,28 @@
  * - Keys are EC P-256 (ECDSA with SHA-256), made and used by Node's WebCrypto; the X.509
  *   structures come from @peculiar/x509.
  */
-import 'reflect-metadata'; // @peculiar/x509 (through tsyringe) needs the Reflect polyfill
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { createHash, randomBytes, webcrypto, X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let x509lib: typeof X509 | null = null;
+
+/**
+ * @peculiar/x509, loaded on first use: loading it takes about 0.2 s, longer than the rest
+ * of the CLI, and a proxy that never terminates TLS never needs it (issue #13: startup).
+ */
+function x509(): typeof X509 {
+  if (!x509lib) {
+    require('reflect-metadata'); // @peculiar/x509 (through tsyringe) needs the Reflect polyfill
+    const lib = require('@peculiar/x509') as typeof X509;
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
+    x509lib = lib;
+  }
+  return x509lib;
+}
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -87,7 +100,7 @@ export class LocalCa {
     /** The folder holding it. */
     readonly dir: string,
     readonly certPem: string,
-    private readonly cert: x509.X509Certificate,
+    private readonly cert: X509.X509Certificate,
     private readonly key: CryptoKey,
     /** The most leaves kept (a client can ask for any number of SNI names). */
     private readonly cacheSize: number,
@@ -132,10 +145,11 @@ export class LocalCa {
     } catch (err) {
       throw new Error(`cannot read the CA in ${dir}: ${(err as Error).message}`);
     }
-    let cert: x509.X509Certificate;
+    let cert: X509.X509Certificate;
     let key: CryptoKey;
+    const lib = x509();
     try {
-      cert = new x509.X509Certificate(certPem);
+      cert = new lib.X509Certificate(certPem);
       key = await webcrypto.subtle.importKey('pkcs8', derOfPem(keyPem), ALG, false, ['sign']);
     } catch {
       throw new Error(`the CA in ${dir} is not an EC P-256 certificate and key in PEM (remove ${CA_CERT_FILE} and ${CA_KEY_FILE} to make a new one)`);
@@ -146,7 +160,8 @@ export class LocalCa {
   private static async create(dir: string, certPath: string, keyPath: string, cacheSize: number): Promise<LocalCa> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
     const now = Date.now();
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    const lib = x509();
+    const cert = await lib.X509CertificateGenerator.createSelfSigned({
       serialNumber: serialNumber(),
       name: `CN=wsscope local CA (${os.hostname().replace(/[,=+<>#;"\\]/g, '')}), O=wsscope`,
       notBefore: new Date(now - DAY),
@@ -155,9 +170,9 @@ export class LocalCa {
       keys,
       extensions: [
         // RFC 5280 §4.2.1.9: a CA; pathLen 0: it signs leaves only.
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        new lib.BasicConstraintsExtension(true, 0, true),
+        new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+        await lib.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
     const certPem = cert.toString('pem') + '\n';
@@ -201,7 +216,8 @@ export class LocalCa {
     const host = names[0];
     const ip = net.isIP(host) !== 0;
     const now = Date.now();
-    const cert = await x509.X509CertificateGenerator.create({
+    const lib = x509();
+    const cert = await lib.X509CertificateGenerator.create({
       serialNumber: serialNumber(),
       subject: `CN=${ip ? host : host.replace(/[,=+<>#;"\\]/g, '')}`,
       issuer: this.cert.subject,
@@ -212,12 +228,12 @@ export class LocalCa {
       publicKey: keys.publicKey,
       signingKey: this.key,
       extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension(names.map((n) => ({ type: net.isIP(n) ? 'ip' : 'dns', value: n }))),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert),
+        new lib.BasicConstraintsExtension(false, undefined, true),
+        new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+        new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
+        new lib.SubjectAlternativeNameExtension(names.map((n) => ({ type: net.isIP(n) ? 'ip' : 'dns', value: n }))),
+        await lib.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        await lib.AuthorityKeyIdentifierExtension.create(this.cert),
       ],
     });
     return { cert: cert.toString('pem') + '\n' + this.certPem, key: keyPem };
