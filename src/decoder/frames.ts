@@ -267,10 +267,14 @@ export class FrameDecoder {
       const m = Math.min(n, this.previewLen - at);
       const lazy = this.previewLen >= LAZY_HEX_MIN;
       if (this.wireParts !== null) {
-        // A view keeps its chunk's whole ArrayBuffer alive: kept when it is most of it
-        // (a socket's chunks are sized to what was read), else copied, still masked.
+        // A view keeps its chunk's whole ArrayBuffer alive. A chunk that is all of its
+        // ArrayBuffer (each socket read is one, sized to what was read) is shared by the
+        // frames it holds, which are kept and dropped in stream order: at most one chunk
+        // more per end of a run of kept frames. A part of some larger buffer (pooled, or
+        // sliced) is kept only when it is most of it, else copied, still masked.
         const view = chunk.subarray(pos, pos + m);
-        this.wireParts.push(2 * m >= chunk.buffer.byteLength ? view : Buffer.from(view));
+        const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+        this.wireParts.push(owned || 2 * m >= chunk.buffer.byteLength ? view : Buffer.from(view));
       } else if (at === 0 && m === this.previewLen && !this.masked && !lazy) {
         // Unmasked and all here: read it in place, no copy.
         this.previewBuf = chunk;
