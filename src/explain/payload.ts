@@ -43,8 +43,19 @@ export function splitCutCharacters(bytes: Buffer, leading: boolean, trailing: bo
 
 /** Lowercase hex bytes separated by spaces: "81 05 48". */
 export function spacedHex(bytes: Buffer): string {
-  return bytes.toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  // Written into a buffer and read back as one latin1 string: the TUI makes one per frame
+  // row on every draw, and the regex replace it replaces was most of a row's cost (issue #13).
+  if (bytes.length === 0) return '';
+  const out = Buffer.allocUnsafe(3 * bytes.length - 1);
+  for (let i = 0, k = 0; i < bytes.length; i++, k += 3) {
+    const b = bytes[i];
+    out[k] = HEX_DIGIT_CODES[b >> 4];
+    out[k + 1] = HEX_DIGIT_CODES[b & 15];
+    if (k + 2 < out.length) out[k + 2] = 0x20;
+  }
+  return out.toString('latin1');
 }
+const HEX_DIGIT_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
  * A classic hex dump, 16 bytes a row: offset, hex, printable ASCII ('.' for the rest).

@@ -25,6 +25,8 @@ export const DIR_COLOURS: Record<'client' | 'server', Colour> = { client: 'green
 export const dirArrow = (dir: 'client' | 'server') => (dir === 'client' ? 'C ──▶ S' : 'C ◀── S');
 
 export const PREVIEW_BYTES = 256;
+/** Bytes of a hex preview: 383 columns, more than a row of any terminal has room for. */
+export const HEX_PREVIEW_BYTES = 128;
 
 /** App text unescaped here: the renderer (visible) makes it safe, as it does every payload. */
 const raw = (text: string): string => text;
@@ -51,9 +53,9 @@ export function preview(r: FrameRecord): string {
     const m = r.group.message;
     if (m && (r.groupPos === 'last' || r.groupPos === 'only')) {
       // An inflated binary message is hex like any other binary payload (spaced).
-      return `⇲ ${m.text !== undefined ? m.text : spacedHex(hexFieldPrefix(m, 'data', PREVIEW_BYTES))}`;
+      return `⇲ ${m.text !== undefined ? m.text : spacedHex(hexFieldPrefix(m, 'data', HEX_PREVIEW_BYTES))}`;
     }
-    return `(compressed) ${spacedHex(payload)}`;
+    return `(compressed) ${spacedHex(payload.subarray(0, HEX_PREVIEW_BYTES))}`;
   }
   if (ev.payloadLength === 0) return '';
   const op = messageOpcode(r);
@@ -62,7 +64,7 @@ export function preview(r: FrameRecord): string {
     const text = payload.toString('utf8');
     if (op === 0x1 || /^[\x20-\x7e\u00a0-\uffff\s]*$/.test(text)) return text;
   }
-  return spacedHex(payload);
+  return spacedHex(payload.subarray(0, HEX_PREVIEW_BYTES));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import type { FrameEvent, HandshakeEvent, MessageEvent } from '../../src/decoder/events';
+import { spacedHex } from '../../src/explain/payload';
 import {
   escapeForTerminal,
   explainFrame,
@@ -345,5 +346,16 @@ describe('messages, handshakes, summaries', () => {
     expectEnd(cont, '"lo"');
     const orphan = r.render(frame({ header: '8002', opcode: 0, opcodeName: 'continuation', payloadLength: 2, payload: '6c6f' }));
     expectEnd(orphan, '    0000  6c 6f                                            lo');
+  });
+});
+
+describe('spacedHex', () => {
+  test('two lowercase digits per byte, one space between, none at the ends', () => {
+    expect(spacedHex(Buffer.alloc(0))).toBe('');
+    expect(spacedHex(Buffer.from([0x0a]))).toBe('0a');
+    expect(spacedHex(Buffer.from([0, 1, 0xfe, 0xff]))).toBe('00 01 fe ff');
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    expect(spacedHex(all)).toBe([...all].map((b) => b.toString(16).padStart(2, '0')).join(' '));
+    expect(spacedHex(all.subarray(200, 203))).toBe('c8 c9 ca');
   });
 });

@@ -1,7 +1,7 @@
 /** The panes and detail views as exact strings (no terminal). */
 import { Store } from '../../src/tui/store';
 import { allLines, plain, toMarkup, type Doc, type Line } from '../../src/tui/text';
-import { acceptSteps, connectionRow, frameRow, framesHeader, handshakeView, payloadView, preview, PREVIEW_BYTES, violationsView } from '../../src/tui/views';
+import { acceptSteps, connectionRow, frameRow, framesHeader, handshakeView, payloadView, preview, HEX_PREVIEW_BYTES, violationsView } from '../../src/tui/views';
 import { ConnectionDecoder, type WsEvent } from '../../src/decoder';
 import { buildFrame } from '../../src/decoder/build';
 import { lazyHexBytes } from '../../src/decoder/strings';
@@ -73,7 +73,7 @@ describe('frames pane rows', () => {
     const d = new ConnectionDecoder({ conn: 1, start: 'frames', immutableChunks: true, onEvent: (e) => events.push(e) });
     d.push('client', buildFrame({ opcode: 2, payload, mask: Buffer.from('01020304', 'hex') }), T0);
     const { rows } = storeWith(...(events as Parameters<Store['add']>[0][]));
-    expect(preview(rows[0])).toBe(spacedHex(payload.subarray(0, PREVIEW_BYTES)));
+    expect(preview(rows[0])).toBe(spacedHex(payload.subarray(0, HEX_PREVIEW_BYTES)));
     expect(lazyHexBytes(rows[0].ev, 'payload')).not.toBeNull();
   });
 
