@@ -130,14 +130,15 @@ export function clipLine(line: Line, cols: number): Line {
   let left = cols;
   for (const s of line) {
     if (left <= 0) break;
-    const t = clipText(visible(s.t), left);
+    const shown = visible(s.t);
+    const t = clipText(shown, left);
     if (t.length === 0) {
       if (s.t.length === 0) continue;
       break;
     }
     out.push({ ...s, t });
     left -= width(t);
-    if (t.length < visible(s.t).length) break;
+    if (t.length < shown.length) break;
   }
   return out;
 }
