@@ -156,13 +156,12 @@ export function runApp(session: Session, options: AppOptions = {}): Promise<void
      * (unless `urgent`: a key) none sooner than DRAW_SHARE_WAIT times the last draw's time.
      */
     const schedule = (urgent = false) => {
-      if (done) return;
+      // Called for every event (hundreds of thousands a second under a flood of small
+      // messages): a redraw already due answers at once, before reading the clock.
+      if (done || (timer && !urgent)) return;
       const wait = urgent ? 1000 / MAX_FPS : Math.max(1000 / MAX_FPS, Math.min(MAX_DRAW_WAIT_MS, DRAW_SHARE_WAIT * lastDrawMs));
       const at = Math.max(0, lastDraw + wait - Date.now());
-      if (timer) {
-        if (!urgent) return;
-        clearTimeout(timer);
-      }
+      if (timer) clearTimeout(timer);
       timer = setTimeout(flush, at);
     };
 
