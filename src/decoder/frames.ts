@@ -106,6 +106,14 @@ export class FrameDecoder {
   push(chunk: Buffer, ts: number, start = 0, end = chunk.length): void {
     let pos = start;
     while (pos < end) {
+      // Most frames are small and arrive whole: decode them straight from the chunk.
+      if (this.state === GET_INFO && this.hdrLen === 0) {
+        const next = this.wholeSmallFrame(chunk, pos, end, ts);
+        if (next !== pos) {
+          pos = next;
+          continue;
+        }
+      }
       switch (this.state) {
         case GET_INFO:
         case GET_PAYLOAD_LENGTH_16:
@@ -215,8 +223,70 @@ export class FrameDecoder {
     this.startPayload(ts);
   }
 
+  /**
+   * The frame at chunk[pos] when it is all there, 7-bit length, at most SMALL_PAYLOAD_MAX
+   * payload bytes and within maxPayload: the same steps as the state machine (header
+   * fields, checkHeader, preview, message data, smallFrameEnd) without gathering the
+   * header into `hdr` or going through the states one call at a time. Returns the position
+   * after it, or `pos` when the frame does not qualify (the state machine takes it).
+   */
+  private wholeSmallFrame(chunk: Buffer, pos: number, end: number, ts: number): number {
+    if (end - pos < 2) return pos;
+    const b1 = chunk[pos + 1];
+    const len = b1 & 0x7f;
+    if (len > SMALL_PAYLOAD_MAX || len > this.o.maxPayload) return pos;
+    const masked = b1 >= 0x80;
+    const hlen = masked ? 6 : 2;
+    const size = hlen + len;
+    if (end - pos < size) return pos;
+    const b0 = chunk[pos];
+    this.frameOffset = this.offset;
+    this.fin = (b0 & 0x80) !== 0;
+    this.rsv1 = (b0 & 0x40) !== 0;
+    this.rsv2 = (b0 & 0x20) !== 0;
+    this.rsv3 = (b0 & 0x10) !== 0;
+    this.opcode = b0 & 0x0f;
+    this.masked = masked;
+    this.lengthForm = 7;
+    this.payloadLength = len;
+    this.lengthText = null;
+    this.violations = [];
+    this.hdrLen = hlen;
+    this.checkHeader();
+    const at = pos + hlen;
+    this.received = len;
+    this.previewLen = len;
+    if (!masked || len === 0) {
+      // Unmasked: read in place, no copy (as payloadStep does).
+      this.previewBuf = len === 0 ? EMPTY : chunk;
+      this.previewStart = len === 0 ? 0 : at;
+    } else {
+      const dst = this.scratchFor(len);
+      unmaskSmall(chunk, at, dst, len, chunk[pos + 2], chunk[pos + 3], chunk[pos + 4], chunk[pos + 5]);
+      this.previewBuf = dst;
+      this.previewStart = 0;
+    }
+    if (len > 0 && (this.feed === Feed.Preview || this.feed === Feed.All)) this.messages.data(this.previewBuf, this.previewStart, this.previewStart + len);
+    this.offset += size;
+    this.smallFrameEnd(ts, chunk, pos);
+    return pos + size;
+  }
+
   /** The whole header is in: check the header rules, prepare the payload. */
   private startPayload(ts: number): void {
+    this.checkHeader();
+    this.state = GET_DATA;
+    this.received = 0;
+    this.previewLen = Math.min(this.payloadLength, this.o.maxPayload);
+    this.previewBuf = EMPTY;
+    this.previewStart = 0;
+    this.wireParts =
+      this.previewLen >= LAZY_HEX_MIN && this.feed === Feed.Whole && this.opcode === OPCODES.BINARY && this.o.immutableChunks === true && !this.messages.keepingWhole ? [] : null;
+    if (this.payloadLength === 0) this.frameEnd(ts);
+  }
+
+  /** The header rules (violations into this.violations), and which payload bytes the message layer needs (this.feed). */
+  private checkHeader(): void {
     const o = this.o;
     const v = this.violations;
     const opcode = this.opcode;
@@ -249,14 +319,6 @@ export class FrameDecoder {
     } else {
       this.feed = this.messages.header(this.fin, this.rsv1, opcode, this.payloadLength, v);
     }
-    this.state = GET_DATA;
-    this.received = 0;
-    this.previewLen = Math.min(this.payloadLength, this.o.maxPayload);
-    this.previewBuf = EMPTY;
-    this.previewStart = 0;
-    this.wireParts =
-      this.previewLen >= LAZY_HEX_MIN && this.feed === Feed.Whole && opcode === OPCODES.BINARY && o.immutableChunks === true && !this.messages.keepingWhole ? [] : null;
-    if (this.payloadLength === 0) this.frameEnd(ts);
   }
 
   /** n payload bytes at chunk[pos]. */
@@ -313,6 +375,10 @@ export class FrameDecoder {
   }
 
   private frameEnd(ts: number): void {
+    if (this.previewLen <= SMALL_PAYLOAD_MAX) {
+      this.smallFrameEnd(ts, this.hdr, 0);
+      return;
+    }
     const h = this.hdr;
     const pbuf = this.previewBuf;
     const pstart = this.previewStart;
@@ -322,17 +388,9 @@ export class FrameDecoder {
     const wire = this.wireParts;
     this.wireParts = null;
     const lazy = plen >= LAZY_HEX_MIN ? new LazyHex(wire ? new WireBytes(wire, this.masked ? Uint8Array.from(this.key) : null, plen) : pbuf) : null;
-    let text: string | null = null;
     if (lazy) {
       header = hexOf(h, 0, this.hdrLen);
       payloadHex = '';
-    } else if (plen <= SMALL_PAYLOAD_MAX) {
-      // The common small frame: all its strings from one call (and a whole ASCII text message's text).
-      const small = this.small;
-      small.encode(h, this.hdrLen, pbuf, pstart, plen, this.feed === Feed.Whole && this.opcode === OPCODES.TEXT);
-      header = small.header;
-      payloadHex = small.payload;
-      text = small.text;
     } else {
       header = hexOf(h, 0, this.hdrLen);
       payloadHex = hexOf(pbuf, pstart, pstart + plen);
@@ -346,7 +404,31 @@ export class FrameDecoder {
     this.hdrNeed = 2;
     this.previewBuf = EMPTY;
     this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, text, ts);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, null, ts);
+  }
+
+  /**
+   * frameEnd for a preview of at most SMALL_PAYLOAD_MAX bytes (the common small frame),
+   * its header at hbuf[hstart, hstart + hdrLen): all its strings from one call (and a
+   * whole ASCII text message's text).
+   */
+  private smallFrameEnd(ts: number, hbuf: Buffer, hstart: number): void {
+    const pbuf = this.previewBuf;
+    const pstart = this.previewStart;
+    const plen = this.previewLen;
+    const small = this.small;
+    small.encode(hbuf, hstart, this.hdrLen, pbuf, pstart, plen, this.masked, this.feed === Feed.Whole && this.opcode === OPCODES.TEXT);
+    const payloadHex = small.payload;
+    const text = small.text;
+    const event = this.frameEvent(ts, small.header, small.maskKey, payloadHex, this.payloadLength > plen);
+    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, pbuf.subarray(pstart, pstart + plen));
+    // Ready for the next frame before anyone sees the event.
+    this.state = GET_INFO;
+    this.hdrLen = 0;
+    this.hdrNeed = 2;
+    this.previewBuf = EMPTY;
+    this.o.emit(event);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, payloadHex, text, ts);
   }
 
   /** The frame event of the frame being read, its header fields from the decoder's state. */
@@ -459,6 +541,25 @@ export class FrameDecoder {
     if (this.state !== STOPPED) this.messages.finish(ts);
     this.state = STOPPED;
   }
+}
+
+/**
+ * dst[0, len) = src[at, at + len) unmasked with the key k0..k3 (RFC 6455 §5.3), for a
+ * small payload starting at key index 0: four bytes a step with the key bytes in locals,
+ * no key array or index arithmetic per byte (unmaskInto's byte loop costs a small frame
+ * more than its hex does).
+ */
+function unmaskSmall(src: Buffer, at: number, dst: Buffer, len: number, k0: number, k1: number, k2: number, k3: number): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    dst[i] = src[at + i] ^ k0;
+    dst[i + 1] = src[at + i + 1] ^ k1;
+    dst[i + 2] = src[at + i + 2] ^ k2;
+    dst[i + 3] = src[at + i + 3] ^ k3;
+  }
+  if (i < len) dst[i] = src[at + i] ^ k0;
+  if (i + 1 < len) dst[i + 1] = src[at + i + 1] ^ k1;
+  if (i + 2 < len) dst[i + 2] = src[at + i + 2] ^ k2;
 }
 
 /**

@@ -181,15 +181,20 @@ export class SmallFrameStrings {
   private readonly bytes = Buffer.allocUnsafeSlow(2 * (14 + SMALL_PAYLOAD_MAX) + SMALL_PAYLOAD_MAX);
   private readonly pairs = new Uint16Array(this.bytes.buffer, this.bytes.byteOffset, 14 + SMALL_PAYLOAD_MAX);
   header = '';
+  /** The last 4 header bytes' hex when `masked` (the masking key), else null. */
+  maskKey: string | null = null;
   payload = '';
   /** The payload as text when asked for and ASCII (so valid UTF-8), else null. */
   text: string | null = null;
 
-  /** header[0, headerLen) and payload[start, start + length), length <= SMALL_PAYLOAD_MAX. */
-  encode(header: Buffer, headerLen: number, payload: Buffer, start: number, length: number, wantText: boolean): void {
+  /**
+   * header[hstart, hstart + headerLen) and payload[start, start + length), length <=
+   * SMALL_PAYLOAD_MAX. The header is read where it lies (the chunk itself on the fast path).
+   */
+  encode(header: Buffer, hstart: number, headerLen: number, payload: Buffer, start: number, length: number, masked: boolean, wantText: boolean): void {
     const pairs = this.pairs;
     let k = 0;
-    for (let i = 0; i < headerLen; i++) pairs[k++] = HEX_PAIRS[header[i]];
+    for (let i = 0; i < headerLen; i++) pairs[k++] = HEX_PAIRS[header[hstart + i]];
     for (let i = 0; i < length; i++) pairs[k++] = HEX_PAIRS[payload[start + i]];
     const hexEnd = 2 * k;
     let end = hexEnd;
@@ -207,8 +212,10 @@ export class SmallFrameStrings {
     }
     const n = end < 0 ? hexEnd : end;
     const all = FAST ? (this.bytes as unknown as Slices).latin1Slice(0, n) : this.bytes.toString('latin1', 0, n);
-    this.header = all.slice(0, 2 * headerLen);
-    this.payload = all.slice(2 * headerLen, hexEnd);
+    const h = 2 * headerLen;
+    this.header = all.slice(0, h);
+    this.maskKey = masked ? all.slice(h - 8, h) : null;
+    this.payload = all.slice(h, hexEnd);
     this.text = wantText && end >= 0 ? all.slice(hexEnd) : null;
   }
 }
