@@ -21,6 +21,12 @@ export function hexOf(buf: Buffer, start: number, end: number): string {
   return FAST ? (buf as unknown as Slices).hexSlice(start, end) : buf.toString('hex', start, end);
 }
 
+/** Latin-1 text of buf[start, end) (one char per byte: ASCII bytes read as text). */
+export function latin1Of(buf: Buffer, start: number, end: number): string {
+  if (end <= start) return '';
+  return FAST ? (buf as unknown as Slices).latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
+
 /** UTF-8 text of buf[start, end) (invalid sequences become U+FFFD). */
 export function utf8Of(buf: Buffer, start: number, end: number): string {
   if (end <= start) return '';
@@ -150,9 +156,6 @@ export function hexFieldPrefix(obj: object, key: string, n: number): Buffer {
   return Buffer.from(typeof value === 'string' ? value.slice(0, 2 * n) : '', 'hex');
 }
 
-/** Frames with at most this many payload bytes go through SmallFrameStrings. */
-export const SMALL_PAYLOAD_MAX = 64;
-
 const HEX_DIGITS = '0123456789abcdef';
 /** Two hex digits per byte as one 16-bit store, in the machine's byte order. */
 const HEX_PAIRS = new Uint16Array(256);
@@ -169,53 +172,4 @@ for (let i = 0; i < 256; i++) {
  */
 export function writeHexPairs(buf: Buffer, start: number, end: number, out: Uint16Array, at: number): void {
   for (let i = start, k = at; i < end; i++, k++) out[k] = HEX_PAIRS[buf[i]];
-}
-
-/**
- * The strings of a small frame from one call into C++: the hex digits of the header and
- * the payload, then (for ASCII text) the payload itself, are written into a reused buffer
- * read back as one latin1 string, and the fields are slices of it. On 16-byte frames this
- * is a third cheaper than separate hex and utf8 conversions.
- */
-export class SmallFrameStrings {
-  private readonly bytes = Buffer.allocUnsafeSlow(2 * (14 + SMALL_PAYLOAD_MAX) + SMALL_PAYLOAD_MAX);
-  private readonly pairs = new Uint16Array(this.bytes.buffer, this.bytes.byteOffset, 14 + SMALL_PAYLOAD_MAX);
-  header = '';
-  /** The last 4 header bytes' hex when `masked` (the masking key), else null. */
-  maskKey: string | null = null;
-  payload = '';
-  /** The payload as text when asked for and ASCII (so valid UTF-8), else null. */
-  text: string | null = null;
-
-  /**
-   * header[hstart, hstart + headerLen) and payload[start, start + length), length <=
-   * SMALL_PAYLOAD_MAX. The header is read where it lies (the chunk itself on the fast path).
-   */
-  encode(header: Buffer, hstart: number, headerLen: number, payload: Buffer, start: number, length: number, masked: boolean, wantText: boolean): void {
-    const pairs = this.pairs;
-    let k = 0;
-    for (let i = 0; i < headerLen; i++) pairs[k++] = HEX_PAIRS[header[hstart + i]];
-    for (let i = 0; i < length; i++) pairs[k++] = HEX_PAIRS[payload[start + i]];
-    const hexEnd = 2 * k;
-    let end = hexEnd;
-    if (wantText) {
-      const bytes = this.bytes;
-      for (let i = 0; i < length; i++) {
-        const c = payload[start + i];
-        if (c >= 0x80) {
-          end = -1; // not ASCII: the caller decodes (and validates) it as UTF-8
-          break;
-        }
-        bytes[hexEnd + i] = c;
-      }
-      if (end >= 0) end = hexEnd + length;
-    }
-    const n = end < 0 ? hexEnd : end;
-    const all = FAST ? (this.bytes as unknown as Slices).latin1Slice(0, n) : this.bytes.toString('latin1', 0, n);
-    const h = 2 * headerLen;
-    this.header = all.slice(0, h);
-    this.maskKey = masked ? all.slice(h - 8, h) : null;
-    this.payload = all.slice(h, hexEnd);
-    this.text = wantText && end >= 0 ? all.slice(hexEnd) : null;
-  }
 }

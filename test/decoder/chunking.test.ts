@@ -1,6 +1,6 @@
 import { constants, deflateRawSync } from 'node:zlib';
 import { buildFrame } from '../../src/decoder/build';
-import type { Direction, WsEvent } from '../../src/decoder';
+import { ConnectionDecoder, type Direction, type WsEvent } from '../../src/decoder';
 import { decodeChunks, prng, withoutTs } from './helpers';
 
 /** A random connection: a handshake (maybe with permessage-deflate) and random frames both ways. */
@@ -102,5 +102,63 @@ describe('the same events whatever the chunking', () => {
       expect(withoutTs(decodeChunks([['client', frame.subarray(0, i)], ['client', frame.subarray(i)]], { start: 'frames' }))).toEqual(whole);
     }
     expect(whole[0]).toMatchObject({ closeCode: 1000, closeReason: 'bye' });
+  });
+});
+
+describe('small frames that arrive together (decoded as a run, their strings made at once)', () => {
+  const rand = prng(20261204);
+  const int = (n: number) => Math.floor(rand() * n);
+  /** Small frames of every kind (text ASCII or not, binary, control, close, empty, unmasked), some fragmented. */
+  const smallFrames = (count: number, from: 'client' | 'server'): Buffer =>
+    Buffer.concat(
+      Array.from({ length: count }, (_, i) => {
+        const mask = from === 'client' && int(10) > 0 ? Buffer.from([int(256), int(256), int(256), int(256)]) : false;
+        const size = int(66);
+        const text = Buffer.from((int(2) ? 'ab"\\\n\u0001' : 'aé€😀').repeat(size)).subarray(0, size);
+        const kind = int(6);
+        if (kind === 0) return buildFrame({ opcode: 2, payload: Buffer.from(Array.from({ length: size }, () => int(256))), mask });
+        if (kind === 1) return buildFrame({ opcode: 8, payload: Buffer.concat([Buffer.from([3, 0xe8 + int(3)]), text.subarray(0, 20)]), mask });
+        if (kind === 2) return buildFrame({ opcode: 9, payload: text.subarray(0, int(3) ? size : 0), mask });
+        if (kind === 3) return buildFrame({ opcode: i % 2 ? 0 : 1, fin: int(2) === 0, payload: text, mask });
+        return buildFrame({ opcode: 1, payload: text, mask });
+      }),
+    );
+  const json = (events: WsEvent[]) => events.map((e) => JSON.stringify({ ...e, ts: 0 }));
+
+  it('give the events (keys in the same order) of the same frames read one byte at a time', () => {
+    for (let n = 0; n < 20; n++) {
+      const from = n % 2 ? 'server' : 'client';
+      const bytes = smallFrames(1 + int(60), from);
+      for (const maxPayload of [undefined, 10]) {
+        const whole = json(decodeChunks([[from, bytes]], { start: 'frames', maxPayload }));
+        const bytewise = json(decodeChunks([...bytes].map((b) => [from, Buffer.from([b])]), { start: 'frames', maxPayload }));
+        expect(whole).toEqual(bytewise);
+      }
+    }
+  });
+
+  it('while a listener decodes other bytes with another decoder', () => {
+    const a = smallFrames(200, 'client');
+    const b = smallFrames(200, 'client');
+    const alone = (bytes: Buffer) => json(decodeChunks([['client', bytes]], { start: 'frames' }));
+    const bEvents: WsEvent[] = [];
+    const other = new ConnectionDecoder({ conn: 1, start: 'frames', onEvent: (e) => bEvents.push(e) });
+    let at = 0;
+    const aEvents: WsEvent[] = [];
+    const d = new ConnectionDecoder({
+      conn: 1,
+      start: 'frames',
+      onEvent: (e) => {
+        aEvents.push(e);
+        // Inside a run of a's frames: push a few of b's, which may themselves form a run.
+        if (e.event === 'frame' && at < b.length) other.push('client', b.subarray(at, (at += 1 + int(80))), 1);
+      },
+    });
+    d.push('client', a, 1);
+    if (at < b.length) other.push('client', b.subarray(at), 1);
+    d.finish(2);
+    other.finish(2);
+    expect(json(aEvents)).toEqual(alone(a));
+    expect(json(bEvents)).toEqual(alone(b));
   });
 });
