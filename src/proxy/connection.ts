@@ -296,9 +296,13 @@ export class ProxyConnection {
       const what = this.phase === 'connecting' ? 'connecting' : 'waiting for the response';
       this.upstreamFailed(`timed out after ${timeout} ms ${what}`);
     }, timeout);
+    // The closures made here share one context for the connection's life (the error
+    // listener keeps it): `first` must not be in it, or every connection keeps its request
+    // head, and the 8 KiB pool slab that holds it, after sending it (issue #13). The head
+    // waits in `unsent` instead.
     const dial = new UpstreamDial(dest, this.options, () => {
       this.upstreamTls = dial.tls;
-      this.onUpstreamConnected(first);
+      this.onUpstreamConnected();
     });
     const upstream = dial.socket;
     this.upstream = upstream;
@@ -331,8 +335,9 @@ export class ProxyConnection {
     this.maybeDone();
   };
 
-  private onUpstreamConnected(first: Buffer): void {
+  private onUpstreamConnected(): void {
     if (this.phase !== 'connecting') return;
+    const first = this.unsent!;
     this.phase = 'waiting';
     this.publishOpen();
     this.upstream!.write(first);
