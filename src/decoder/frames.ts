@@ -9,7 +9,7 @@
 import { OPCODES, closeCodeName, isControlOpcode, isReservedOpcode, isValidCloseCode, opcodeName, violation } from './constants';
 import type { Direction, FrameEvent, MessageEvent, Violation, WsEvent } from './events';
 import { unmaskInto } from './mask';
-import { Feed, MessageAssembler } from './messages';
+import { Feed, MessageAssembler, type MessageConfig } from './messages';
 import { LAZY_HEX_MIN, LazyHex, WireBytes, defineLazyHex, hexOf, latin1Of } from './strings';
 import { Utf8Validator } from './utf8';
 
@@ -51,6 +51,30 @@ const RUN_ASCII = new Uint8Array(RUN_FRAMES);
  */
 let runBusy = false;
 
+/**
+ * Each decoder's header bytes (14) and masking key (4) are views of a slab shared by the
+ * decoders made after one another, not arrays of their own: a Buffer.alloc(14) and a
+ * Uint8Array(4) each came with an ArrayBuffer and on-heap elements, 432 bytes a direction,
+ * 864 a connection, kept for its life (heap snapshots at 2,000 connections, issue #13).
+ * Not Buffer's pool: a pool slab is kept whole by any slice of it, and the handshake's
+ * short-lived buffers come from it too, so long-lived header views there would keep
+ * slabs of mostly dead bytes. A slab here holds only decoders' header bytes; it is freed
+ * with the last decoder using it.
+ */
+const SLAB_SIZE = 4096;
+const SLAB_PART = 24; // 14 + 4, 8-aligned
+let slab = new ArrayBuffer(0);
+let slabAt = 0;
+function slabPart(): { buffer: ArrayBuffer; at: number } {
+  if (slabAt + SLAB_PART > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const at = slabAt;
+  slabAt += SLAB_PART;
+  return { buffer: slab, at };
+}
+
 export interface FrameDecoderOptions {
   conn: number;
   dir: Direction;
@@ -65,16 +89,23 @@ export interface FrameDecoderOptions {
   emitMessage?: (event: MessageEvent, body: Buffer | null) => void;
   /** Nobody writes to a chunk after pushing it: payloads may be kept as views of it (see wireParts). */
   immutableChunks?: boolean;
+  /** Receives the message layer's errors (MessageConfig.emitError); default: an `error` event to `emit`. */
+  emitError?: (message: string, ts: number) => void;
+}
+
+/** Options that carry both message callbacks serve as the MessageAssembler's config as they are. */
+function isMessageConfig(o: FrameDecoderOptions): o is FrameDecoderOptions & MessageConfig {
+  return o.emitMessage !== undefined && o.emitError !== undefined;
 }
 
 export class FrameDecoder {
   private state = GET_INFO;
-  /** The header being read: 2 fixed bytes, 0/2/8 length bytes, 0/4 masking key bytes. */
-  private readonly hdr = Buffer.alloc(14);
+  /** The header being read: 2 fixed bytes, 0/2/8 length bytes, 0/4 masking key bytes (slabPart). */
+  private readonly hdr: Buffer;
   private hdrLen = 0;
   /** Header length once known (2 + extended length + masking key). */
   private hdrNeed = 2;
-  private readonly key = new Uint8Array(4);
+  private readonly key: Uint8Array;
   private scratch: Buffer | null = null;
 
   // The frame being decoded.
@@ -115,15 +146,25 @@ export class FrameDecoder {
   readonly messages: MessageAssembler;
 
   constructor(private readonly o: FrameDecoderOptions) {
-    this.messages = new MessageAssembler({
-      conn: o.conn,
-      dir: o.dir,
-      maxPayload: o.maxPayload,
-      maxInflate: o.maxInflate,
-      deflate: o.deflate,
-      emitMessage: o.emitMessage ?? ((e: MessageEvent) => o.emit(e)),
-      emitError: (message, ts) => o.emit({ event: 'error', ts, conn: o.conn, message }),
-    });
+    const part = slabPart();
+    this.hdr = Buffer.from(part.buffer, part.at, 14);
+    this.key = new Uint8Array(part.buffer, part.at + 14, 4);
+    // With both message callbacks given (ConnectionDecoder gives them, one pair per
+    // connection), the options are the assembler's config too: no config object and no
+    // closures of its own per direction (issue #13: memory per connection).
+    this.messages = new MessageAssembler(
+      isMessageConfig(o)
+        ? o
+        : {
+            conn: o.conn,
+            dir: o.dir,
+            maxPayload: o.maxPayload,
+            maxInflate: o.maxInflate,
+            deflate: o.deflate,
+            emitMessage: o.emitMessage ?? ((e: MessageEvent) => o.emit(e)),
+            emitError: o.emitError ?? ((message, ts) => o.emit({ event: 'error', ts, conn: o.conn, message })),
+          },
+    );
   }
 
   /** Decodes the bytes chunk[start, end). Never throws on any input. */

@@ -95,6 +95,48 @@ describe('the same events whatever the chunking', () => {
       if (n < 10) expect(withoutTs(decodeSplit(conn, () => 1))).toEqual(whole);
     }
   }, 120_000);
+  // Decoders share state across connections (the header slab, the preview scratch of
+  // frames.ts): interleaving many connections chunk by chunk, or feeding one from
+  // another's event listener, must give each the events it gives alone.
+  it('the same events for connections decoded interleaved, and fed from inside another decoder\'s listener', () => {
+    const rand = prng(20261204);
+    const conns = Array.from({ length: 12 }, () => randomConnection(rand));
+    const alone = conns.map((c) => withoutTs(decodeSplit(c, () => Infinity)));
+    const r = prng(7);
+    const queues = conns.map((c) => {
+      const q: ['client' | 'server', Buffer][] = [];
+      for (const [dir, buf] of [['client', c.request], ['server', c.response], ['client', c.client], ['server', c.server]] as const) {
+        for (let i = 0; i < buf.length; ) {
+          const n = 1 + Math.floor(r() * 300);
+          q.push([dir, buf.subarray(i, i + n)]);
+          i += n;
+        }
+      }
+      return q;
+    });
+    const events: WsEvent[][] = conns.map(() => []);
+    const decoders: ConnectionDecoder[] = [];
+    // Every event of connection i first feeds the next chunk of connection i + 1 (if any).
+    const feedNext = (i: number) => {
+      const j = i + 1;
+      const next = j < conns.length ? queues[j].shift() : undefined;
+      if (next) decoders[j].push(next[0], next[1], 0);
+    };
+    for (let i = 0; i < conns.length; i++) {
+      decoders.push(new ConnectionDecoder({ conn: 1, maxPayload: 300, onEvent: (e) => (feedNext(i), events[i].push(e)) }));
+    }
+    for (let busy = true; busy; ) {
+      busy = false;
+      for (let i = 0; i < conns.length; i++) {
+        const next = queues[i].shift();
+        if (!next) continue;
+        busy = true;
+        decoders[i].push(next[0], next[1], 0);
+      }
+    }
+    for (const d of decoders) d.finish(0);
+    for (let i = 0; i < conns.length; i++) expect(withoutTs(events[i])).toEqual(alone[i]);
+  });
   it('a close frame spanning several writes', () => {
     const frame = buildFrame({ opcode: 8, payload: Buffer.concat([Buffer.from('03e8', 'hex'), Buffer.from('bye')]), mask: Buffer.from('00112233', 'hex') });
     const whole = withoutTs(decodeChunks([['client', frame]], { start: 'frames' }));
