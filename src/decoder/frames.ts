@@ -61,6 +61,18 @@ let runBusy = false;
  * slabs of mostly dead bytes. A slab here holds only decoders' header bytes; it is freed
  * with the last decoder using it.
  */
+/**
+ * One preview scratch for all decoders (smaller previews than LAZY_HEX_MIN: a masked
+ * frame's unmasked preview, a preview gathered from several chunks): a scratch of its own
+ * (256 bytes and up, from Buffer's pool) was kept by every client direction for its life,
+ * with a share of the pool slab it came from (~0.5 kB a connection, heap snapshots at 2,000
+ * connections, issue #13). A decoder holds it (`owner`) from the frame that needs it until
+ * the end of the push() that fed the frame (settle()); a decoder pushed meanwhile (an
+ * event listener feeding another connection's decoder) uses its own.
+ */
+const SHARED_SCRATCH_SIZE = LAZY_HEX_MIN;
+const shared: { buf: Buffer; owner: FrameDecoder | null } = { buf: EMPTY, owner: null };
+
 const SLAB_SIZE = 4096;
 const SLAB_PART = 24; // 14 + 4, 8-aligned
 let slab = new ArrayBuffer(0);
@@ -631,12 +643,40 @@ export class FrameDecoder {
     event.closeReason = reason.toString('utf8');
   }
 
-  /** The reused preview buffer, grown (up to maxPayload) as frames need it. */
+  /**
+   * The preview buffer for a frame whose preview is not read in place: the scratch shared
+   * by all decoders while no other decoder holds it (see SharedScratch), else this
+   * decoder's own.
+   */
   private scratchFor(n: number): Buffer {
+    if ((shared.owner === null || shared.owner === this) && n <= SHARED_SCRATCH_SIZE) {
+      shared.owner = this;
+      if (shared.buf.length === 0) shared.buf = Buffer.allocUnsafeSlow(SHARED_SCRATCH_SIZE);
+      return shared.buf;
+    }
+    return this.ownScratch(n);
+  }
+
+  /** This decoder's own preview buffer, grown (up to maxPayload) as frames need it. */
+  private ownScratch(n: number): Buffer {
     if (this.previewScratch.length < n) {
       this.previewScratch = Buffer.allocUnsafe(Math.min(this.o.maxPayload, Math.max(n, 2 * this.previewScratch.length, 256)));
     }
     return this.previewScratch;
+  }
+
+  /**
+   * After each push (ConnectionDecoder calls it): gives the shared scratch back. A frame
+   * whose preview is still being gathered (its payload continues in the next chunk) takes
+   * the bytes it has so far to a buffer of its own.
+   */
+  settle(): void {
+    if (shared.owner !== this) return;
+    shared.owner = null;
+    if (this.previewBuf !== shared.buf) return;
+    const own = this.ownScratch(this.previewLen);
+    shared.buf.copy(own, 0, 0, this.previewStart + Math.min(this.received, this.previewLen));
+    this.previewBuf = own;
   }
 
   private stop(ts: number, message: string): void {
