@@ -60,7 +60,7 @@ export function contextOf(handshake: HandshakeEvent | null): ProtocolContext {
     }
     subprotocol = handshake.protocol;
   }
-  const ctx: ProtocolContext = { handshake, path, query, subprotocol, offered, nested: () => new Nested(ctx) };
+  const ctx: ProtocolContext = { path, query, subprotocol, offered, nested: () => new Nested(ctx) };
   return ctx;
 }
 
@@ -141,8 +141,11 @@ export class AppLayer implements MessageLayer {
   private sniffed = 0;
   private readonly unwrapper = new Unwrapper();
   private readonly counts = { client: 0, server: 0 };
-  /** Requests waiting for an answer, by the direction that sent them, then by id. */
-  private readonly open = { client: new Map<string, OpenRequest>(), server: new Map<string, OpenRequest>() };
+  /**
+   * Requests waiting for an answer, by the direction that sent them, then by id; made at
+   * the first packet with an id (two Maps per connection, ~400 bytes, most never used).
+   */
+  private open: Record<Direction, Map<string, OpenRequest>> | null = null;
 
   constructor(
     private readonly conn: number,
@@ -211,24 +214,25 @@ export class AppLayer implements MessageLayer {
     // Socket.IO ack ids count per namespace.
     const key = `${packet.protocol}/${typeof packet.namespace === 'string' ? packet.namespace : ''}/${String(packet.id)}`;
     const other: Direction = ref.dir === 'client' ? 'server' : 'client';
+    const open = (this.open ??= { client: new Map(), server: new Map() });
     if (packet.pair === 'request') {
-      const mine = this.open[ref.dir];
+      const mine = open[ref.dir];
       if (mine.size >= MAX_OPEN_REQUESTS) mine.delete(mine.keys().next().value!);
       mine.set(key, { packet, ref });
       return;
     }
     // An answer comes from the other side; an `end` may come from either (a client's cancel).
     let from = other;
-    let request = this.open[other].get(key);
+    let request = open[other].get(key);
     if (!request && packet.pair === 'end') {
       from = ref.dir;
-      request = this.open[ref.dir].get(key);
+      request = open[ref.dir].get(key);
     }
     if (!request) return;
     packet.replyTo = request.ref;
     // The request's event was emitted already: views that keep events (the TUI) see this;
     // NDJSON already written has the request's id, and the answer's replyTo points back.
     request.packet.answeredBy ??= ref;
-    if (packet.pair !== 'stream') this.open[from].delete(key);
+    if (packet.pair !== 'stream') open[from].delete(key);
   }
 }

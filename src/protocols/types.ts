@@ -102,9 +102,14 @@ export interface AppPartial {
 
 export type AppResult = AppPacket | AppPacket[] | AppPartial | null;
 
+/**
+ * What a module knows of the connection besides its messages: what the handshake said
+ * (contextOf). Not the handshake event itself: no module read it, and a context holding it
+ * kept each connection's handshake (its headers, and the head texts they are sliced from:
+ * ~2 kB) for as long as detection went on, past the opening of thousands of connections at
+ * once, and so into the old generation as garbage that stayed (issue #13).
+ */
 export interface ProtocolContext {
-  /** The handshake, or null when decoding started at frames (`wsscope decode --hex`). */
-  handshake: HandshakeEvent | null;
   /** The request target's path ('' without a handshake). */
   path: string;
   query: URLSearchParams;

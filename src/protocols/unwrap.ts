@@ -79,7 +79,8 @@ function inflateWith(w: 'gzip' | 'zlib' | 'deflate' | 'brotli', b: Buffer): Buff
 /** Per connection: which headerless wrappings were seen, how many binary messages were tried. */
 export class Unwrapper {
   private tried = 0;
-  private readonly seen = new Set<Wrapping>();
+  /** Made when one is seen (a Set per connection, ~200 bytes, most never used). */
+  private seen: Set<Wrapping> | null = null;
 
   /** The message unwrapped, why it could not be, or null when it is not wrapped. */
   unwrap(opcode: number, payload: Buffer): Unwrapped | UnwrapFailure | null {
@@ -111,17 +112,17 @@ export class Unwrapper {
     }
     // Headerless: never inside base64 (too weak), only while young or once seen, and
     // only for printable text.
-    if (inside || (this.tried >= UNWRAP_TRIES && this.seen.size === 0)) return null;
+    if (inside || (this.tried >= UNWRAP_TRIES && this.seen === null)) return null;
     this.tried++;
     for (const h of ['deflate', 'brotli'] as const) {
-      if (this.tried > UNWRAP_TRIES && !this.seen.has(h)) continue;
+      if (this.tried > UNWRAP_TRIES && !this.seen?.has(h)) continue;
       const out = inflateWith(h, b);
       if (typeof out === 'string') {
-        if (this.seen.has(h) && out.startsWith('inflates')) return { wrapping: [h], error: out };
+        if (this.seen?.has(h) && out.startsWith('inflates')) return { wrapping: [h], error: out };
         continue;
       }
       if (printableText(out)) {
-        this.seen.add(h);
+        (this.seen ??= new Set()).add(h);
         return { wrapping: [h], payload: out, opcode: 1 };
       }
     }
