@@ -68,6 +68,8 @@ export class ProxyConnection {
   private front: HeadReader | null = null;
   private cancelSniff: (() => void) | null = null;
   private upstream: Duplex | null = null;
+  /** The upstream's dial, until its answer begins. */
+  private dial: UpstreamDial | null = null;
   private tunnel: Tunnel | null = null;
   private reason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -300,10 +302,12 @@ export class ProxyConnection {
     // listener keeps it): `first` must not be in it, or every connection keeps its request
     // head, and the 8 KiB pool slab that holds it, after sending it (issue #13). The head
     // waits in `unsent` instead.
-    const dial = new UpstreamDial(dest, this.options, () => {
-      this.upstreamTls = dial.tls;
+    // The dial is kept only until the answer begins (its `cause` names a failure until
+    // then), in a field: in this context the error listener would keep it for good.
+    const dial = (this.dial = new UpstreamDial(dest, this.options, () => {
+      this.upstreamTls = this.dial!.tls;
       this.onUpstreamConnected();
-    });
+    }));
     const upstream = dial.socket;
     this.upstream = upstream;
     this.upstreamClosed = false;
@@ -312,13 +316,14 @@ export class ProxyConnection {
     upstream.once('data', () => {
       this.clearTimer();
       if (this.phase === 'waiting') this.phase = 'relay';
+      this.dial = null;
     });
     this.pipes.server = new Pipe(upstream, this.client, 'server', this.tee, this.options.gate);
     this.startStage();
     this.pipes.server.start();
     upstream.pause(); // until the head went out: onUpstreamConnected resumes
     upstream.on('error', (err) => {
-      if (this.phase === 'connecting' || this.phase === 'waiting') this.upstreamFailed(dial.cause(err));
+      if (this.phase === 'connecting' || this.phase === 'waiting') this.upstreamFailed(this.dial?.cause(err) ?? describeError(err));
       else this.fail('server', err);
     });
     upstream.on('end', () => {
