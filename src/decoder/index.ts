@@ -104,6 +104,19 @@ interface PendingRequest {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 /**
+ * The `pending` of every direction past its HTTP layer (frames): always empty. Nothing
+ * appends to it (push() hands a frames direction's bytes to its FrameDecoder); if a bug
+ * did, it would throw, and push() reports that and stops the direction, rather than one
+ * connection's bytes reaching another's queue.
+ */
+class ReleasedQueue extends ByteQueue {
+  override append(): void {
+    throw new Error('bytes appended to a direction past its HTTP layer');
+  }
+}
+const RELEASED = new ReleasedQueue();
+
+/**
  * Decodes one connection: both directions, from the handshake on. Feeding the same bytes
  * in any chunking yields the same events (but for `ts`, the time of the chunk that
  * completed the event).
@@ -271,8 +284,9 @@ export class ConnectionDecoder {
     side.mode = 'frames';
     side.framesAt = side.bytes;
     // The HTTP layer is done with this direction: its head buffer (up to a few KiB from
-    // Buffer's shared pool, for the connection's life) is freed (issue #13: memory per connection).
-    side.pending.release();
+    // Buffer's shared pool, for the connection's life) is freed, and the queue too: one
+    // shared empty queue stands for all (issue #13: memory per connection).
+    side.pending = RELEASED;
     side.frames = new FrameDecoder({
       conn: this.options.conn,
       dir: side.dir,
