@@ -52,16 +52,6 @@ const RUN_ASCII = new Uint8Array(RUN_FRAMES);
 let runBusy = false;
 
 /**
- * Each decoder's header bytes (14) and masking key (4) are views of a slab shared by the
- * decoders made after one another, not arrays of their own: a Buffer.alloc(14) and a
- * Uint8Array(4) each came with an ArrayBuffer and on-heap elements, 432 bytes a direction,
- * 864 a connection, kept for its life (heap snapshots at 2,000 connections, issue #13).
- * Not Buffer's pool: a pool slab is kept whole by any slice of it, and the handshake's
- * short-lived buffers come from it too, so long-lived header views there would keep
- * slabs of mostly dead bytes. A slab here holds only decoders' header bytes; it is freed
- * with the last decoder using it.
- */
-/**
  * One preview scratch for all decoders (smaller previews than LAZY_HEX_MIN: a masked
  * frame's unmasked preview, a preview gathered from several chunks): a scratch of its own
  * (256 bytes and up, from Buffer's pool) was kept by every client direction for its life,
@@ -73,6 +63,16 @@ let runBusy = false;
 const SHARED_SCRATCH_SIZE = LAZY_HEX_MIN;
 const shared: { buf: Buffer; owner: FrameDecoder | null } = { buf: EMPTY, owner: null };
 
+/**
+ * Each decoder's header bytes (14) and masking key (4) are views of a slab shared by the
+ * decoders made after one another, not arrays of their own: a Buffer.alloc(14) and a
+ * Uint8Array(4) each came with an ArrayBuffer and on-heap elements, 432 bytes a direction,
+ * 864 a connection, kept for its life (heap snapshots at 2,000 connections, issue #13).
+ * Not Buffer's pool: a pool slab is kept whole by any slice of it, and the handshake's
+ * short-lived buffers come from it too, so long-lived header views there would keep
+ * slabs of mostly dead bytes. A slab here holds only decoders' header bytes; it is freed
+ * with the last decoder using it.
+ */
 const SLAB_SIZE = 4096;
 const SLAB_PART = 24; // 14 + 4, 8-aligned
 let slab = new ArrayBuffer(0);
@@ -112,12 +112,17 @@ function isMessageConfig(o: FrameDecoderOptions): o is FrameDecoderOptions & Mes
 
 export class FrameDecoder {
   private state = GET_INFO;
-  /** The header being read: 2 fixed bytes, 0/2/8 length bytes, 0/4 masking key bytes (slabPart). */
-  private readonly hdr: Buffer;
+  /**
+   * The header being read: 2 fixed bytes, 0/2/8 length bytes, 0/4 masking key bytes; and
+   * the masking key. Views of a slab (slabPart), made when a header is first gathered
+   * here: a whole small frame is read from its chunk, so a connection of small frames
+   * never needs them (200 bytes a direction, issue #13).
+   */
+  private hdrBuf: Buffer | null = null;
+  private keyBuf: Uint8Array | null = null;
   private hdrLen = 0;
   /** Header length once known (2 + extended length + masking key). */
   private hdrNeed = 2;
-  private readonly key: Uint8Array;
   private scratch: Buffer | null = null;
 
   // The frame being decoded.
@@ -158,9 +163,6 @@ export class FrameDecoder {
   readonly messages: MessageAssembler;
 
   constructor(private readonly o: FrameDecoderOptions) {
-    const part = slabPart();
-    this.hdr = Buffer.from(part.buffer, part.at, 14);
-    this.key = new Uint8Array(part.buffer, part.at + 14, 4);
     // With both message callbacks given (ConnectionDecoder gives them, one pair per
     // connection), the options are the assembler's config too: no config object and no
     // closures of its own per direction (issue #13: memory per connection).
@@ -177,6 +179,21 @@ export class FrameDecoder {
             emitError: o.emitError ?? ((message, ts) => o.emit({ event: 'error', ts, conn: o.conn, message })),
           },
     );
+  }
+
+  private get hdr(): Buffer {
+    return this.hdrBuf ?? this.makeHeader().hdr;
+  }
+
+  private get key(): Uint8Array {
+    return this.keyBuf ?? this.makeHeader().key;
+  }
+
+  private makeHeader(): { hdr: Buffer; key: Uint8Array } {
+    const part = slabPart();
+    const hdr = (this.hdrBuf = Buffer.from(part.buffer, part.at, 14));
+    const key = (this.keyBuf = new Uint8Array(part.buffer, part.at + 14, 4));
+    return { hdr, key };
   }
 
   /** Decodes the bytes chunk[start, end). Never throws on any input. */
