@@ -28,6 +28,9 @@ export class Pipe {
     private readonly tee: Tee,
     private readonly gate?: Gate,
   ) {
+    // A bound method rather than an arrow-function field: the arrow took a closure and a
+    // context per pipe (two pipes per connection, ~100 bytes; issue #13).
+    this.write = this.relay.bind(this);
     this.listener = this.write;
   }
 
@@ -39,7 +42,9 @@ export class Pipe {
   }
 
   /** Writes bytes to the other side, tees them, and pauses the reader while either is behind. */
-  readonly write = (chunk: Buffer): void => {
+  readonly write: (chunk: Buffer) => void;
+
+  private relay(chunk: Buffer): void {
     const { from, to } = this;
     const ok = to.destroyed ? true : to.write(chunk);
     this.tee.push(this.dir, chunk);
@@ -54,7 +59,7 @@ export class Pipe {
       if (!ok) to.once('drain', resume);
       else gate!.whenClear(resume);
     }
-  };
+  }
 
   /** Routes what is read through a stage (null: straight to `write` again). */
   setStage(push: ((chunk: Buffer) => void) | null): void {
