@@ -61,6 +61,8 @@ let runBusy = false;
  * event listener feeding another connection's decoder) uses its own.
  */
 const SHARED_SCRATCH_SIZE = LAZY_HEX_MIN;
+/** The violations of no frame (settle()): frozen, so that a bug pushing to it throws instead of mixing frames. */
+const NO_VIOLATIONS = Object.freeze([]) as unknown as Violation[];
 const shared: { buf: Buffer; owner: FrameDecoder | null } = { buf: EMPTY, owner: null };
 
 /**
@@ -683,11 +685,18 @@ export class FrameDecoder {
   }
 
   /**
-   * After each push (ConnectionDecoder calls it): gives the shared scratch back. A frame
-   * whose preview is still being gathered (its payload continues in the next chunk) takes
-   * the bytes it has so far to a buffer of its own.
+   * After each push (ConnectionDecoder calls it): lets go of what the last frame and
+   * message made (their violations arrays: each event has its own, and holding the last
+   * one until the next frame, seconds later at a message every 3 s, got it promoted to the
+   * old generation and left there as garbage: 4 arrays a connection every 3 s, most of the
+   * output worker's promotion in steady traffic; issue #13); and gives the shared scratch
+   * back. A frame whose preview is still being gathered (its payload continues in the next
+   * chunk) takes the bytes it has so far to a buffer of its own.
    */
   settle(): void {
+    // Between frames: the next frame's header step starts a fresh array.
+    if (this.state === GET_INFO && this.hdrLen === 0) this.violations = NO_VIOLATIONS;
+    this.messages.idle();
     if (shared.owner !== this) return;
     shared.owner = null;
     if (this.previewBuf !== shared.buf) return;

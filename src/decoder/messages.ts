@@ -41,6 +41,9 @@ export const Feed = {
 } as const;
 export type Feed = (typeof Feed)[keyof typeof Feed];
 
+/** The violations of no message (idle()): frozen, so that a bug pushing to it throws. */
+const NO_VIOLATIONS = Object.freeze([]) as unknown as Violation[];
+
 export class MessageAssembler {
   private active = false;
   private opcode = 0;
@@ -72,6 +75,14 @@ export class MessageAssembler {
   /** The open message (the one whose header was just read) is kept whole for a layer above. */
   get keepingWhole(): boolean {
     return this.keepAll;
+  }
+
+  /**
+   * Between messages: lets go of the last message's violations array (its event has it;
+   * begin() starts a fresh one). See FrameDecoder.settle.
+   */
+  idle(): void {
+    if (!this.active) this.violations = NO_VIOLATIONS;
   }
 
   /** A fragmented data message is open (its next data frame must be a continuation). */
