@@ -554,14 +554,22 @@ export class FrameDecoder {
     }
     const event = this.frameEvent(ts, header, this.masked ? header.slice(header.length - 8) : null, payloadHex, this.payloadLength > this.previewLen);
     if (lazy) defineLazyHex(event, 'payload', lazy);
+    this.emitFrame(ts, event, pbuf, pstart, plen, lazy ?? payloadHex, null);
+  }
+
+  /**
+   * The frame is complete: its close fields, the decoder ready for the next frame before
+   * anyone sees the event, the event, then the message layer (with the frame's preview at
+   * pbuf[pstart, pstart + plen), its hex, and its text when a small ASCII text message).
+   */
+  private emitFrame(ts: number, event: FrameEvent, pbuf: Buffer, pstart: number, plen: number, previewHex: string | LazyHex, text: string | null): void {
     if (this.opcode === OPCODES.CLOSE) this.closeFields(event, pbuf.subarray(pstart, pstart + plen));
-    // Ready for the next frame before anyone sees the event.
     this.state = GET_INFO;
     this.hdrLen = 0;
     this.hdrNeed = 2;
     this.previewBuf = EMPTY;
     this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, lazy ?? payloadHex, null, ts);
+    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, pbuf, pstart, plen, previewHex, text, ts);
   }
 
   /** frameEnd for a small preview (at most SMALL_PAYLOAD_MAX bytes): a run of one frame in RUN. */
@@ -604,14 +612,7 @@ export class FrameDecoder {
     const event = this.frameEvent(ts, hex.slice(2 * r, at), this.masked ? hex.slice(at - 8, at) : null, payloadHex, this.payloadLength > plen);
     // A whole single-frame text message in ASCII: its text is its payload (valid UTF-8).
     const text = ascii && this.feed === Feed.Whole && this.opcode === OPCODES.TEXT ? lat.slice(ps, ps + plen) : null;
-    if (this.opcode === OPCODES.CLOSE) this.closeFields(event, raw.subarray(ps, ps + plen));
-    // Ready for the next frame before anyone sees the event.
-    this.state = GET_INFO;
-    this.hdrLen = 0;
-    this.hdrNeed = 2;
-    this.previewBuf = EMPTY;
-    this.o.emit(event);
-    if (this.feed !== Feed.None) this.messages.frameEnd(event.fin, event.payloadLength, raw, ps, plen, payloadHex, text, ts);
+    this.emitFrame(ts, event, raw, ps, plen, payloadHex, text);
   }
 
   /** The frame event of the frame being read, its header fields from the decoder's state. */
