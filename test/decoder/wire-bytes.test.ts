@@ -19,8 +19,16 @@ function decode(chunks: Buffer[], immutableChunks: boolean, from: 'client' | 'se
   return events;
 }
 
-/** Each chunk in a buffer of its own, as a socket read gives it. */
-const split = (wire: Buffer, cuts: number[]) => [0, ...cuts, wire.length].slice(0, -1).map((c, i, all) => Buffer.from(wire.subarray(c, [...all.slice(1), wire.length][i])));
+/**
+ * Each chunk in an ArrayBuffer of its own, as a socket read gives it (allocUnsafeSlow:
+ * never from Buffer's pool, which Buffer.from may use, depending on the Node version).
+ */
+const owned = (bytes: Buffer) => {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(out);
+  return out;
+};
+const split = (wire: Buffer, cuts: number[]) => [0, ...cuts, wire.length].slice(0, -1).map((c, i, all) => owned(wire.subarray(c, [...all.slice(1), wire.length][i])));
 
 describe('WireBytes', () => {
   const clear = payloadOf(103);
