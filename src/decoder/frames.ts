@@ -24,6 +24,13 @@ const STOPPED = 5;
 const SCRATCH_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/** A copy in an ArrayBuffer of its own: Buffer.from may take it from the shared pool (64 KiB on Node 24), which the copy would then keep alive. */
+function ownCopy(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(out);
+  return out;
+}
+
 /**
  * Frames with at most this many preview bytes are small: their strings are made from a
  * copy of their bytes in RUN (several frames at once when they arrive together).
@@ -493,7 +500,7 @@ export class FrameDecoder {
         // sliced) is kept only when it is most of it, else copied, still masked.
         const view = chunk.subarray(pos, pos + m);
         const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-        this.wireParts.push(owned || 2 * m >= chunk.buffer.byteLength ? view : Buffer.from(view));
+        this.wireParts.push(owned || 2 * m >= chunk.buffer.byteLength ? view : ownCopy(view));
       } else if (at === 0 && m === this.previewLen && !this.masked && !lazy) {
         // Unmasked and all here: read it in place, no copy.
         this.previewBuf = chunk;
