@@ -239,10 +239,6 @@ export class ConnectionDecoder {
       side.frames?.halt();
       side.pending.clear();
       this.error(ts, `${dir}: internal decoder error: ${(err as Error).message}; stopped decoding this direction`);
-    } finally {
-      // The shared preview scratch goes back (FrameDecoder.settle); the upgrade feeds both directions.
-      this.client.frames?.settle();
-      this.server.frames?.settle();
     }
   }
 
@@ -262,7 +258,6 @@ export class ConnectionDecoder {
       }
       side.mode = 'stopped';
       side.pending.clear();
-      side.frames?.settle();
     }
   }
 

@@ -142,7 +142,12 @@ export function defineLazyHex(obj: object, key: string, lazy: LazyHex): void {
 
 /** The bytes behind obj[key] when it is a lazy hex value not yet made into a string, else null. */
 export function lazyHexBytes(obj: object, key: string): Buffer | null {
-  return (obj as { [LAZY_HEX]?: Record<string, LazyHex> })[LAZY_HEX]?.[key]?.pendingBytes ?? null;
+  return lazyHexOf(obj, key)?.pendingBytes ?? null;
+}
+
+/** The LazyHex behind obj[key] (defineLazyHex), unless none was defined or a value was assigned since. */
+function lazyHexOf(obj: object, key: string): LazyHex | undefined {
+  return (obj as { [LAZY_HEX]?: Record<string, LazyHex> })[LAZY_HEX]?.[key];
 }
 
 /**
@@ -150,7 +155,7 @@ export function lazyHexBytes(obj: object, key: string): Buffer | null {
  * without making the whole string of a lazy hex value: what a one-line preview needs.
  */
 export function hexFieldPrefix(obj: object, key: string, n: number): Buffer {
-  const lazy = (obj as { [LAZY_HEX]?: Record<string, LazyHex> })[LAZY_HEX]?.[key];
+  const lazy = lazyHexOf(obj, key);
   if (lazy) return lazy.prefix(n);
   const value = (obj as Record<string, unknown>)[key];
   return Buffer.from(typeof value === 'string' ? value.slice(0, 2 * n) : '', 'hex');

@@ -2,6 +2,7 @@
  * Showing payload bytes: as text when they are valid UTF-8, as indented JSON when they
  * are a JSON object or array, otherwise as a hex dump. All output is terminal-safe.
  */
+import { hexOf, latin1Of } from '../decoder/strings';
 import { escapeForTerminal, quoteForTerminal } from './escape';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -43,19 +44,18 @@ export function splitCutCharacters(bytes: Buffer, leading: boolean, trailing: bo
 
 /** Lowercase hex bytes separated by spaces: "81 05 48". */
 export function spacedHex(bytes: Buffer): string {
-  // Written into a buffer and read back as one latin1 string: the TUI makes one per frame
-  // row on every draw, and the regex replace it replaces was most of a row's cost (issue #13).
+  // The hex digits copied between spaces, read back as one latin1 string: the TUI makes one
+  // per frame row on every draw, and the regex replace this replaces was most of a row's
+  // cost (issue #13).
   if (bytes.length === 0) return '';
-  const out = Buffer.allocUnsafe(3 * bytes.length - 1);
-  for (let i = 0, k = 0; i < bytes.length; i++, k += 3) {
-    const b = bytes[i];
-    out[k] = HEX_DIGIT_CODES[b >> 4];
-    out[k + 1] = HEX_DIGIT_CODES[b & 15];
-    if (k + 2 < out.length) out[k + 2] = 0x20;
+  const hex = hexOf(bytes, 0, bytes.length);
+  const out = Buffer.alloc(3 * bytes.length - 1, 0x20);
+  for (let i = 0; i < bytes.length; i++) {
+    out[3 * i] = hex.charCodeAt(2 * i);
+    out[3 * i + 1] = hex.charCodeAt(2 * i + 1);
   }
-  return out.toString('latin1');
+  return latin1Of(out, 0, out.length);
 }
-const HEX_DIGIT_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
  * A classic hex dump, 16 bytes a row: offset, hex, printable ASCII ('.' for the rest).

@@ -99,7 +99,7 @@ function center(text: string, cols: number): string {
  * `count` bytes: the diagram and the hex dump show what was sent.
  */
 export function wirePayload(frame: FrameEvent, count = Infinity): Buffer {
-  const clear = count === Infinity ? Buffer.from(frame.payload, 'hex') : hexFieldPrefix(frame, 'payload', count);
+  const clear = hexFieldPrefix(frame, 'payload', count);
   if (!frame.maskKey) return clear;
   const sent = Buffer.allocUnsafe(clear.length);
   unmaskInto(clear, 0, sent, 0, clear.length, Buffer.from(frame.maskKey, 'hex'), 0);
@@ -273,7 +273,7 @@ export function xorLines(frame: FrameEvent, count = 8): Line[] {
     ];
   }
   const key = Buffer.from(frame.maskKey, 'hex');
-  const clear = count === Infinity ? Buffer.from(frame.payload, 'hex') : hexFieldPrefix(frame, 'payload', count);
+  const clear = hexFieldPrefix(frame, 'payload', count);
   const lines: Line[] = [
     [seg('Masking-key '), seg(spacedHex(key), keyColour, { bold: true }), seg(': clear[i] = masked[i] ⊕ key[i mod 4] (§5.3)')],
   ];

@@ -13,6 +13,7 @@
  * Adding an event is O(1) (amortised): the proxy may publish tens of thousands per second.
  */
 import { dataLines, headerLine, isCapturedEvent } from '../capture';
+import { isWholeBuffer, ownCopy } from '../decoder/owned';
 import type {
   Direction,
   EndEvent,
@@ -269,8 +270,7 @@ export class Store {
     // no copy (--cpu-prof of the terminal UI under 64 KiB messages: the copies and fresh
     // 64 KiB allocations were 7% of its thread, issue #13). A view into a larger buffer (a
     // pooled or reused one: its other bytes would be kept alive too) is copied.
-    const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-    this.pushCapture({ kind: 'data', conn, dir, ts, chunk: owned ? chunk : Buffer.from(chunk), size: chunk.length });
+    this.pushCapture({ kind: 'data', conn, dir, ts, chunk: isWholeBuffer(chunk) ? chunk : ownCopy(chunk), size: chunk.length });
     this.version++;
   }
 

@@ -192,9 +192,7 @@ async function liveRun(family: 4 | 6, tool: 'dumpcap' | 'tcpdump', iface: string
   let run = await liveCapture(family, tool, iface, mode);
   for (let attempt = 2; run.dropped > 0 && attempt <= 3; attempt++) run = await liveCapture(family, tool, iface, mode);
   if (run.dropped > 0) throw new Error(`${tool} dropped packets in 3 captures in a row (${run.dropped} the last time)`);
-  const { file, saved, bracketed } = run;
-  const proxy = { port: run.proxyPort };
-  const backend = { port: run.backendPort };
+  const { file, saved, bracketed, proxyPort, backendPort } = run;
 
   // What the proxy decoded, replayed from its --save capture, and the packet capture.
   const fromProxy: WsEvent[] = [];
@@ -206,8 +204,8 @@ async function liveRun(family: 4 | 6, tool: 'dumpcap' | 'tcpdump', iface: string
   const opens = fromPcap.filter((e) => e.event === 'open');
   // Two connections: the client's to the proxy, and the proxy's to the backend.
   expect(opens).toHaveLength(2);
-  const clientLeg = opens.find((e) => e.event === 'open' && e.target === `ws://${bracketed}:${proxy.port}/json`)!;
-  const backendLeg = opens.find((e) => e.event === 'open' && e.target === `ws://${bracketed}:${backend.port}/json`)!;
+  const clientLeg = opens.find((e) => e.event === 'open' && e.target === `ws://${bracketed}:${proxyPort}/json`)!;
+  const backendLeg = opens.find((e) => e.event === 'open' && e.target === `ws://${bracketed}:${backendPort}/json`)!;
   expect(clientLeg).toBeDefined();
   // The proxy records the request as it forwarded it (with the upstream's Host): exactly the backend leg's.
   expect(handshakeOf(fromPcap, backendLeg.conn)).toEqual(handshakeOf(fromProxy, 1));
@@ -224,7 +222,7 @@ async function liveRun(family: 4 | 6, tool: 'dumpcap' | 'tcpdump', iface: string
   if (mode === 'deflate') expect(fromPcap.some((e) => e.event === 'message' && e.compressed)).toBe(true);
 
   // tshark: the same frames, in the same order per connection.
-  const rows = await tsharkFrames(file, [proxy.port, backend.port]);
+  const rows = await tsharkFrames(file, [proxyPort, backendPort]);
   const ours = fromPcap
     .filter((e): e is FrameEvent => e.event === 'frame')
     .map((f) => {
