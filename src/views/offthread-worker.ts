@@ -10,7 +10,7 @@ import { CaptureReplayer } from '../capture';
 import type { WsEvent } from '../decoder/events';
 import { Session } from '../session';
 import { attachJsonView } from './json';
-import type { FromWorker, OffThreadOptions, ToWorker } from './offthread';
+import { INDEX_STRIDE, type FromWorker, type OffThreadOptions, type ToWorker } from './offthread';
 import { attachTextView } from './text';
 
 const options = workerData as OffThreadOptions;
@@ -112,14 +112,18 @@ port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'batch': {
       const all = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+      const { index, events } = m;
       let at = 0;
-      for (const item of m.items) {
-        if (item.t === 'event') {
-          onEvent(item.e);
+      let next = 0;
+      for (let i = 0; i < index.length; i += INDEX_STRIDE) {
+        const conn = index[i];
+        if (conn < 0) {
+          onEvent(events[next++]);
           continue;
         }
-        replayer.feed({ kind: 'data', line: 0, conn: item.conn, dir: item.dir, ts: item.ts, bytes: all.subarray(at, at + item.length) });
-        at += item.length;
+        const length = index[i + 3];
+        replayer.feed({ kind: 'data', line: 0, conn, dir: index[i + 1] === 0 ? 'client' : 'server', ts: index[i + 2], bytes: all.subarray(at, at + length) });
+        at += length;
       }
       processed += all.length;
       // Acknowledge at least every MiB, so the proxy resumes before the queue runs dry.

@@ -32,11 +32,17 @@ export interface OffThreadOptions {
   protocol?: string;
 }
 
-/** One item of a batch: an event, or a raw chunk (its bytes the next `length` of the batch's). */
-export type BatchItem = { t: 'event'; e: WsEvent } | { t: 'data'; conn: number; dir: 'client' | 'server'; ts: number; length: number };
+/**
+ * Main thread → worker. A batch holds, in the order the proxy published them, events and
+ * raw chunks: `index` has INDEX_STRIDE numbers per item, [conn, dir, ts, length] for a
+ * chunk (dir 0 client, 1 server; its bytes the next `length` of `bytes`) or [-1, 0, 0, 0]
+ * for the next of `events`. Plain numbers in a typed array, transferred: cloning an object
+ * per chunk cost the relay's thread ~1 µs per item in postMessage (--cpu-prof of 300
+ * connections at once, issue #13), the largest single cost after the socket writes.
+ */
+export type ToWorker = { t: 'batch'; events: WsEvent[]; index: Float64Array; bytes: Uint8Array } | { t: 'close' };
 
-/** Main thread → worker. */
-export type ToWorker = { t: 'batch'; items: BatchItem[]; bytes: Uint8Array } | { t: 'close' };
+export const INDEX_STRIDE = 4;
 
 /** A batch is sent BATCH_MS after its first item, or once it holds BATCH_BYTES. */
 const BATCH_BYTES = 1024 * 1024;
@@ -57,7 +63,10 @@ export class OffThreadOutput {
   private closed: Promise<void>;
   private failure: string | null = null;
   private detach: (() => void)[] = [];
-  private items: BatchItem[] = [];
+  private events: WsEvent[] = [];
+  /** INDEX_STRIDE numbers per item so far (ToWorker). */
+  private index = new Float64Array(1024);
+  private indexLength = 0;
   private chunks: Buffer[] = [];
   private batchBytes = 0;
   private batchScheduled = false;
@@ -107,19 +116,33 @@ export class OffThreadOutput {
 
   attach(session: Session): this {
     this.detach.push(
-      session.onEvent((e) => this.add({ t: 'event', e })),
+      session.onEvent((e) => {
+        this.events.push(e);
+        this.add(-1, 0, 0, 0);
+      }),
       session.onData((conn, dir, ts, chunk) => {
         this.inflight += chunk.length;
         this.chunks.push(chunk);
         this.batchBytes += chunk.length;
-        this.add({ t: 'data', conn, dir, ts, length: chunk.length });
+        this.add(conn, dir === 'client' ? 0 : 1, ts, chunk.length);
       }),
     );
     return this;
   }
 
-  private add(item: BatchItem): void {
-    this.items.push(item);
+  private add(conn: number, dir: number, ts: number, length: number): void {
+    if (this.indexLength + INDEX_STRIDE > this.index.length) {
+      const grown = new Float64Array(this.index.length * 2);
+      grown.set(this.index);
+      this.index = grown;
+    }
+    const index = this.index;
+    const at = this.indexLength;
+    index[at] = conn;
+    index[at + 1] = dir;
+    index[at + 2] = ts;
+    index[at + 3] = length;
+    this.indexLength = at + INDEX_STRIDE;
     if (this.batchBytes >= BATCH_BYTES) this.sendBatch();
     else if (!this.batchScheduled) {
       // One timer at a time: a batch sent for its size leaves the timer running, for the
@@ -133,7 +156,7 @@ export class OffThreadOutput {
   }
 
   private sendBatch(): void {
-    if (this.items.length === 0) return;
+    if (this.indexLength === 0) return;
     // One copy into a buffer of its own, transferred without a second copy. (Cloning a
     // chunk itself would copy the whole pool or socket buffer it is a view of.)
     const bytes = new Uint8Array(this.batchBytes);
@@ -142,11 +165,13 @@ export class OffThreadOutput {
       bytes.set(c, at);
       at += c.length;
     }
-    const message: ToWorker = { t: 'batch', items: this.items, bytes };
-    this.items = [];
+    const index = this.index.slice(0, this.indexLength);
+    const message: ToWorker = { t: 'batch', events: this.events, index, bytes };
+    this.events = [];
+    this.indexLength = 0;
     this.chunks = [];
     this.batchBytes = 0;
-    this.worker.postMessage(message, [bytes.buffer]);
+    this.worker.postMessage(message, [bytes.buffer, index.buffer]);
   }
 
   /** OutputGate interface: true while too many bytes wait for the worker. */
