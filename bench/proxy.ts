@@ -12,8 +12,8 @@
  *     in the same load and repetition (bench/hops.js).
  * Loads: round trips of 32-byte messages (p50/p99), throughput of 64 KiB messages, rate of
  * 16-byte messages, fan-in (many connections at once, each making round trips in turn).
- * The two bulk loads are each run once untimed at a quarter of their size first (warm-up:
- * the steady state is measured, not V8 compiling the hot paths).
+ * The two bulk loads and the fan-in are each run once untimed at a quarter of their size
+ * first (warm-up: the steady state is measured, not V8 compiling the hot paths).
  * The modes are interleaved in each repetition; ratios are taken to the relay of the same
  * repetition (then the median over the repetitions), which is what makes them meaningful on
  * a shared machine. Also: each intermediary's CPU seconds and peak RSS (its whole process:
@@ -241,12 +241,15 @@ async function runMode(peers: Peers, mode: Mode, sizes: Sizes, ctx: { relayBytes
   const result: ModeResult = { cpu: 0, peakMb: NaN, outPerByte: {} };
   try {
     const phases = PHASES.filter((p) => !process.env.BENCH_PHASES || process.env.BENCH_PHASES.split(',').includes(p));
-    // Untimed warm-up of the bulk loads, at a quarter of their size, outside the CPU and
-    // byte counts: the timed loads take a fraction of a second each (400 × 64 KiB is
-    // 0.15 s through the relay), so without it they time V8 compiling the hot paths, not
-    // the steady state a debugging session runs in for minutes. Every mode gets the same.
-    const warm: Sizes = { ...sizes, bigCount: Math.ceil(sizes.bigCount / 4), smallCount: Math.ceil(sizes.smallCount / 4) };
-    for (const phase of phases.filter((p) => p === 'throughput' || p === 'rate')) {
+    // Untimed warm-up of the bulk loads and the fan-in, at a quarter of their size, outside
+    // the CPU and byte counts: the timed loads take a fraction of a second each (400 × 64 KiB
+    // is 0.15 s through the relay, 300 connections at once 0.2-0.3 s), so without it they
+    // time V8 compiling the hot paths (the fan-in: the proxy's code that opens connections
+    // and decodes handshakes, which no other load runs more than once), not the steady
+    // state a debugging session runs in for minutes. Every mode gets the same. The latency
+    // load has its own warm-up round trips.
+    const warm: Sizes = { ...sizes, bigCount: Math.ceil(sizes.bigCount / 4), smallCount: Math.ceil(sizes.smallCount / 4), faninConns: Math.ceil(sizes.faninConns / 4) };
+    for (const phase of phases.filter((p) => p === 'throughput' || p === 'rate' || p === 'fanin')) {
       if (mode === 'floor') hop.setRatio!(ctx.json?.outPerByte?.[phase] ?? 0);
       const reply = await peers.ask({ cmd: phase, port: hop.port, sizes: warm });
       if ('error' in reply) throw new Error(`${mode} ${phase} warm-up: ${reply.error}`);
@@ -298,7 +301,7 @@ export async function sideBySide(quick: boolean): Promise<void> {
   }
 
   const load = (s: Sizes) =>
-    `${s.latencyRounds} round trips of 32 B; ${s.bigCount} × 64 KiB; ${s.smallCount} × 16 B; fan-in ${s.faninConns} connections × ${s.faninTrips} round trips (bulk loads after an untimed warm-up of a quarter of each)`;
+    `${s.latencyRounds} round trips of 32 B; ${s.bigCount} × 64 KiB; ${s.smallCount} × 16 B; fan-in ${s.faninConns} connections × ${s.faninTrips} round trips (bulk loads and fan-in after an untimed warm-up of a quarter of each)`;
   console.log(`proxy: ws client -> [mode] -> ws server on loopback, each a process; ${load(sizes)}; ${reps} interleaved repetition${reps > 1 ? 's' : ''} (medians)`);
   console.log('mode      p50 µs  p99 µs   MiB/s  16B msg/s  fan-in ms  CPU s  peak RSS MB');
   const m = (mode: Mode, key: keyof ModeResult) => median(runs.map((r) => r[mode][key] as number));
