@@ -123,9 +123,21 @@ export interface ConnRecord {
   messagesOnly?: boolean;
 }
 
+/** A kept raw chunk is bytes [at, at + size) of `bytes` (the socket's own buffer, or a slab of small chunks). */
 type CaptureEntry =
   | { kind: 'event'; conn: number; line: string; size: number }
-  | { kind: 'data'; conn: number; dir: Direction; ts: number; chunk: Buffer; size: number };
+  | { kind: 'data'; conn: number; dir: Direction; ts: number; bytes: Buffer; at: number; size: number };
+
+/**
+ * Chunks smaller than this are copied into shared slabs of SLAB_BYTES rather than kept as
+ * the socket's own buffer. A kept socket buffer costs a Buffer, an ArrayBuffer and a
+ * malloc'd store, ~290 bytes of heap beside a 40-byte chunk (a heap snapshot of the store
+ * under 300 connections' round trips: a quarter of what it held), each of which the
+ * garbage collector copies and tracks; a slab is one of each per 64 KiB. Copying a small
+ * chunk costs less than allocating those objects did.
+ */
+const SMALL_CHUNK = 2048;
+const SLAB_BYTES = 64 * 1024;
 
 /** A deque over an array: O(1) amortised push and shift. */
 class Deque<T> {
@@ -192,6 +204,9 @@ export class Store {
   private filtered: { conn: ConnRecord; key: string; list: FilteredFrames } | null = null;
   private readonly capture = new Deque<CaptureEntry>();
   private captureBytes = 0;
+  /** The slab small chunks are being copied into, and how much of it is used. */
+  private slab: Buffer | null = null;
+  private slabUsed = 0;
   /** Connections whose oldest capture entries were dropped: not replayable from the store. */
   private readonly captureIncomplete = new Set<number>();
 
@@ -266,11 +281,24 @@ export class Store {
     const record = this.conns.get(conn);
     if (record && !record.end) record.bytesBy[dir] += chunk.length;
     // A chunk read from a socket owns its memory (Node allocates each read's buffer, sized
-    // to what was read) and nothing writes to it after it was relayed: it is kept as it is,
-    // no copy (--cpu-prof of the terminal UI under 64 KiB messages: the copies and fresh
-    // 64 KiB allocations were 7% of its thread, issue #13). A view into a larger buffer (a
-    // pooled or reused one: its other bytes would be kept alive too) is copied.
-    this.pushCapture({ kind: 'data', conn, dir, ts, chunk: isWholeBuffer(chunk) ? chunk : ownCopy(chunk), size: chunk.length });
+    // to what was read) and nothing writes to it after it was relayed: a large one is kept
+    // as it is, no copy (--cpu-prof of the terminal UI under 64 KiB messages: the copies and
+    // fresh 64 KiB allocations were 7% of its thread, issue #13). A small one goes into a
+    // slab (SMALL_CHUNK). A view into a larger buffer (a pooled or reused one: its other
+    // bytes would be kept alive too) is copied.
+    const size = chunk.length;
+    if (size < SMALL_CHUNK) {
+      if (this.slab === null || this.slabUsed + size > SLAB_BYTES) {
+        this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        this.slabUsed = 0;
+      }
+      const at = this.slabUsed;
+      chunk.copy(this.slab, at);
+      this.slabUsed = at + size;
+      this.pushCapture({ kind: 'data', conn, dir, ts, bytes: this.slab, at, size });
+    } else {
+      this.pushCapture({ kind: 'data', conn, dir, ts, bytes: isWholeBuffer(chunk) ? chunk : ownCopy(chunk), at: 0, size });
+    }
     this.version++;
   }
 
@@ -302,7 +330,7 @@ export class Store {
       included.add(entry.conn);
       if (entry.kind === 'event') lines.push(entry.line);
       else {
-        lines.push(...dataLines(entry.conn, entry.dir, entry.ts, entry.chunk));
+        lines.push(...dataLines(entry.conn, entry.dir, entry.ts, entry.bytes.subarray(entry.at, entry.at + entry.size)));
         chunks++;
       }
     }

@@ -88,6 +88,35 @@ describe('bounds', () => {
     expect(lines.filter((l) => l.event === 'data').map((l) => l.bytes)).toEqual(['01'.repeat(10), 'aabb']);
   });
 
+  test('small chunks (copied into shared slabs) and large ones (kept as they are) come back exact, across slab ends and after the bound dropped older ones', () => {
+    let seed = 7;
+    const chunkOf = (i: number) => {
+      // Sizes 1 to 2047 (copied into a slab) and now and then 2048 to 8048 (kept), random bytes.
+      const size = i % 50 === 49 ? 2048 + (i % 7) * 1000 : 1 + ((i * 389) % 2047);
+      const chunk = Buffer.allocUnsafeSlow(size);
+      for (let k = 0; k < size; k++) chunk[k] = seed = (seed * 1103515245 + 12345) & 0xff;
+      return chunk;
+    };
+    const store = new Store({ maxCaptureBytes: 300_000 });
+    store.add(open(1));
+    for (let i = 0; i < 400; i++) store.addData(1, 'client', T0 + i, chunkOf(i)); // ~400 KB: its start is dropped
+    store.add(open(2));
+    const kept: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const chunk = chunkOf(i);
+      store.addData(2, i % 2 ? 'server' : 'client', T0 + 1000 + i, chunk);
+      kept.push(Buffer.from(chunk));
+      chunk.fill(0); // the sender reuses its buffer: a small chunk was copied (a large one is a socket's own, never reused)
+      if (chunk.length >= 2048) kept[i].copy(chunk);
+    }
+    const saved = store.captureText();
+    expect(saved.connections).toBe(1);
+    expect(saved.skipped).toBe(1);
+    const data = saved.text.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'data');
+    expect(data.map((l) => Buffer.from(l.bytes, 'hex'))).toEqual(kept);
+    expect(data.map((l) => [l.conn, l.dir, l.ts])).toEqual(kept.map((_, i) => [2, i % 2 ? 'server' : 'client', T0 + 1000 + i]));
+  });
+
   test('capture text holds open, data and end lines in arrival order (the capture format)', () => {
     const store = new Store();
     store.add(open(1));
